@@ -1,0 +1,102 @@
+namespace Leasing;
+
+/// <summary>
+/// A backend that grants time-bounded, token-checked leases on single keys and on members of
+/// named pools. Every call is one atomic step on the backend (one round trip on servers).
+/// </summary>
+/// <remarks>
+/// <para>Bad input (null, empty or whitespace keys, keys over 512 UTF-8 bytes, a ttl that is not
+/// positive or exceeds one day, duplicate or empty members) throws <see cref="ArgumentException"/>
+/// before any I/O. A backend that cannot be reached throws <see cref="LeaseStoreUnavailableException"/>
+/// within the caller's cancellation; it never reports an outage as "busy".</para>
+/// <para>Pool members and single keys live in separate namespaces: a lock on key "a" and member
+/// "a" of a pool never collide.</para>
+/// </remarks>
+public interface ILeaseStore
+{
+    /// <summary>Acquires a single key (a lock) for <paramref name="ttl"/>.</summary>
+    /// <param name="key">The key to lease.</param>
+    /// <param name="ttl">How long the lease lasts unless renewed (0 &lt; ttl &lt;= 1 day).</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The lease, or <see langword="null"/> when the key is held or cooling down.</returns>
+    ValueTask<Lease?> TryAcquireAsync(string key, TimeSpan ttl, CancellationToken cancellationToken = default);
+
+    /// <summary>Extends a lease that is still ours to backend now + <paramref name="ttl"/>, compared on its token.</summary>
+    /// <param name="lease">The lease to renew (a single key or a pool member).</param>
+    /// <param name="ttl">The new time to live from now.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The renewed lease (same token and fencing token), or <see langword="null"/> when it was lost; an expired lease is never re-created.</returns>
+    ValueTask<Lease?> RenewAsync(Lease lease, TimeSpan ttl, CancellationToken cancellationToken = default);
+
+    /// <summary>Releases a lease that is still ours.</summary>
+    /// <param name="lease">The lease to release.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns><see langword="true"/> when released; <see langword="false"/> when it was no longer ours (nothing changed then).</returns>
+    ValueTask<bool> ReleaseAsync(Lease lease, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Releases a lease into a cooldown: the key stays blocked until backend now + <paramref name="cooldown"/>,
+    /// then becomes free (a pool member at its old least-recently-used position). Applies when the token
+    /// still matches or the key is free; the token is dead afterwards.
+    /// </summary>
+    /// <param name="lease">The lease to release.</param>
+    /// <param name="cooldown">How long the key stays blocked (0 &lt; cooldown &lt;= 1 day).</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns><see langword="true"/> when the key is now cooling down; <see langword="false"/> when someone else holds it (nothing changed).</returns>
+    ValueTask<bool> ReleaseWithCooldownAsync(Lease lease, TimeSpan cooldown, CancellationToken cancellationToken = default);
+
+    /// <summary>Reads the state of several single keys in one round trip.</summary>
+    /// <param name="keys">The keys to inspect.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>One state per key, in the order given.</returns>
+    ValueTask<IReadOnlyList<LeaseState>> InspectAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Sets the members of a pool. Applied only when <paramref name="version"/> is at least the stored
+    /// version (equal: last writer wins), so an old replica cannot revert a newer list. A removed member
+    /// keeps its fencing counter, can still be renewed and released while held, and is never handed out again.
+    /// </summary>
+    /// <param name="pool">The pool name.</param>
+    /// <param name="members">The members: non-empty, no duplicates, each a valid key.</param>
+    /// <param name="version">The version of this member list.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>A task that completes when the list is stored (or ignored as older).</returns>
+    ValueTask SetPoolMembersAsync(string pool, IReadOnlyCollection<string> members, long version = 0, CancellationToken cancellationToken = default);
+
+    /// <summary>Reads the current members of a pool.</summary>
+    /// <param name="pool">The pool name.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The members, empty when the pool is unknown.</returns>
+    ValueTask<IReadOnlyList<string>> GetPoolMembersAsync(string pool, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Atomically picks the least-recently-acquired free member of <paramref name="pool"/> and claims it,
+    /// in O(log N) on the backend. An expired holder's member is acquirable again.
+    /// </summary>
+    /// <param name="pool">The pool name.</param>
+    /// <param name="ttl">How long the lease lasts unless renewed.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The lease (with <see cref="Lease.Pool"/> set), or <see langword="null"/> when every member is held or cooling down.</returns>
+    ValueTask<Lease?> TryAcquireLeastRecentlyUsedAsync(string pool, TimeSpan ttl, CancellationToken cancellationToken = default);
+
+    /// <summary>Claims one named member of a pool.</summary>
+    /// <param name="pool">The pool name.</param>
+    /// <param name="member">The member id.</param>
+    /// <param name="ttl">How long the lease lasts unless renewed.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The lease, or <see langword="null"/> when the member is busy or not a member.</returns>
+    ValueTask<Lease?> TryAcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, CancellationToken cancellationToken = default);
+
+    /// <summary>Reads the state of every member of a pool in one round trip.</summary>
+    /// <param name="pool">The pool name.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>One state per current member.</returns>
+    ValueTask<IReadOnlyList<LeaseState>> InspectPoolAsync(string pool, CancellationToken cancellationToken = default);
+
+    /// <summary>Operators only: frees a key (or pool member) whoever holds it. Its fencing counter still grows on the next acquire.</summary>
+    /// <param name="key">The key, or the member id when <paramref name="pool"/> is given.</param>
+    /// <param name="pool">The pool, or <see langword="null"/> for a single key.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns><see langword="true"/> when a lease or cooldown was removed.</returns>
+    ValueTask<bool> ForceReleaseAsync(string key, string? pool = null, CancellationToken cancellationToken = default);
+}

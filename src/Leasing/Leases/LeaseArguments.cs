@@ -1,0 +1,103 @@
+using System.Text;
+
+namespace Leasing;
+
+/// <summary>
+/// The argument rules every backend applies before any I/O, in one place so that all backends
+/// reject the same input with the same message. Backend authors call these first.
+/// </summary>
+public static class LeaseArguments
+{
+    /// <summary>The longest key, in UTF-8 bytes.</summary>
+    public const int MaxKeyBytes = 512;
+
+    /// <summary>The longest ttl or cooldown.</summary>
+    public static readonly TimeSpan MaxTtl = TimeSpan.FromDays(1);
+
+    /// <summary>Throws when <paramref name="key"/> is null, empty, whitespace or longer than <see cref="MaxKeyBytes"/> UTF-8 bytes.</summary>
+    /// <param name="key">The key (or pool name, or member id).</param>
+    /// <param name="paramName">The parameter name to report.</param>
+    /// <exception cref="ArgumentNullException">The key is null.</exception>
+    /// <exception cref="ArgumentException">The key is empty, whitespace or too long.</exception>
+    public static void ThrowIfInvalidKey(string? key, string paramName)
+    {
+        ArgumentNullException.ThrowIfNull(key, paramName);
+        if (string.IsNullOrWhiteSpace(key))
+        {
+            throw new ArgumentException("A key must not be empty or whitespace.", paramName);
+        }
+
+        // Fast path: a key of at most MaxKeyBytes/3 chars cannot exceed MaxKeyBytes bytes.
+        if (key.Length > MaxKeyBytes / 3 && Encoding.UTF8.GetByteCount(key) > MaxKeyBytes)
+        {
+            throw new ArgumentException($"A key must be at most {MaxKeyBytes} bytes in UTF-8; this one is {Encoding.UTF8.GetByteCount(key)}.", paramName);
+        }
+    }
+
+    /// <summary>Throws when <paramref name="ttl"/> is not positive or exceeds <see cref="MaxTtl"/>.</summary>
+    /// <param name="ttl">The ttl or cooldown.</param>
+    /// <param name="paramName">The parameter name to report.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The duration is out of range.</exception>
+    public static void ThrowIfInvalidTtl(TimeSpan ttl, string paramName)
+    {
+        if (ttl <= TimeSpan.Zero || ttl > MaxTtl)
+        {
+            throw new ArgumentOutOfRangeException(paramName, ttl, $"A duration must be greater than zero and at most {MaxTtl}.");
+        }
+    }
+
+    /// <summary>Throws when a lease is null or carries an invalid key or pool.</summary>
+    /// <param name="lease">The lease.</param>
+    /// <param name="paramName">The parameter name to report.</param>
+    /// <exception cref="ArgumentException">The lease is malformed.</exception>
+    public static void ThrowIfInvalidLease(Lease? lease, string paramName)
+    {
+        ArgumentNullException.ThrowIfNull(lease, paramName);
+        ThrowIfInvalidKey(lease.Key, paramName);
+        if (lease.Pool is not null)
+        {
+            ThrowIfInvalidKey(lease.Pool, paramName);
+        }
+
+        if (string.IsNullOrEmpty(lease.Token))
+        {
+            throw new ArgumentException("A lease must carry its owner token.", paramName);
+        }
+    }
+
+    /// <summary>Throws when a member list is null or empty, or holds an invalid or duplicate member.</summary>
+    /// <param name="members">The members.</param>
+    /// <param name="paramName">The parameter name to report.</param>
+    /// <exception cref="ArgumentException">The list is empty or holds an invalid or duplicate member.</exception>
+    public static void ThrowIfInvalidMembers(IReadOnlyCollection<string>? members, string paramName)
+    {
+        ArgumentNullException.ThrowIfNull(members, paramName);
+        if (members.Count == 0)
+        {
+            throw new ArgumentException("A pool needs at least one member.", paramName);
+        }
+
+        var seen = new HashSet<string>(members.Count, StringComparer.Ordinal);
+        foreach (var member in members)
+        {
+            ThrowIfInvalidKey(member, paramName);
+            if (!seen.Add(member))
+            {
+                throw new ArgumentException($"Pool members must be distinct; '{member}' appears more than once.", paramName);
+            }
+        }
+    }
+
+    /// <summary>Throws when a key list is null or holds an invalid key.</summary>
+    /// <param name="keys">The keys.</param>
+    /// <param name="paramName">The parameter name to report.</param>
+    /// <exception cref="ArgumentException">A key is invalid.</exception>
+    public static void ThrowIfInvalidKeys(IReadOnlyList<string>? keys, string paramName)
+    {
+        ArgumentNullException.ThrowIfNull(keys, paramName);
+        for (var i = 0; i < keys.Count; i++)
+        {
+            ThrowIfInvalidKey(keys[i], paramName);
+        }
+    }
+}
