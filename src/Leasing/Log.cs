@@ -1,0 +1,31 @@
+using Microsoft.Extensions.Logging;
+
+namespace Leasing;
+
+/// <summary>The package's log messages; event ids are stable.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Warning, "Lease lost: pool {Pool}, key {Key}, fencing token {FencingToken}.")]
+    public static partial void LeaseLost(ILogger logger, string? pool, string key, long fencingToken);
+
+    [LoggerMessage(2, LogLevel.Warning, "Renewing the lease on pool {Pool}, key {Key} failed; retrying until the local deadline.")]
+    public static partial void RenewFailed(ILogger logger, string? pool, string key, Exception exception);
+
+    [LoggerMessage(3, LogLevel.Warning, "A lease handle on pool {Pool}, key {Key} was dropped without release; renewal stopped, the lease will expire.")]
+    public static partial void HandleAbandoned(ILogger logger, string? pool, string key);
+
+    [LoggerMessage(4, LogLevel.Warning, "Releasing the lease on pool {Pool}, key {Key} at dispose failed; it will expire on its own.")]
+    public static partial void ReleaseOnDisposeFailed(ILogger logger, string? pool, string key, Exception exception);
+
+    [LoggerMessage(5, LogLevel.Debug, "Pool {Pool}: every channel busy, {Waiters} waiting.")]
+    public static partial void PoolBusy(ILogger logger, string pool, int waiters);
+
+    [LoggerMessage(6, LogLevel.Warning, "Pool {Pool}: writing the channel list (version {Version}) failed.")]
+    public static partial void MembersWriteFailed(ILogger logger, string pool, long version, Exception exception);
+
+    [LoggerMessage(7, LogLevel.Warning, "Pool {Pool}: subscribing to release notifications failed; waiters rely on polling.")]
+    public static partial void SubscribeFailed(ILogger logger, string pool, Exception exception);
+
+    [LoggerMessage(8, LogLevel.Warning, "Pool {Pool}: releasing a lease taken for a waiter that left failed; it will expire on its own.")]
+    public static partial void OrphanReleaseFailed(ILogger logger, string pool, Exception exception);
+}
