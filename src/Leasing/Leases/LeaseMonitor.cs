@@ -37,7 +37,7 @@ internal sealed class LeaseMonitor
     private readonly TimeSpan _interval;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly WeakReference<object>? _owner;
+    private WeakReference<object>? _owner;
     private readonly CancellationTokenSource _lost = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _gate = new();
@@ -86,11 +86,11 @@ internal sealed class LeaseMonitor
     /// <param name="ttl">The ttl.</param>
     /// <param name="sentAt">When the acquire was sent (timestamp).</param>
     /// <param name="autoRenew">Whether to heartbeat every ttl/3.</param>
-    /// <param name="owner">The handle; held weakly, so dropping it stops the heartbeat.</param>
+    /// <param name="owner">The handle, held weakly so dropping it stops the heartbeat; or <see langword="null"/> to attach it later.</param>
     /// <param name="time">The clock.</param>
     /// <param name="logger">The logger.</param>
     /// <returns>The running monitor.</returns>
-    public static LeaseMonitor Start(ILeaseStore store, Lease lease, TimeSpan ttl, long sentAt, bool autoRenew, object owner, TimeProvider time, ILogger logger)
+    public static LeaseMonitor Start(ILeaseStore store, Lease lease, TimeSpan ttl, long sentAt, bool autoRenew, object? owner, TimeProvider time, ILogger logger)
     {
         var monitor = new LeaseMonitor(store, lease, ttl, sentAt, time, logger, owner);
         monitor.ArmDeadline();
@@ -101,6 +101,10 @@ internal sealed class LeaseMonitor
 
         return monitor;
     }
+
+    /// <summary>Sets the handle the heartbeat holds weakly (when it could not exist before the monitor).</summary>
+    /// <param name="owner">The handle.</param>
+    public void AttachOwner(object owner) => Volatile.Write(ref _owner, new WeakReference<object>(owner));
 
     /// <summary>Renews now, whatever the heartbeat is doing.</summary>
     /// <param name="cancellationToken">Cancels the call.</param>
@@ -211,7 +215,7 @@ internal sealed class LeaseMonitor
                 return;
             }
 
-            if (_owner is not null && !_owner.TryGetTarget(out _))
+            if (Volatile.Read(ref _owner) is { } owner && !owner.TryGetTarget(out _))
             {
                 // The handle was dropped without dispose: stop renewing and let the lease expire.
                 Log.HandleAbandoned(_logger, Lease.Pool, Lease.Key);

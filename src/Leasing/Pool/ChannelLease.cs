@@ -1,40 +1,125 @@
 namespace Leasing;
 
-/// <summary>A leased channel.</summary>
+/// <summary>
+/// One leased channel of a <see cref="ChannelPool"/>. Pass <see cref="FencingToken"/> to what the
+/// work writes, stop the work when <see cref="LeaseLost"/> fires, and release (or dispose) when done.
+/// </summary>
 public sealed class ChannelLease : IAsyncDisposable
 {
-    private ChannelLease()
+    private readonly ChannelPool _pool;
+    private readonly LeaseMonitor _monitor;
+    private int _released;
+
+    internal ChannelLease(ChannelPool pool, LeaseMonitor monitor)
     {
+        _pool = pool;
+        _monitor = monitor;
     }
 
     /// <summary>The channel id.</summary>
-    public string ChannelId { get; } = string.Empty;
+    public string ChannelId => _monitor.Lease.Key;
 
-    /// <summary>The fencing token.</summary>
-    public long FencingToken { get; }
+    /// <summary>
+    /// The fencing token of this lease: greater than every token issued before for this channel.
+    /// Hand it to downstream systems so they can reject a holder that lost its lease.
+    /// </summary>
+    public long FencingToken => _monitor.Lease.FencingToken;
 
-    /// <summary>Expiry.</summary>
-    public DateTimeOffset ExpiresAt { get; }
+    /// <summary>When the lease expires on the backend's clock, as of the last renewal. Do not compare it with the local clock.</summary>
+    public DateTimeOffset ExpiresAt => _monitor.Lease.ExpiresAt;
 
-    /// <summary>Lost.</summary>
-    public CancellationToken LeaseLost { get; }
+    /// <summary>
+    /// Cancelled when a renewal finds the lease lost, or when the local deadline (last confirmed
+    /// renew + lease duration - a margin) passes without a confirmed renew. Stop the work then.
+    /// </summary>
+    public CancellationToken LeaseLost => _monitor.LeaseLost;
 
-    /// <summary>Renew.</summary>
+    internal LeaseMonitor Monitor => _monitor;
+
+    /// <summary>Renews the lease now (AutoRenew does this every LeaseDuration/3 on its own).</summary>
     /// <param name="cancellationToken">Cancels the call.</param>
-    /// <returns>True when renewed.</returns>
-    public ValueTask<bool> RenewAsync(CancellationToken cancellationToken = default) => throw new NotImplementedException();
+    /// <returns><see langword="true"/> when renewed; <see langword="false"/> when the lease was lost or released (LeaseLost fires when lost).</returns>
+    /// <exception cref="LeaseStoreUnavailableException">The backend could not be reached; the local deadline did not move.</exception>
+    public async ValueTask<bool> RenewAsync(CancellationToken cancellationToken = default)
+    {
+        if (Volatile.Read(ref _released) != 0)
+        {
+            return false;
+        }
 
-    /// <summary>Release.</summary>
+        return await _monitor.RenewAsync(cancellationToken).ConfigureAwait(false) == LeaseCheck.Renewed;
+    }
+
+    /// <summary>Stops renewing and frees the channel for the next worker.</summary>
     /// <param name="cancellationToken">Cancels the call.</param>
-    /// <returns>True when released.</returns>
-    public ValueTask<bool> ReleaseAsync(CancellationToken cancellationToken = default) => throw new NotImplementedException();
+    /// <returns><see langword="true"/> when released; <see langword="false"/> when it was no longer ours or was already released.</returns>
+    /// <exception cref="LeaseStoreUnavailableException">The backend could not be reached; the call may be repeated, else the lease expires.</exception>
+    public ValueTask<bool> ReleaseAsync(CancellationToken cancellationToken = default) =>
+        EndAsync(cooldown: null, cancellationToken);
 
-    /// <summary>Release with cooldown.</summary>
-    /// <param name="cooldown">The cooldown.</param>
+    /// <summary>
+    /// For an uncertain outcome (a submission timed out: did it land?): stops renewing and keeps the
+    /// channel blocked for <paramref name="cooldown"/> instead of handing it to the next worker.
+    /// Applies when the lease is still ours or the channel is free; the lease is dead afterwards.
+    /// </summary>
+    /// <param name="cooldown">How long the channel stays blocked; default <see cref="ChannelPoolOptions.Cooldown"/>.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    /// <returns>True when cooling down.</returns>
-    public ValueTask<bool> ReleaseWithCooldownAsync(TimeSpan? cooldown = null, CancellationToken cancellationToken = default) => throw new NotImplementedException();
+    /// <returns><see langword="true"/> when the channel is cooling down; <see langword="false"/> when someone else holds it or it was already released.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The cooldown is not positive or exceeds one day.</exception>
+    /// <exception cref="LeaseStoreUnavailableException">The backend could not be reached.</exception>
+    public ValueTask<bool> ReleaseWithCooldownAsync(TimeSpan? cooldown = null, CancellationToken cancellationToken = default)
+    {
+        var value = cooldown ?? _pool.DefaultCooldown;
+        LeaseArguments.ThrowIfInvalidTtl(value, nameof(cooldown));
+        return EndAsync(value, cancellationToken);
+    }
 
-    /// <inheritdoc/>
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    /// <summary>Releases the lease if it is still held; idempotent. A failure to reach the backend is logged, and the lease then expires on its own.</summary>
+    /// <returns>A task that completes when the lease is released.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        if (Volatile.Read(ref _released) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await ReleaseAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is LeaseStoreUnavailableException or OperationCanceledException)
+        {
+            _pool.OnReleaseAtDisposeFailed(this, e);
+        }
+    }
+
+    /// <summary>Describes the lease without its owner token.</summary>
+    /// <returns>The pool, channel, fencing token and expiry.</returns>
+    public override string ToString() => _monitor.Lease.ToString();
+
+    private async ValueTask<bool> EndAsync(TimeSpan? cooldown, CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _released, 1) != 0)
+        {
+            return false;
+        }
+
+        var lease = _monitor.Lease;
+        try
+        {
+            await _monitor.StopRenewingAsync().ConfigureAwait(false);
+            var released = cooldown is { } value
+                ? await _pool.Store.ReleaseWithCooldownAsync(lease, value, cancellationToken).ConfigureAwait(false)
+                : await _pool.Store.ReleaseAsync(lease, cancellationToken).ConfigureAwait(false);
+            await _monitor.StopAsync().ConfigureAwait(false);
+            _pool.OnReleased(this, released, cooldown);
+            return released;
+        }
+        catch
+        {
+            // Not released: the caller may try again; the lease otherwise expires (LeaseLost fires at the deadline).
+            Volatile.Write(ref _released, 0);
+            throw;
+        }
+    }
 }

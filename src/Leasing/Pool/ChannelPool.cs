@@ -1,48 +1,482 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Leasing;
 
-/// <summary>Leases one of N named channels, least-recently-used first.</summary>
+/// <summary>
+/// Leases one of N named channels, least-recently-used first. Each acquire is one atomic
+/// pick-and-claim on the backend (no global mutex, no read-then-claim race); when every channel is
+/// busy, callers in this process wait in FIFO order behind one poller.
+/// </summary>
+/// <remarks>
+/// The channel list is written to the backend before the first acquire (and again when DI options
+/// change), guarded by <see cref="ChannelPoolOptions.MembersVersion"/>. Disposing the pool stops the
+/// renewals of its leases and fails its waiters; held leases then expire unless released.
+/// </remarks>
 public sealed class ChannelPool : IAsyncDisposable
 {
-    /// <summary>Creates a pool.</summary>
-    /// <param name="store">The lease store.</param>
-    /// <param name="options">The options.</param>
-    /// <param name="timeProvider">The clock.</param>
+    private readonly ILeaseStore _store;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly TimeSpan _leaseDuration;
+    private readonly TimeSpan _acquireTimeout;
+    private readonly TimeSpan _retryMin;
+    private readonly TimeSpan _retryMax;
+    private readonly bool _autoRenew;
+    private readonly Lock _gate = new();
+    private readonly Queue<PoolWaiter> _waiters = new();
+    private readonly HashSet<LeaseMonitor> _monitors = [];
+    private readonly CancellationTokenSource _disposed = new();
+    private MemberList _members;
+    private Task? _membersWritten;
+    private Task? _poller;
+    private TaskCompletionSource _wake = NewSignal();
+    private Task<IAsyncDisposable?>? _subscription;
+    private IDisposable? _optionsSubscription;
+
+    /// <summary>Creates a pool over <paramref name="store"/>. Nothing is written until the first acquire.</summary>
+    /// <param name="store">The lease store (backend).</param>
+    /// <param name="options">The options; validated now (and copied: later changes to the object have no effect).</param>
+    /// <param name="timeProvider">The clock for waits, timeouts and renewals; default <see cref="TimeProvider.System"/>.</param>
     /// <param name="logger">The logger.</param>
+    /// <exception cref="ArgumentException">The options break a rule; the message names the option and the rule.</exception>
     public ChannelPool(ILeaseStore store, ChannelPoolOptions options, TimeProvider? timeProvider = null, ILogger<ChannelPool>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ChannelPoolOptionsValidator.ThrowIfInvalid(options, nameof(options));
+        _store = store;
+        _time = timeProvider ?? TimeProvider.System;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
         Name = options.Name;
-        _ = timeProvider;
-        _ = logger;
+        _leaseDuration = options.LeaseDuration;
+        _acquireTimeout = options.AcquireTimeout;
+        DefaultCooldown = options.Cooldown;
+        _autoRenew = options.AutoRenew;
+        _retryMin = options.RetryMinDelay;
+        _retryMax = options.RetryMaxDelay;
+        _members = new MemberList([.. options.Channels], options.MembersVersion);
     }
 
-    /// <summary>The pool name.</summary>
+    /// <summary>The pool name (the namespace of its keys).</summary>
     public string Name { get; }
 
-    /// <summary>Acquires a channel.</summary>
+    internal ILeaseStore Store => _store;
+
+    internal TimeSpan DefaultCooldown { get; }
+
+    /// <summary>
+    /// Acquires the least-recently-used free channel, waiting up to <see cref="ChannelPoolOptions.AcquireTimeout"/>
+    /// (FIFO behind other waiters of this pool in this process) while every channel is busy.
+    /// </summary>
     /// <param name="cancellationToken">Cancels the wait.</param>
-    /// <returns>The lease.</returns>
-    public ValueTask<ChannelLease> AcquireAsync(CancellationToken cancellationToken = default) => throw new NotImplementedException();
+    /// <returns>The leased channel.</returns>
+    /// <exception cref="ChannelPoolExhaustedException">No channel became free within AcquireTimeout; says how many were held and cooling down.</exception>
+    /// <exception cref="LeaseStoreUnavailableException">The backend could not be reached.</exception>
+    /// <exception cref="OperationCanceledException">The caller cancelled.</exception>
+    /// <exception cref="ObjectDisposedException">The pool was disposed.</exception>
+    public async ValueTask<ChannelLease> AcquireAsync(CancellationToken cancellationToken = default)
+    {
+        var started = _time.GetTimestamp();
+        var lease = await AcquireOrWaitAsync(_acquireTimeout, cancellationToken).ConfigureAwait(false);
+        if (lease is not null)
+        {
+            return lease;
+        }
 
-    /// <summary>Tries once.</summary>
+        var waited = _time.GetElapsedTime(started);
+        var status = await GetStatusAsync(cancellationToken).ConfigureAwait(false);
+        throw new ChannelPoolExhaustedException(
+            Name,
+            waited,
+            status.Count(s => s.Status == LeaseStatus.Held),
+            status.Count(s => s.Status == LeaseStatus.CoolingDown),
+            status.Count);
+    }
+
+    /// <summary>Tries once to acquire the least-recently-used free channel, without waiting.</summary>
     /// <param name="cancellationToken">Cancels the call.</param>
-    /// <returns>The lease or null.</returns>
-    public ValueTask<ChannelLease?> TryAcquireAsync(CancellationToken cancellationToken = default) => throw new NotImplementedException();
+    /// <returns>The leased channel, or <see langword="null"/> when every channel is held or cooling down.</returns>
+    /// <exception cref="LeaseStoreUnavailableException">The backend could not be reached.</exception>
+    /// <exception cref="ObjectDisposedException">The pool was disposed.</exception>
+    public ValueTask<ChannelLease?> TryAcquireAsync(CancellationToken cancellationToken = default) =>
+        AcquireOrWaitAsync(TimeSpan.Zero, cancellationToken);
 
-    /// <summary>Tries one channel.</summary>
-    /// <param name="channelId">The channel.</param>
+    /// <summary>Tries once to acquire one named channel (sticky work), without waiting.</summary>
+    /// <param name="channelId">The channel id.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    /// <returns>The lease or null.</returns>
-    public ValueTask<ChannelLease?> TryAcquireChannelAsync(string channelId, CancellationToken cancellationToken = default) => throw new NotImplementedException();
+    /// <returns>The leased channel, or <see langword="null"/> when it is busy or not a channel of this pool.</returns>
+    /// <exception cref="ArgumentException">The id is not a valid key.</exception>
+    /// <exception cref="LeaseStoreUnavailableException">The backend could not be reached.</exception>
+    public async ValueTask<ChannelLease?> TryAcquireChannelAsync(string channelId, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKey(channelId, nameof(channelId));
+        ObjectDisposedException.ThrowIf(_disposed.IsCancellationRequested, this);
+        await EnsureMembersAsync(cancellationToken).ConfigureAwait(false);
+        var sentAt = _time.GetTimestamp();
+        var lease = await _store.TryAcquirePoolMemberAsync(Name, channelId, _leaseDuration, cancellationToken).ConfigureAwait(false);
+        return lease is null ? null : Track(lease, sentAt);
+    }
 
-    /// <summary>Status.</summary>
+    /// <summary>Reads the state of every channel in one round trip.</summary>
     /// <param name="cancellationToken">Cancels the call.</param>
-    /// <returns>The status.</returns>
-    public ValueTask<IReadOnlyList<ChannelStatus>> GetStatusAsync(CancellationToken cancellationToken = default) => throw new NotImplementedException();
+    /// <returns>One status per channel.</returns>
+    /// <exception cref="LeaseStoreUnavailableException">The backend could not be reached.</exception>
+    public async ValueTask<IReadOnlyList<ChannelStatus>> GetStatusAsync(CancellationToken cancellationToken = default)
+    {
+        await EnsureMembersAsync(cancellationToken).ConfigureAwait(false);
+        var states = await _store.InspectPoolAsync(Name, cancellationToken).ConfigureAwait(false);
+        var result = new ChannelStatus[states.Count];
+        for (var i = 0; i < states.Count; i++)
+        {
+            var s = states[i];
+            result[i] = new ChannelStatus(s.Key, s.Status, s.ExpiresAt, s.LastAcquiredAt);
+        }
 
-    /// <inheritdoc/>
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+        return result;
+    }
+
+    /// <summary>Stops the renewals of this pool's leases and fails its waiters with <see cref="ObjectDisposedException"/>. Idempotent.</summary>
+    /// <returns>A task that completes when renewals have stopped.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await _disposed.CancelAsync().ConfigureAwait(false);
+        _optionsSubscription?.Dispose();
+        LeaseMonitor[] monitors;
+        PoolWaiter[] waiters;
+        lock (_gate)
+        {
+            monitors = [.. _monitors];
+            _monitors.Clear();
+            waiters = [.. _waiters];
+            _waiters.Clear();
+        }
+
+        foreach (var waiter in waiters)
+        {
+            waiter.TryFail(new ObjectDisposedException(nameof(ChannelPool), $"Channel pool '{Name}' was disposed while waiting."));
+        }
+
+        foreach (var monitor in monitors)
+        {
+            await monitor.StopRenewingAsync().ConfigureAwait(false);
+        }
+
+        if (_poller is { } poller)
+        {
+            await poller.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        if (_subscription is { IsCompletedSuccessfully: true, Result: { } subscription })
+        {
+            await subscription.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Applies a new channel list (DI options change). Written before the next acquire.</summary>
+    internal void UpdateMembers(IList<string> channels, long version)
+    {
+        lock (_gate)
+        {
+            _members = new MemberList([.. channels], version);
+            _membersWritten = null;
+        }
+    }
+
+    internal void WatchOptions(IDisposable? subscription) => _optionsSubscription = subscription;
+
+    internal void OnReleased(ChannelLease lease, bool released, TimeSpan? cooldown)
+    {
+        _ = released;
+        _ = cooldown;
+        lock (_gate)
+        {
+            _monitors.Remove(lease.Monitor);
+        }
+
+        Wake();
+    }
+
+    internal void OnReleaseAtDisposeFailed(ChannelLease lease, Exception exception)
+    {
+        Log.ReleaseOnDisposeFailed(_logger, Name, lease.ChannelId, exception);
+        lock (_gate)
+        {
+            _monitors.Remove(lease.Monitor);
+        }
+    }
+
+    private async ValueTask<ChannelLease?> AcquireOrWaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed.IsCancellationRequested, this);
+        cancellationToken.ThrowIfCancellationRequested();
+        await EnsureMembersAsync(cancellationToken).ConfigureAwait(false);
+
+        // Fast path, unless others already wait: FIFO means a newcomer does not overtake them.
+        bool queueEmpty;
+        lock (_gate)
+        {
+            queueEmpty = _waiters.Count == 0;
+        }
+
+        if (queueEmpty)
+        {
+            var sentAt = _time.GetTimestamp();
+            var lease = await _store.TryAcquireLeastRecentlyUsedAsync(Name, _leaseDuration, cancellationToken).ConfigureAwait(false);
+            if (lease is not null)
+            {
+                return Track(lease, sentAt);
+            }
+        }
+
+        if (timeout <= TimeSpan.Zero)
+        {
+            return null;
+        }
+
+        return await WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask<ChannelLease?> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var waiter = new PoolWaiter();
+        using var timer = _time.CreateTimer(static state => ((PoolWaiter)state!).TryTimeOut(), waiter, timeout, Timeout.InfiniteTimeSpan);
+        using var registration = cancellationToken.UnsafeRegister(static (state, token) => ((PoolWaiter)state!).TryCancel(token), waiter);
+        EnsureSubscribed();
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed.IsCancellationRequested, this);
+            _waiters.Enqueue(waiter);
+            Log.PoolBusy(_logger, Name, _waiters.Count);
+            if (_poller is null || _poller.IsCompleted)
+            {
+                _poller = Task.Run(PollAsync, CancellationToken.None);
+            }
+        }
+
+        return await waiter.Task.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The one poller of this pool in this process: acquires through the backend for the head waiter
+    /// (a new token, a new fencing token, the LRU pick), hands the lease to the first waiter still
+    /// waiting, and releases it if none is. Sleeps a jittered, growing delay between busy tries,
+    /// cut short by a release in this process or a release notification from the backend.
+    /// </summary>
+    private async Task PollAsync()
+    {
+        var delay = _retryMin;
+        while (true)
+        {
+            Task wake;
+            lock (_gate)
+            {
+                while (_waiters.TryPeek(out var head) && head.IsCompleted)
+                {
+                    _waiters.Dequeue();
+                }
+
+                if (_waiters.Count == 0 || _disposed.IsCancellationRequested)
+                {
+                    _poller = null;
+                    return;
+                }
+
+                wake = _wake.Task;
+            }
+
+            Lease? lease;
+            long sentAt = _time.GetTimestamp();
+            try
+            {
+                lease = await _store.TryAcquireLeastRecentlyUsedAsync(Name, _leaseDuration, _disposed.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (_disposed.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                // The backend is down: every waiter gets the error now instead of a late "exhausted".
+                FailAll(e);
+                continue;
+            }
+
+            if (lease is not null)
+            {
+                await DeliverAsync(lease, sentAt).ConfigureAwait(false);
+                delay = _retryMin;
+                continue;
+            }
+
+            try
+            {
+                var sleep = Jitter(delay);
+                await Task.WhenAny(wake, Task.Delay(sleep, _time, _disposed.Token)).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            lock (_gate)
+            {
+                if (_wake.Task.IsCompleted)
+                {
+                    _wake = NewSignal();
+                    delay = _retryMin;
+                    continue;
+                }
+            }
+
+            delay = delay * 2 > _retryMax ? _retryMax : delay * 2;
+        }
+    }
+
+    private async ValueTask DeliverAsync(Lease lease, long sentAt)
+    {
+        var handle = CreateHandle(lease, sentAt, out var monitor);
+        while (true)
+        {
+            PoolWaiter? head;
+            lock (_gate)
+            {
+                _waiters.TryDequeue(out head);
+            }
+
+            if (head is null)
+            {
+                break;
+            }
+
+            if (head.TryDeliver(handle))
+            {
+                return;
+            }
+        }
+
+        // Everyone left while the lease was taken: give it back instead of dropping it.
+        await monitor.StopAsync().ConfigureAwait(false);
+        lock (_gate)
+        {
+            _monitors.Remove(monitor);
+        }
+
+        try
+        {
+            await _store.ReleaseAsync(lease, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            Log.OrphanReleaseFailed(_logger, Name, e);
+        }
+    }
+
+    private void FailAll(Exception exception)
+    {
+        PoolWaiter[] waiters;
+        lock (_gate)
+        {
+            waiters = [.. _waiters];
+            _waiters.Clear();
+        }
+
+        foreach (var waiter in waiters)
+        {
+            waiter.TryFail(exception);
+        }
+    }
+
+    private ChannelLease Track(Lease lease, long sentAt) => CreateHandle(lease, sentAt, out _);
+
+    private ChannelLease CreateHandle(Lease lease, long sentAt, out LeaseMonitor monitor)
+    {
+        // The handle holds the monitor; the monitor holds the handle only weakly.
+        monitor = LeaseMonitor.Start(_store, lease, _leaseDuration, sentAt, _autoRenew, owner: null, _time, _logger);
+        var handle = new ChannelLease(this, monitor);
+        monitor.AttachOwner(handle);
+        lock (_gate)
+        {
+            _monitors.Add(monitor);
+        }
+
+        return handle;
+    }
+
+    private void Wake()
+    {
+        lock (_gate)
+        {
+            _wake.TrySetResult();
+        }
+    }
+
+    private ValueTask EnsureMembersAsync(CancellationToken cancellationToken)
+    {
+        Task? written;
+        lock (_gate)
+        {
+            written = _membersWritten;
+            if (written is null || written.IsFaulted || written.IsCanceled)
+            {
+                var members = _members;
+                written = _membersWritten = WriteMembersAsync(members);
+            }
+        }
+
+        return written.IsCompletedSuccessfully ? ValueTask.CompletedTask : new ValueTask(written.WaitAsync(cancellationToken));
+    }
+
+    private async Task WriteMembersAsync(MemberList members)
+    {
+        try
+        {
+            await _store.SetPoolMembersAsync(Name, members.Channels, members.Version, _disposed.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.MembersWriteFailed(_logger, Name, members.Version, e);
+            throw;
+        }
+    }
+
+    private void EnsureSubscribed()
+    {
+        if (_store is not ILeaseReleaseSource source)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (_subscription is null || _subscription.IsFaulted)
+            {
+                _subscription = SubscribeAsync(source);
+            }
+        }
+    }
+
+    private async Task<IAsyncDisposable?> SubscribeAsync(ILeaseReleaseSource source)
+    {
+        try
+        {
+            return await source.SubscribeToReleasesAsync(Name, Wake, _disposed.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.SubscribeFailed(_logger, Name, e);
+            return null;
+        }
+    }
+
+    private static TimeSpan Jitter(TimeSpan delay) =>
+        TimeSpan.FromTicks((long)(delay.Ticks * (0.5 + (Random.Shared.NextDouble() * 0.5))));
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private sealed record MemberList(string[] Channels, long Version);
 }
