@@ -37,6 +37,7 @@ internal sealed class LeaseMonitor
     private readonly TimeSpan _interval;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly KeyValuePair<string, object?>[] _tags;
     private WeakReference<object>? _owner;
     private readonly CancellationTokenSource _lost = new();
     private readonly CancellationTokenSource _stop = new();
@@ -54,8 +55,10 @@ internal sealed class LeaseMonitor
     /// <param name="time">The clock.</param>
     /// <param name="logger">The logger.</param>
     /// <param name="owner">The handle, held weakly; <see langword="null"/> when nothing owns the monitor.</param>
-    private LeaseMonitor(ILeaseStore store, Lease lease, TimeSpan ttl, long sentAt, TimeProvider time, ILogger logger, object? owner)
+    /// <param name="tags">The metric tags (pool and backend).</param>
+    private LeaseMonitor(ILeaseStore store, Lease lease, TimeSpan ttl, long sentAt, TimeProvider time, ILogger logger, object? owner, KeyValuePair<string, object?>[] tags)
     {
+        _tags = tags;
         _owner = owner is null ? null : new WeakReference<object>(owner);
         _store = store;
         _lease = lease;
@@ -89,10 +92,12 @@ internal sealed class LeaseMonitor
     /// <param name="owner">The handle, held weakly so dropping it stops the heartbeat; or <see langword="null"/> to attach it later.</param>
     /// <param name="time">The clock.</param>
     /// <param name="logger">The logger.</param>
+    /// <param name="tags">The metric tags (pool and backend); default: the backend of <paramref name="store"/>.</param>
     /// <returns>The running monitor.</returns>
-    public static LeaseMonitor Start(ILeaseStore store, Lease lease, TimeSpan ttl, long sentAt, bool autoRenew, object? owner, TimeProvider time, ILogger logger)
+    public static LeaseMonitor Start(ILeaseStore store, Lease lease, TimeSpan ttl, long sentAt, bool autoRenew, object? owner, TimeProvider time, ILogger logger, KeyValuePair<string, object?>[]? tags = null)
     {
-        var monitor = new LeaseMonitor(store, lease, ttl, sentAt, time, logger, owner);
+        tags ??= [new(LeasingTelemetry.BackendTag, LeasingTelemetry.BackendOf(store))];
+        var monitor = new LeaseMonitor(store, lease, ttl, sentAt, time, logger, owner, tags);
         monitor.ArmDeadline();
         if (autoRenew)
         {
@@ -147,6 +152,7 @@ internal sealed class LeaseMonitor
     {
         if (!_lost.IsCancellationRequested)
         {
+            LeasingTelemetry.LeasesLost.Add(1, _tags);
             Log.LeaseLost(_logger, Lease.Pool, Lease.Key, Lease.FencingToken);
             _lost.Cancel();
         }
@@ -250,6 +256,7 @@ internal sealed class LeaseMonitor
         }
         catch (Exception e)
         {
+            LeasingTelemetry.RenewFailures.Add(1, _tags);
             Log.RenewFailed(_logger, Lease.Pool, Lease.Key, e);
             return LeaseCheck.Unknown;
         }

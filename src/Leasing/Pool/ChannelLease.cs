@@ -8,12 +8,14 @@ public sealed class ChannelLease : IAsyncDisposable
 {
     private readonly ChannelPool _pool;
     private readonly LeaseMonitor _monitor;
+    private readonly long _acquiredAt;
     private int _released;
 
-    internal ChannelLease(ChannelPool pool, LeaseMonitor monitor)
+    internal ChannelLease(ChannelPool pool, LeaseMonitor monitor, long acquiredAt)
     {
         _pool = pool;
         _monitor = monitor;
+        _acquiredAt = acquiredAt;
     }
 
     /// <summary>The channel id.</summary>
@@ -35,6 +37,8 @@ public sealed class ChannelLease : IAsyncDisposable
     public CancellationToken LeaseLost => _monitor.LeaseLost;
 
     internal LeaseMonitor Monitor => _monitor;
+
+    internal long AcquiredAt => _acquiredAt;
 
     /// <summary>Renews the lease now (AutoRenew does this every LeaseDuration/3 on its own).</summary>
     /// <param name="cancellationToken">Cancels the call.</param>

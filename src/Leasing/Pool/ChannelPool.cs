@@ -33,6 +33,9 @@ public sealed class ChannelPool : IAsyncDisposable
     private TaskCompletionSource _wake = NewSignal();
     private Task<IAsyncDisposable?>? _subscription;
     private IDisposable? _optionsSubscription;
+    private PoolCounts? _lastCounts;
+    private long _lastCountsAt;
+    private int _refreshingCounts;
 
     /// <summary>Creates a pool over <paramref name="store"/>. Nothing is written until the first acquire.</summary>
     /// <param name="store">The lease store (backend).</param>
@@ -55,6 +58,8 @@ public sealed class ChannelPool : IAsyncDisposable
         _retryMin = options.RetryMinDelay;
         _retryMax = options.RetryMaxDelay;
         _members = new MemberList([.. options.Channels], options.MembersVersion);
+        Tags = [new(LeasingTelemetry.PoolTag, Name), new(LeasingTelemetry.BackendTag, LeasingTelemetry.BackendOf(store))];
+        LeasingTelemetry.Track(this);
     }
 
     /// <summary>The pool name (the namespace of its keys).</summary>
@@ -63,6 +68,8 @@ public sealed class ChannelPool : IAsyncDisposable
     internal ILeaseStore Store => _store;
 
     internal TimeSpan DefaultCooldown { get; }
+
+    internal KeyValuePair<string, object?>[] Tags { get; }
 
     /// <summary>
     /// Acquires the least-recently-used free channel, waiting up to <see cref="ChannelPoolOptions.AcquireTimeout"/>
@@ -76,14 +83,19 @@ public sealed class ChannelPool : IAsyncDisposable
     /// <exception cref="ObjectDisposedException">The pool was disposed.</exception>
     public async ValueTask<ChannelLease> AcquireAsync(CancellationToken cancellationToken = default)
     {
+        using var activity = LeasingTelemetry.ActivitySource.StartActivity("leasing.pool.acquire");
+        activity?.SetTag(LeasingTelemetry.PoolTag, Name);
         var started = _time.GetTimestamp();
         var lease = await AcquireOrWaitAsync(_acquireTimeout, cancellationToken).ConfigureAwait(false);
         if (lease is not null)
         {
+            activity?.SetTag("leasing.fencing_token", lease.FencingToken);
             return lease;
         }
 
         var waited = _time.GetElapsedTime(started);
+        LeasingTelemetry.Exhausted.Add(1, Tags);
+        activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, "exhausted");
         var status = await GetStatusAsync(cancellationToken).ConfigureAwait(false);
         throw new ChannelPoolExhaustedException(
             Name,
@@ -114,7 +126,13 @@ public sealed class ChannelPool : IAsyncDisposable
         await EnsureMembersAsync(cancellationToken).ConfigureAwait(false);
         var sentAt = _time.GetTimestamp();
         var lease = await _store.TryAcquirePoolMemberAsync(Name, channelId, _leaseDuration, cancellationToken).ConfigureAwait(false);
-        return lease is null ? null : Track(lease, sentAt);
+        if (lease is null)
+        {
+            return null;
+        }
+
+        LeasingTelemetry.Acquisitions.Add(1, Tags);
+        return Track(lease, sentAt);
     }
 
     /// <summary>Reads the state of every channel in one round trip.</summary>
@@ -126,12 +144,17 @@ public sealed class ChannelPool : IAsyncDisposable
         await EnsureMembersAsync(cancellationToken).ConfigureAwait(false);
         var states = await _store.InspectPoolAsync(Name, cancellationToken).ConfigureAwait(false);
         var result = new ChannelStatus[states.Count];
+        int held = 0, cooling = 0;
         for (var i = 0; i < states.Count; i++)
         {
             var s = states[i];
             result[i] = new ChannelStatus(s.Key, s.Status, s.ExpiresAt, s.LastAcquiredAt);
+            held += s.Status == LeaseStatus.Held ? 1 : 0;
+            cooling += s.Status == LeaseStatus.CoolingDown ? 1 : 0;
         }
 
+        Volatile.Write(ref _lastCounts, new PoolCounts(held, states.Count - held - cooling, cooling));
+        Volatile.Write(ref _lastCountsAt, _time.GetTimestamp());
         return result;
     }
 
@@ -145,6 +168,7 @@ public sealed class ChannelPool : IAsyncDisposable
         }
 
         await _disposed.CancelAsync().ConfigureAwait(false);
+        LeasingTelemetry.Untrack(this);
         _optionsSubscription?.Dispose();
         LeaseMonitor[] monitors;
         PoolWaiter[] waiters;
@@ -189,10 +213,41 @@ public sealed class ChannelPool : IAsyncDisposable
 
     internal void WatchOptions(IDisposable? subscription) => _optionsSubscription = subscription;
 
+    /// <summary>The counts of the last status read, for the gauges; refreshed in the background at most every 5 s, never per scrape.</summary>
+    internal PoolCounts? ObserveCounts()
+    {
+        var stale = _lastCounts is null || _time.GetElapsedTime(Volatile.Read(ref _lastCountsAt)) > TimeSpan.FromSeconds(5);
+        if (stale && !_disposed.IsCancellationRequested && Interlocked.Exchange(ref _refreshingCounts, 1) == 0)
+        {
+            Volatile.Write(ref _lastCountsAt, _time.GetTimestamp());
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await GetStatusAsync(_disposed.Token).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is LeaseStoreUnavailableException or OperationCanceledException or ObjectDisposedException)
+                {
+                    // The gauges keep the last counts; the outage shows in the other instruments and logs.
+                }
+                finally
+                {
+                    Volatile.Write(ref _refreshingCounts, 0);
+                }
+            });
+        }
+
+        return Volatile.Read(ref _lastCounts);
+    }
+
     internal void OnReleased(ChannelLease lease, bool released, TimeSpan? cooldown)
     {
-        _ = released;
-        _ = cooldown;
+        LeasingTelemetry.HoldTime.Record(_time.GetElapsedTime(lease.AcquiredAt).TotalSeconds, Tags);
+        if (released && cooldown is not null)
+        {
+            LeasingTelemetry.Cooldowns.Add(1, Tags);
+        }
+
         lock (_gate)
         {
             _monitors.Remove(lease.Monitor);
@@ -229,7 +284,7 @@ public sealed class ChannelPool : IAsyncDisposable
             var lease = await _store.TryAcquireLeastRecentlyUsedAsync(Name, _leaseDuration, cancellationToken).ConfigureAwait(false);
             if (lease is not null)
             {
-                return Track(lease, sentAt);
+                return Acquired(Track(lease, sentAt), sentAt);
             }
         }
 
@@ -238,7 +293,17 @@ public sealed class ChannelPool : IAsyncDisposable
             return null;
         }
 
-        return await WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+        var waitStarted = _time.GetTimestamp();
+        LeasingTelemetry.Waits.Add(1, Tags);
+        var delivered = await WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+        return delivered is null ? null : Acquired(delivered, waitStarted);
+    }
+
+    private ChannelLease Acquired(ChannelLease lease, long since)
+    {
+        LeasingTelemetry.Acquisitions.Add(1, Tags);
+        LeasingTelemetry.AcquireWait.Record(_time.GetElapsedTime(since).TotalSeconds, Tags);
+        return lease;
     }
 
     private async ValueTask<ChannelLease?> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
@@ -396,8 +461,8 @@ public sealed class ChannelPool : IAsyncDisposable
     private ChannelLease CreateHandle(Lease lease, long sentAt, out LeaseMonitor monitor)
     {
         // The handle holds the monitor; the monitor holds the handle only weakly.
-        monitor = LeaseMonitor.Start(_store, lease, _leaseDuration, sentAt, _autoRenew, owner: null, _time, _logger);
-        var handle = new ChannelLease(this, monitor);
+        monitor = LeaseMonitor.Start(_store, lease, _leaseDuration, sentAt, _autoRenew, owner: null, _time, _logger, Tags);
+        var handle = new ChannelLease(this, monitor, _time.GetTimestamp());
         monitor.AttachOwner(handle);
         lock (_gate)
         {
