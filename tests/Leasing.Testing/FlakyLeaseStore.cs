@@ -1,0 +1,58 @@
+namespace Leasing.Testing;
+
+/// <summary>
+/// Wraps a real store and, while <see cref="Down"/> is set, fails every call the way a backend
+/// outage does (<see cref="LeaseStoreUnavailableException"/>), so tests can cut a holder off from
+/// its backend. Counts calls per operation.
+/// </summary>
+public sealed class FlakyLeaseStore(ILeaseStore inner) : ILeaseStore
+{
+    private int _renews;
+
+    /// <summary>When true, every call throws <see cref="LeaseStoreUnavailableException"/>.</summary>
+    public bool Down { get; set; }
+
+    /// <summary>How many renew calls were made (up or down).</summary>
+    public int Renews => Volatile.Read(ref _renews);
+
+    public ValueTask<Lease?> TryAcquireAsync(string key, TimeSpan ttl, CancellationToken cancellationToken = default) =>
+        Guard() ?? inner.TryAcquireAsync(key, ttl, cancellationToken);
+
+    public ValueTask<Lease?> RenewAsync(Lease lease, TimeSpan ttl, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _renews);
+        return Guard() ?? inner.RenewAsync(lease, ttl, cancellationToken);
+    }
+
+    public ValueTask<bool> ReleaseAsync(Lease lease, CancellationToken cancellationToken = default) =>
+        Down ? throw Outage() : inner.ReleaseAsync(lease, cancellationToken);
+
+    public ValueTask<bool> ReleaseWithCooldownAsync(Lease lease, TimeSpan cooldown, CancellationToken cancellationToken = default) =>
+        Down ? throw Outage() : inner.ReleaseWithCooldownAsync(lease, cooldown, cancellationToken);
+
+    public ValueTask<IReadOnlyList<LeaseState>> InspectAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken = default) =>
+        Down ? throw Outage() : inner.InspectAsync(keys, cancellationToken);
+
+    public ValueTask SetPoolMembersAsync(string pool, IReadOnlyCollection<string> members, long version = 0, CancellationToken cancellationToken = default) =>
+        Down ? throw Outage() : inner.SetPoolMembersAsync(pool, members, version, cancellationToken);
+
+    public ValueTask<IReadOnlyList<string>> GetPoolMembersAsync(string pool, CancellationToken cancellationToken = default) =>
+        Down ? throw Outage() : inner.GetPoolMembersAsync(pool, cancellationToken);
+
+    public ValueTask<Lease?> TryAcquireLeastRecentlyUsedAsync(string pool, TimeSpan ttl, CancellationToken cancellationToken = default) =>
+        Guard() ?? inner.TryAcquireLeastRecentlyUsedAsync(pool, ttl, cancellationToken);
+
+    public ValueTask<Lease?> TryAcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, CancellationToken cancellationToken = default) =>
+        Guard() ?? inner.TryAcquirePoolMemberAsync(pool, member, ttl, cancellationToken);
+
+    public ValueTask<IReadOnlyList<LeaseState>> InspectPoolAsync(string pool, CancellationToken cancellationToken = default) =>
+        Down ? throw Outage() : inner.InspectPoolAsync(pool, cancellationToken);
+
+    public ValueTask<bool> ForceReleaseAsync(string key, string? pool = null, CancellationToken cancellationToken = default) =>
+        Down ? throw Outage() : inner.ForceReleaseAsync(key, pool, cancellationToken);
+
+    private ValueTask<Lease?>? Guard() => Down ? ValueTask.FromException<Lease?>(Outage()) : null;
+
+    private static LeaseStoreUnavailableException Outage() =>
+        new("The lease store is unavailable (simulated outage).", new IOException("connection refused"));
+}

@@ -1,0 +1,131 @@
+using FluentAssertions;
+using Leasing.InMemory;
+using Leasing.Testing;
+using Microsoft.Extensions.Time.Testing;
+using Xunit;
+
+namespace Leasing.Tests.Pool;
+
+public sealed class ChannelLeaseRenewalTests : IAsyncDisposable
+{
+    private static readonly TimeSpan LeaseDuration = TimeSpan.FromSeconds(30);
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+    private readonly FlakyLeaseStore _store;
+    private readonly ChannelPool _pool;
+
+    public ChannelLeaseRenewalTests()
+    {
+        _store = new FlakyLeaseStore(new InMemoryLeaseStore(_time));
+        _pool = new ChannelPool(_store, new ChannelPoolOptions { Name = "p", Channels = ["a", "b"], LeaseDuration = LeaseDuration }, _time);
+    }
+
+    public ValueTask DisposeAsync() => _pool.DisposeAsync();
+
+    [Fact]
+    public async Task LeaseLost_BackendUnreachable_FiresAtLocalDeadlineNotBefore()
+    {
+        var lease = await _pool.AcquireAsync();
+        _store.Down = true;
+
+        // Deadline = sent + ttl - ttl/10 = 27 s. Heartbeats at 10 s and 20 s fail; the deadline stays.
+        _time.Advance(TimeSpan.FromSeconds(26.9));
+        await Eventually.TrueAsync(() => _store.Renews >= 2, "the heartbeat kept trying");
+        lease.LeaseLost.IsCancellationRequested.Should().BeFalse("the local deadline has not passed");
+
+        _time.Advance(TimeSpan.FromSeconds(0.2));
+        await Eventually.TrueAsync(() => lease.LeaseLost.IsCancellationRequested, "the local deadline passed unconfirmed");
+    }
+
+    [Fact]
+    public async Task LeaseLost_TransientErrorThenRecovery_DeadlineMovesOnlyOnConfirmedRenew()
+    {
+        var lease = await _pool.AcquireAsync();
+        var expires = lease.ExpiresAt;
+        _store.Down = true;
+        _time.Advance(TimeSpan.FromSeconds(10));
+        await Eventually.TrueAsync(() => _store.Renews >= 1, "the first heartbeat ran");
+        lease.ExpiresAt.Should().Be(expires, "a failed renew changes nothing");
+
+        _store.Down = false;
+        _time.Advance(TimeSpan.FromSeconds(10));
+        await Eventually.TrueAsync(() => lease.ExpiresAt > expires, "a later heartbeat renews");
+
+        // Confirmed at ~20 s: the deadline is now ~47 s, so 30 s after the start nothing is lost.
+        _store.Down = true;
+        _time.Advance(TimeSpan.FromSeconds(15));
+        lease.LeaseLost.IsCancellationRequested.Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task RenewAsync_BackendDown_ThrowsUnavailableAndKeepsLease()
+    {
+        var lease = await _pool.AcquireAsync();
+        _store.Down = true;
+        await FluentActions.Awaiting(() => lease.RenewAsync().AsTask()).Should().ThrowAsync<LeaseStoreUnavailableException>();
+        _store.Down = false;
+        (await lease.RenewAsync()).Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task ReleaseAsync_BackendDown_ThrowsAndCanBeRetried()
+    {
+        var lease = await _pool.AcquireAsync();
+        _store.Down = true;
+        await FluentActions.Awaiting(() => lease.ReleaseAsync().AsTask()).Should().ThrowAsync<LeaseStoreUnavailableException>();
+        _store.Down = false;
+        (await lease.ReleaseAsync()).Should().BeTrue("the first release did not happen");
+    }
+
+    [Fact]
+    public async Task AcquireAsync_BackendDown_ThrowsUnavailableNotExhausted()
+    {
+        await _pool.GetStatusAsync();
+        _store.Down = true;
+        await FluentActions.Awaiting(() => _pool.AcquireAsync().AsTask()).Should().ThrowAsync<LeaseStoreUnavailableException>();
+    }
+
+    [Fact]
+    public async Task AcquireAsync_BackendGoesDownWhileWaiting_WaiterGetsUnavailable()
+    {
+        await using var a = await _pool.AcquireAsync();
+        await using var b = await _pool.AcquireAsync();
+        var waiting = _pool.AcquireAsync().AsTask();
+        _store.Down = true;
+        _time.Advance(TimeSpan.FromSeconds(1)); // the poller's next try meets the outage
+        await FluentActions.Awaiting(() => waiting.WaitAsync(TimeSpan.FromSeconds(10))).Should().ThrowAsync<LeaseStoreUnavailableException>();
+        _store.Down = false;
+    }
+
+    [Fact]
+    public async Task Heartbeat_HandleDroppedWithoutDispose_StopsRenewingAndLeaseExpires()
+    {
+        await AcquireAndDropAsync();
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+
+        _time.Advance(TimeSpan.FromSeconds(10)); // the heartbeat wakes, finds the handle gone, stops
+        _time.Advance(TimeSpan.FromSeconds(25));
+        var status = await _pool.GetStatusAsync();
+        status.Single(s => s.ChannelId == "a").Status.Should().Be(LeaseStatus.Free, "nobody renewed the dropped lease");
+        _store.Renews.Should().Be(0, "the heartbeat of a dropped handle does not renew");
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private async Task AcquireAndDropAsync()
+    {
+        var lease = await _pool.TryAcquireChannelAsync("a");
+        lease.Should().NotBeNull();
+    }
+
+    [Fact]
+    public async Task DisposeAsync_Pool_FailsWaitersWithObjectDisposed()
+    {
+        await using var a = await _pool.AcquireAsync();
+        await using var b = await _pool.AcquireAsync();
+        var waiting = _pool.AcquireAsync().AsTask();
+        await _pool.DisposeAsync();
+        await FluentActions.Awaiting(() => waiting.WaitAsync(TimeSpan.FromSeconds(10))).Should().ThrowAsync<ObjectDisposedException>();
+        await FluentActions.Awaiting(() => _pool.AcquireAsync().AsTask()).Should().ThrowAsync<ObjectDisposedException>();
+    }
+}
