@@ -1,0 +1,17 @@
+namespace Leasing.InMemory.Pools;
+
+/// <summary>Removes one release callback from its pool when disposed; disposing twice is harmless.</summary>
+internal sealed class ReleaseSubscription(PoolState pool, Action onReleased) : IAsyncDisposable
+{
+    private int disposed;
+
+    public ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref disposed, 1) == 0)
+        {
+            pool.Unsubscribe(onReleased);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+}
