@@ -276,7 +276,7 @@ public abstract class ChannelPoolConformanceTests : IAsyncLifetime
         {
             await current.ReleaseAsync();
             current = await waiters[i].WaitAsync(TimeSpan.FromSeconds(10));
-            waiters.Skip(i + 1).Should().OnlyContain(w => !w.IsCompleted, $"waiter {i} arrived first");
+            waiters.Skip(i + 1).Should().NotContain(w => w.IsCompleted, $"waiter {i} arrived first");
         }
 
         await current.ReleaseAsync();

@@ -16,12 +16,12 @@ public sealed class FlakyLeaseStore(ILeaseStore inner) : ILeaseStore
     public int Renews => Volatile.Read(ref _renews);
 
     public ValueTask<Lease?> TryAcquireAsync(string key, TimeSpan ttl, CancellationToken cancellationToken = default) =>
-        Guard() ?? inner.TryAcquireAsync(key, ttl, cancellationToken);
+        Down ? Failed() : inner.TryAcquireAsync(key, ttl, cancellationToken);
 
     public ValueTask<Lease?> RenewAsync(Lease lease, TimeSpan ttl, CancellationToken cancellationToken = default)
     {
         Interlocked.Increment(ref _renews);
-        return Guard() ?? inner.RenewAsync(lease, ttl, cancellationToken);
+        return Down ? Failed() : inner.RenewAsync(lease, ttl, cancellationToken);
     }
 
     public ValueTask<bool> ReleaseAsync(Lease lease, CancellationToken cancellationToken = default) =>
@@ -40,10 +40,10 @@ public sealed class FlakyLeaseStore(ILeaseStore inner) : ILeaseStore
         Down ? throw Outage() : inner.GetPoolMembersAsync(pool, cancellationToken);
 
     public ValueTask<Lease?> TryAcquireLeastRecentlyUsedAsync(string pool, TimeSpan ttl, CancellationToken cancellationToken = default) =>
-        Guard() ?? inner.TryAcquireLeastRecentlyUsedAsync(pool, ttl, cancellationToken);
+        Down ? Failed() : inner.TryAcquireLeastRecentlyUsedAsync(pool, ttl, cancellationToken);
 
     public ValueTask<Lease?> TryAcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, CancellationToken cancellationToken = default) =>
-        Guard() ?? inner.TryAcquirePoolMemberAsync(pool, member, ttl, cancellationToken);
+        Down ? Failed() : inner.TryAcquirePoolMemberAsync(pool, member, ttl, cancellationToken);
 
     public ValueTask<IReadOnlyList<LeaseState>> InspectPoolAsync(string pool, CancellationToken cancellationToken = default) =>
         Down ? throw Outage() : inner.InspectPoolAsync(pool, cancellationToken);
@@ -51,7 +51,7 @@ public sealed class FlakyLeaseStore(ILeaseStore inner) : ILeaseStore
     public ValueTask<bool> ForceReleaseAsync(string key, string? pool = null, CancellationToken cancellationToken = default) =>
         Down ? throw Outage() : inner.ForceReleaseAsync(key, pool, cancellationToken);
 
-    private ValueTask<Lease?>? Guard() => Down ? ValueTask.FromException<Lease?>(Outage()) : null;
+    private static ValueTask<Lease?> Failed() => ValueTask.FromException<Lease?>(Outage());
 
     private static LeaseStoreUnavailableException Outage() =>
         new("The lease store is unavailable (simulated outage).", new IOException("connection refused"));

@@ -27,9 +27,13 @@ public sealed class ChannelLeaseRenewalTests : IAsyncDisposable
         var lease = await _pool.AcquireAsync();
         _store.Down = true;
 
-        // Deadline = sent + ttl - ttl/10 = 27 s. Heartbeats at 10 s and 20 s fail; the deadline stays.
-        _time.Advance(TimeSpan.FromSeconds(26.9));
-        await Eventually.TrueAsync(() => _store.Renews >= 2, "the heartbeat kept trying");
+        // Deadline = sent + ttl - ttl/10 = 27 s. The heartbeat at 10 s fails, so does its retry
+        // at 12.5 s (interval/4); the deadline does not move.
+        _time.Advance(TimeSpan.FromSeconds(10));
+        await Eventually.TrueAsync(() => _store.Renews >= 1, "the heartbeat tried");
+        _time.Advance(TimeSpan.FromSeconds(2.5));
+        await Eventually.TrueAsync(() => _store.Renews >= 2, "the heartbeat retried sooner after a failure");
+        _time.Advance(TimeSpan.FromSeconds(14.4));
         lease.LeaseLost.IsCancellationRequested.Should().BeFalse("the local deadline has not passed");
 
         _time.Advance(TimeSpan.FromSeconds(0.2));
