@@ -118,6 +118,22 @@ public abstract partial class LeaseStoreConformanceTests
     }
 
     [Fact]
+    public async Task ReleaseWithCooldownAsync_ExpiredPoolMemberNobodyTook_CoolsDownTheFreeMember()
+    {
+        var (pool, members) = await CreatePoolAsync(2);
+        var lease = await AcquireMemberAsync(pool, members[0], Ttl);
+        await ExpireAsync();
+
+        (await Store.ReleaseWithCooldownAsync(lease, LongTtl)).Should().BeTrue("the member is free and nobody took it");
+
+        (await InspectMemberAsync(pool, members[0])).Status.Should().Be(LeaseStatus.CoolingDown);
+        (await Store.TryAcquirePoolMemberAsync(pool, members[0], Ttl)).Should().BeNull();
+        var next = await AcquireLruAsync(pool, Ttl);
+        next.Key.Should().Be(members[1]);
+        (await Store.TryAcquireLeastRecentlyUsedAsync(pool, Ttl)).Should().BeNull("the only other member is cooling down");
+    }
+
+    [Fact]
     public async Task ReleaseWithCooldownAsync_PoolMemberHeldBySomeoneElse_ReturnsFalseAndChangesNothing()
     {
         var (pool, members) = await CreatePoolAsync(1);
