@@ -9,7 +9,9 @@ public static class InMemoryLeasingServiceCollectionExtensions
 {
     /// <summary>
     /// Registers one <see cref="InMemoryLeaseStore"/> as the singleton <see cref="ILeaseStore"/>,
-    /// unless an <see cref="ILeaseStore"/> is already registered. It uses the registered
+    /// unless an <see cref="ILeaseStore"/> is already registered, and one
+    /// <see cref="InMemoryIdempotencyStore"/> as the singleton <see cref="IIdempotencyStore"/>,
+    /// unless one is already registered. Both use the registered
     /// <see cref="TimeProvider"/>, or <see cref="TimeProvider.System"/> when there is none.
     /// </summary>
     /// <param name="services">The service collection.</param>
@@ -20,7 +22,8 @@ public static class InMemoryLeasingServiceCollectionExtensions
         services.TryAddSingleton(static provider => new InMemoryLeaseStore(provider.GetService<TimeProvider>()));
         services.TryAddSingleton<ILeaseStore>(static provider => provider.GetRequiredService<InMemoryLeaseStore>());
 
-        // The in-memory IIdempotencyStore is registered here too, the same way (InMemoryIdempotencyStore).
+        services.TryAddSingleton(static provider => new InMemoryIdempotencyStore(provider.GetService<TimeProvider>()));
+        services.TryAddSingleton<IIdempotencyStore>(static provider => provider.GetRequiredService<InMemoryIdempotencyStore>());
         return services;
     }
 }

@@ -46,6 +46,57 @@ public static class LeaseArguments
         }
     }
 
+    /// <summary>The longest retention of an idempotency outcome.</summary>
+    public static readonly TimeSpan MaxRetention = TimeSpan.FromDays(30);
+
+    /// <summary>The longest idempotency fingerprint, in UTF-8 bytes.</summary>
+    public const int MaxFingerprintBytes = 512;
+
+    /// <summary>Throws when <paramref name="fingerprint"/> is null, empty, whitespace or longer than <see cref="MaxFingerprintBytes"/> UTF-8 bytes.</summary>
+    /// <param name="fingerprint">The fingerprint of an idempotent call's input.</param>
+    /// <param name="paramName">The parameter name to report.</param>
+    /// <exception cref="ArgumentNullException">The fingerprint is null.</exception>
+    /// <exception cref="ArgumentException">The fingerprint is empty, whitespace or too long.</exception>
+    public static void ThrowIfInvalidFingerprint(string? fingerprint, string paramName)
+    {
+        ArgumentNullException.ThrowIfNull(fingerprint, paramName);
+        if (string.IsNullOrWhiteSpace(fingerprint))
+        {
+            throw new ArgumentException("A fingerprint must not be empty or whitespace.", paramName);
+        }
+
+        if (fingerprint.Length > MaxFingerprintBytes / 3 && Encoding.UTF8.GetByteCount(fingerprint) > MaxFingerprintBytes)
+        {
+            throw new ArgumentException($"A fingerprint must be at most {MaxFingerprintBytes} bytes in UTF-8; this one is {Encoding.UTF8.GetByteCount(fingerprint)}.", paramName);
+        }
+    }
+
+    /// <summary>Throws when an owner token is null or empty.</summary>
+    /// <param name="ownerToken">The owner token from a claim.</param>
+    /// <param name="paramName">The parameter name to report.</param>
+    /// <exception cref="ArgumentNullException">The token is null.</exception>
+    /// <exception cref="ArgumentException">The token is empty.</exception>
+    public static void ThrowIfInvalidOwnerToken(string? ownerToken, string paramName)
+    {
+        ArgumentNullException.ThrowIfNull(ownerToken, paramName);
+        if (ownerToken.Length == 0)
+        {
+            throw new ArgumentException("An owner token must not be empty.", paramName);
+        }
+    }
+
+    /// <summary>Throws when <paramref name="retention"/> is not positive or exceeds <see cref="MaxRetention"/>.</summary>
+    /// <param name="retention">How long an outcome is kept.</param>
+    /// <param name="paramName">The parameter name to report.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The retention is out of range.</exception>
+    public static void ThrowIfInvalidRetention(TimeSpan retention, string paramName)
+    {
+        if (retention <= TimeSpan.Zero || retention > MaxRetention)
+        {
+            throw new ArgumentOutOfRangeException(paramName, retention, $"A retention must be greater than zero and at most {MaxRetention}.");
+        }
+    }
+
     /// <summary>Throws when a lease is null or carries an invalid key or pool.</summary>
     /// <param name="lease">The lease.</param>
     /// <param name="paramName">The parameter name to report.</param>

@@ -1,0 +1,17 @@
+namespace Leasing.InMemory.Idempotency;
+
+/// <summary>Removes one completion callback when disposed; disposing twice is harmless.</summary>
+internal sealed class CompletionSubscription(InMemoryIdempotencyStore store, string key, Action onCompleted) : IAsyncDisposable
+{
+    private int disposed;
+
+    public ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref disposed, 1) == 0)
+        {
+            store.Unsubscribe(key, onCompleted);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+}

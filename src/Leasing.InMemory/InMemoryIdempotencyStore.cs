@@ -1,0 +1,375 @@
+using System.Collections.Concurrent;
+using Leasing.InMemory.Idempotency;
+
+namespace Leasing.InMemory;
+
+/// <summary>
+/// A process-local <see cref="IIdempotencyStore"/> with the exact semantics of the distributed
+/// backends, driven by a <see cref="TimeProvider"/> (so tests can use a fake clock). Thread-safe;
+/// for tests, single-process apps, and as the embedded default.
+/// </summary>
+/// <remarks>
+/// <para>The backend clock is the <see cref="TimeProvider"/>: lease expiry, retention and fencing
+/// tokens come from it. Every call completes synchronously and never reports an outage.</para>
+/// <para>A completed record is kept for its retention. A record that never completed (released, or
+/// whose owner's lease ran out) keeps its fingerprint and attempt count for a day after its claim
+/// ended, then goes. <see cref="CompleteAsync"/> and <see cref="ReleaseAsync"/> succeed while the
+/// caller's claim is still the key's latest one, even past its lease if nobody reclaimed the key;
+/// <see cref="HeartbeatAsync"/> needs an unexpired lease.</para>
+/// <para>Completion signals (<see cref="IIdempotencyCompletionSource"/>) reach subscribers in this
+/// process on complete, release and evict; not when a lease simply expires.</para>
+/// </remarks>
+public sealed class InMemoryIdempotencyStore : IIdempotencyStore, IIdempotencyCompletionSource
+{
+    private const int MinSweepThreshold = 1024;
+
+    private static readonly TimeSpan UnfinishedRetention = TimeSpan.FromDays(1);
+
+    private readonly TimeProvider time;
+    private readonly ConcurrentDictionary<string, IdempotencyEntry> entries = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Action[]> subscribers = new(StringComparer.Ordinal);
+    private readonly Lock subscribersGate = new();
+    private int count;
+    private int sweepThreshold = MinSweepThreshold;
+    private int sweeping;
+
+    /// <summary>Creates an empty store.</summary>
+    /// <param name="timeProvider">The backend clock; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
+    public InMemoryIdempotencyStore(TimeProvider? timeProvider = null) => time = timeProvider ?? TimeProvider.System;
+
+    /// <summary>Entries currently stored, including evicted and expired ones not yet swept (tests of the sweep).</summary>
+    internal int EntryCount => Volatile.Read(ref count);
+
+    /// <inheritdoc/>
+    public ValueTask<IdempotencyClaim> TryClaimAsync(string key, string fingerprint, TimeSpan lease, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
+        LeaseArguments.ThrowIfInvalidFingerprint(fingerprint, nameof(fingerprint));
+        LeaseArguments.ThrowIfInvalidTtl(lease, nameof(lease));
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<IdempotencyClaim>(cancellationToken);
+        }
+
+        return new ValueTask<IdempotencyClaim>(Claim(key, fingerprint, lease));
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<bool> HeartbeatAsync(string key, string ownerToken, TimeSpan lease, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
+        LeaseArguments.ThrowIfInvalidOwnerToken(ownerToken, nameof(ownerToken));
+        LeaseArguments.ThrowIfInvalidTtl(lease, nameof(lease));
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<bool>(cancellationToken);
+        }
+
+        if (!entries.TryGetValue(key, out var entry))
+        {
+            return new ValueTask<bool>(false);
+        }
+
+        lock (entry.Gate)
+        {
+            var now = time.GetUtcNow();
+            if (entry.Removed || !entry.IsOwnedBy(ownerToken, now.UtcTicks) || entry.LeaseExpiresAtTicks <= now.UtcTicks)
+            {
+                return new ValueTask<bool>(false);
+            }
+
+            entry.LeaseExpiresAtTicks = (now + lease).UtcTicks;
+            entry.RecordExpiresAtTicks = (now + lease + UnfinishedRetention).UtcTicks;
+            return new ValueTask<bool>(true);
+        }
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<bool> CompleteAsync(string key, string ownerToken, IdempotencyOutcome outcome, ReadOnlyMemory<byte> payload, TimeSpan retention, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
+        LeaseArguments.ThrowIfInvalidOwnerToken(ownerToken, nameof(ownerToken));
+        if (outcome is not (IdempotencyOutcome.Succeeded or IdempotencyOutcome.Failed))
+        {
+            throw new ArgumentOutOfRangeException(nameof(outcome), outcome, "The outcome must be Succeeded or Failed.");
+        }
+
+        LeaseArguments.ThrowIfInvalidRetention(retention, nameof(retention));
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<bool>(cancellationToken);
+        }
+
+        if (!entries.TryGetValue(key, out var entry))
+        {
+            return new ValueTask<bool>(false);
+        }
+
+        var stored = payload.ToArray();
+        lock (entry.Gate)
+        {
+            var now = time.GetUtcNow();
+            if (entry.Removed || !entry.IsOwnedBy(ownerToken, now.UtcTicks))
+            {
+                return new ValueTask<bool>(false);
+            }
+
+            entry.Status = outcome == IdempotencyOutcome.Succeeded ? IdempotencyStatus.Succeeded : IdempotencyStatus.Failed;
+            entry.OwnerToken = null;
+            entry.Result = stored;
+            entry.LeaseExpiresAtTicks = entry.RecordExpiresAtTicks = (now + retention).UtcTicks;
+        }
+
+        Notify(key);
+        return new ValueTask<bool>(true);
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<bool> ReleaseAsync(string key, string ownerToken, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
+        LeaseArguments.ThrowIfInvalidOwnerToken(ownerToken, nameof(ownerToken));
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<bool>(cancellationToken);
+        }
+
+        if (!entries.TryGetValue(key, out var entry))
+        {
+            return new ValueTask<bool>(false);
+        }
+
+        lock (entry.Gate)
+        {
+            var now = time.GetUtcNow();
+            if (entry.Removed || !entry.IsOwnedBy(ownerToken, now.UtcTicks))
+            {
+                return new ValueTask<bool>(false);
+            }
+
+            entry.Status = IdempotencyStatus.Released;
+            entry.OwnerToken = null;
+            entry.LeaseExpiresAtTicks = now.UtcTicks;
+            entry.RecordExpiresAtTicks = (now + UnfinishedRetention).UtcTicks;
+        }
+
+        Notify(key);
+        return new ValueTask<bool>(true);
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<IdempotencyRecord?> GetAsync(string key, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<IdempotencyRecord?>(cancellationToken);
+        }
+
+        if (entries.TryGetValue(key, out var entry))
+        {
+            lock (entry.Gate)
+            {
+                if (!entry.Removed && entry.IsLive(time.GetUtcNow().UtcTicks))
+                {
+                    return new ValueTask<IdempotencyRecord?>(entry.ToRecord(key));
+                }
+            }
+        }
+
+        return new ValueTask<IdempotencyRecord?>((IdempotencyRecord?)null);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>The key's fencing counter survives: the next claim still gets a higher fencing token.</remarks>
+    public ValueTask<bool> EvictAsync(string key, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<bool>(cancellationToken);
+        }
+
+        if (!entries.TryGetValue(key, out var entry))
+        {
+            return new ValueTask<bool>(false);
+        }
+
+        lock (entry.Gate)
+        {
+            if (entry.Removed || !entry.IsLive(time.GetUtcNow().UtcTicks))
+            {
+                return new ValueTask<bool>(false);
+            }
+
+            entry.Exists = false;
+            entry.OwnerToken = null;
+            entry.Result = null;
+        }
+
+        Notify(key);
+        return new ValueTask<bool>(true);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>In process only: called on complete, release and evict. Costs nothing while nobody subscribes.</remarks>
+    public ValueTask<IAsyncDisposable> SubscribeToCompletionAsync(string key, Action onCompleted, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
+        ArgumentNullException.ThrowIfNull(onCompleted);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<IAsyncDisposable>(cancellationToken);
+        }
+
+        lock (subscribersGate)
+        {
+            subscribers[key] = subscribers.TryGetValue(key, out var current) ? [.. current, onCompleted] : [onCompleted];
+        }
+
+        return new ValueTask<IAsyncDisposable>(new CompletionSubscription(this, key, onCompleted));
+    }
+
+    internal void Unsubscribe(string key, Action onCompleted)
+    {
+        lock (subscribersGate)
+        {
+            if (!subscribers.TryGetValue(key, out var current))
+            {
+                return;
+            }
+
+            var index = Array.IndexOf(current, onCompleted);
+            if (index < 0)
+            {
+                return;
+            }
+
+            if (current.Length == 1)
+            {
+                subscribers.TryRemove(key, out _);
+            }
+            else
+            {
+                subscribers[key] = [.. current.AsSpan(0, index), .. current.AsSpan(index + 1)];
+            }
+        }
+    }
+
+    private IdempotencyClaim Claim(string key, string fingerprint, TimeSpan lease)
+    {
+        while (true)
+        {
+            var entry = GetOrAdd(key);
+            lock (entry.Gate)
+            {
+                if (entry.Removed)
+                {
+                    continue;
+                }
+
+                var now = time.GetUtcNow();
+                var attempt = 1;
+                if (entry.IsLive(now.UtcTicks))
+                {
+                    // The fingerprint is checked before anything else: reused keys never replay or wait.
+                    if (!string.Equals(entry.Fingerprint, fingerprint, StringComparison.Ordinal))
+                    {
+                        return new IdempotencyClaim(ClaimOutcome.FingerprintMismatch, null, entry.Fencing, entry.ToRecord(key));
+                    }
+
+                    if (entry.Status is IdempotencyStatus.Succeeded or IdempotencyStatus.Failed)
+                    {
+                        return new IdempotencyClaim(ClaimOutcome.Completed, null, entry.Fencing, entry.ToRecord(key));
+                    }
+
+                    if (entry.Status == IdempotencyStatus.InProgress && entry.LeaseExpiresAtTicks > now.UtcTicks)
+                    {
+                        return new IdempotencyClaim(ClaimOutcome.InProgress, null, entry.Fencing, entry.ToRecord(key));
+                    }
+
+                    // Released, or the owner's lease ran out: reclaim and count the attempt.
+                    attempt = entry.Attempt + 1;
+                }
+
+                var token = OwnerTokens.Create();
+                var expiresAt = now + lease;
+                entry.Exists = true;
+                entry.Status = IdempotencyStatus.InProgress;
+                entry.Fingerprint = fingerprint;
+                entry.OwnerToken = token;
+                entry.LeaseExpiresAtTicks = expiresAt.UtcTicks;
+                entry.RecordExpiresAtTicks = (expiresAt + UnfinishedRetention).UtcTicks;
+                entry.Result = null;
+                entry.Attempt = attempt;
+                entry.Fencing = Fencing.Next(entry.Fencing, now);
+                return new IdempotencyClaim(ClaimOutcome.Claimed, token, entry.Fencing, entry.ToRecord(key));
+            }
+        }
+    }
+
+    private void Notify(string key)
+    {
+        if (subscribers.TryGetValue(key, out var current))
+        {
+            foreach (var callback in current)
+            {
+                callback();
+            }
+        }
+    }
+
+    private IdempotencyEntry GetOrAdd(string key)
+    {
+        if (entries.TryGetValue(key, out var entry))
+        {
+            return entry;
+        }
+
+        var added = new IdempotencyEntry();
+        entry = entries.GetOrAdd(key, added);
+        if (ReferenceEquals(entry, added) && Interlocked.Increment(ref count) > Volatile.Read(ref sweepThreshold))
+        {
+            Sweep();
+        }
+
+        return entry;
+    }
+
+    // Amortised O(1) per added key: a full pass runs only after the table has doubled since the last
+    // one. An entry goes once its record is gone and its fencing token is behind the clock, from when
+    // on the clock term of Fencing.Next alone keeps the next token above every one issued.
+    private void Sweep()
+    {
+        if (Interlocked.Exchange(ref sweeping, 1) == 1)
+        {
+            return;
+        }
+
+        try
+        {
+            foreach (var (key, entry) in entries)
+            {
+                lock (entry.Gate)
+                {
+                    var now = time.GetUtcNow();
+                    if (entry.IsLive(now.UtcTicks) || entry.Fencing >= Fencing.ToUnixMicroseconds(now))
+                    {
+                        continue;
+                    }
+
+                    entry.Removed = true;
+                    entries.TryRemove(new KeyValuePair<string, IdempotencyEntry>(key, entry));
+                }
+
+                Interlocked.Decrement(ref count);
+            }
+
+            Volatile.Write(ref sweepThreshold, Math.Max(MinSweepThreshold, Volatile.Read(ref count) * 2));
+        }
+        finally
+        {
+            Volatile.Write(ref sweeping, 0);
+        }
+    }
+}
