@@ -1,0 +1,31 @@
+namespace Leasing.Cli.Backends;
+
+/// <summary>The backends the CLI can talk to.</summary>
+internal enum BackendKind
+{
+    /// <summary>In this process only (the demo without a server).</summary>
+    Memory,
+
+    /// <summary>A SQLite file.</summary>
+    Sqlite,
+
+    /// <summary>A Redis server.</summary>
+    Redis,
+
+    /// <summary>A PostgreSQL server.</summary>
+    Postgres,
+}
+
+/// <summary>A backend named on the command line: its kind and its file path or connection string.</summary>
+internal sealed record BackendChoice(BackendKind Kind, string? Connection)
+{
+    /// <summary>Describes the backend for people without printing a password.</summary>
+    public override string ToString() => Kind switch
+    {
+        BackendKind.Memory => "in-memory",
+        BackendKind.Sqlite => $"sqlite ({Connection})",
+        BackendKind.Redis => "redis",
+        BackendKind.Postgres => "postgres",
+        _ => Kind.ToString(),
+    };
+}

@@ -1,0 +1,202 @@
+using System.Diagnostics;
+using Leasing.Cli.Backends;
+
+namespace Leasing.Cli.Demo;
+
+/// <summary>
+/// The demo: <see cref="DemoSettings.Workers"/> workers lease channels from one <see cref="ChannelPool"/>
+/// and do simulated submissions; some "time out" and release with a cooldown; one extra worker is
+/// killed mid-lease (its process "dies": no release, no renewal) and its channel must come back only
+/// after its lease; a payment is sent by several workers at once and must run once. Every use of a
+/// channel goes into a <see cref="UsageJournal"/>, from which the violations are counted.
+/// </summary>
+internal sealed class DemoRun(Backend backend, DemoSettings settings)
+{
+    private readonly UsageJournal _journal = new();
+    private int _cooldowns;
+    private int _lost;
+
+    /// <summary>Channel uses so far (for live progress).</summary>
+    public int Pairs => _journal.Count;
+
+    /// <summary>Cooldowns so far (for live progress).</summary>
+    public int Cooldowns => Volatile.Read(ref _cooldowns);
+
+    /// <summary>What the killed worker is doing (for live progress).</summary>
+    public string KillStage { get; private set; } = "waiting";
+
+    public async Task<DemoReport> RunAsync(CancellationToken cancellationToken)
+    {
+        var name = $"demo-{Guid.NewGuid():N}"[..13];
+        var channels = Enumerable.Range(1, settings.Channels).Select(i => $"ch-{i:D2}").ToArray();
+        await using var pool = new ChannelPool(backend.Leases, PoolOptions(name, channels, autoRenew: true));
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var started = Stopwatch.GetTimestamp();
+        var waits = new List<double>[settings.Workers];
+        var workers = new Task[settings.Workers];
+        for (var i = 0; i < settings.Workers; i++)
+        {
+            waits[i] = [];
+            var worker = i + 1;
+            var samples = waits[i];
+            workers[i] = Task.Run(() => WorkAsync(pool, worker, samples, stop.Token), CancellationToken.None);
+        }
+
+        var kill = Task.Run(() => KillOneWorkerAsync(name, channels, stop.Token), CancellationToken.None);
+        var payment = Task.Run(() => SendPaymentAsync(name, stop.Token), CancellationToken.None);
+
+        try
+        {
+            await Task.Delay(settings.Duration, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            await Task.WhenAll(workers).ConfigureAwait(false);
+        }
+
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        var killed = await kill.ConfigureAwait(false);
+        var paid = await payment.ConfigureAwait(false);
+        var uses = _journal.Snapshot();
+        var violations = _journal.FindViolations()
+            .Select(v => $"{v.Later.Channel}: {v.Rule} (fencing {v.Earlier.FencingToken} by worker {v.Earlier.Worker}, then {v.Later.FencingToken} by worker {v.Later.Worker})")
+            .ToList();
+        if (paid is { Executions: > 1 })
+        {
+            violations.Add($"payment ran {paid.Executions} times");
+        }
+
+        var allWaits = waits.SelectMany(w => w).Order().ToArray();
+        var zombie = killed is null ? null : uses.FirstOrDefault(u => u.Worker == 0);
+        var next = zombie is null ? null : uses.Where(u => u.Channel == zombie.Channel && u.Start > zombie.Start && u.Worker != 0).MinBy(u => u.Start);
+        return new DemoReport(
+            settings,
+            backend.Choice.ToString(),
+            elapsed,
+            uses.Count(u => u.Worker != 0),
+            Percentile(allWaits, 0.50),
+            Percentile(allWaits, 0.99),
+            Volatile.Read(ref _cooldowns),
+            Volatile.Read(ref _lost),
+            [.. channels.Select(c => (c, uses.Count(u => u.Channel == c && u.Worker != 0)))],
+            killed is null || zombie is null ? null : new KillReport(
+                zombie.Channel,
+                zombie.FencingToken,
+                next is null ? null : Stopwatch.GetElapsedTime(killed.Value, next.Start),
+                next?.FencingToken ?? 0),
+            paid,
+            violations);
+    }
+
+    private ChannelPoolOptions PoolOptions(string name, string[] channels, bool autoRenew) => new()
+    {
+        Name = name,
+        Channels = channels,
+        LeaseDuration = settings.LeaseDuration,
+        AcquireTimeout = TimeSpan.FromSeconds(30),
+        Cooldown = settings.Cooldown,
+        AutoRenew = autoRenew,
+        RetryMinDelay = TimeSpan.FromMilliseconds(5),
+        RetryMaxDelay = TimeSpan.FromMilliseconds(100),
+    };
+
+    private async Task WorkAsync(ChannelPool pool, int worker, List<double> waits, CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            var asked = Stopwatch.GetTimestamp();
+            ChannelLease lease;
+            try
+            {
+                lease = await pool.AcquireAsync(stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+
+            await using (lease.ConfigureAwait(false))
+            {
+                waits.Add(Stopwatch.GetElapsedTime(asked).TotalMilliseconds);
+                var start = Stopwatch.GetTimestamp();
+                var timedOut = Random.Shared.NextDouble() < settings.TimeoutRate;
+                var work = TimeSpan.FromMilliseconds(Random.Shared.Next(2, 12) * (timedOut ? 3 : 1));
+                try
+                {
+                    // A submission: stops at once if the lease is lost (never works on after that).
+                    await Task.Delay(work, lease.LeaseLost).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (lease.LeaseLost.IsCancellationRequested)
+                {
+                    Interlocked.Increment(ref _lost);
+                }
+
+                _journal.Add(new ChannelUse(lease.ChannelId, lease.FencingToken, start, Stopwatch.GetTimestamp(), worker));
+                if (timedOut && await lease.ReleaseWithCooldownAsync(cancellationToken: CancellationToken.None).ConfigureAwait(false))
+                {
+                    Interlocked.Increment(ref _cooldowns);
+                }
+                else
+                {
+                    await lease.ReleaseAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// A worker in its own pool instance (as if in another process) takes a channel, works a little
+    /// and dies: no release, no renewal. Until its local deadline (acquire sent + lease - 10 %) it
+    /// could still be writing, so that is the end of its use in the journal: a backend that handed
+    /// the channel out earlier shows up as an overlap. Returns when it died, or null if it never got a channel.
+    /// </summary>
+    private async Task<long?> KillOneWorkerAsync(string name, string[] channels, CancellationToken stop)
+    {
+        try
+        {
+            await Task.Delay(settings.Duration / 5, stop).ConfigureAwait(false);
+            var doomed = new ChannelPool(backend.Leases, PoolOptions(name, channels, autoRenew: false));
+            KillStage = "acquiring";
+            while (true)
+            {
+                var sent = Stopwatch.GetTimestamp();
+                var lease = await doomed.TryAcquireAsync(stop).ConfigureAwait(false);
+                if (lease is null)
+                {
+                    await Task.Delay(5, stop).ConfigureAwait(false);
+                    continue;
+                }
+
+                var start = Stopwatch.GetTimestamp();
+                KillStage = $"holding {lease.ChannelId}";
+                await Task.Delay(100, stop).ConfigureAwait(false);
+
+                // The kill: the pool stops without releasing; the handle is abandoned.
+                await doomed.DisposeAsync().ConfigureAwait(false);
+                var died = Stopwatch.GetTimestamp();
+                var deadline = sent + (long)(settings.LeaseDuration.TotalSeconds * 0.9 * Stopwatch.Frequency);
+                _journal.Add(new ChannelUse(lease.ChannelId, lease.FencingToken, start, deadline, Worker: 0));
+                KillStage = $"killed holding {lease.ChannelId}";
+                return died;
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            KillStage = "not killed (run too short)";
+            return null;
+        }
+    }
+
+    private Task<PaymentReport?> SendPaymentAsync(string name, CancellationToken stop)
+    {
+        _ = name;
+        _ = stop;
+        _ = backend.Idempotency;
+        return Task.FromResult<PaymentReport?>(null);
+    }
+
+    private static double Percentile(double[] sorted, double p) =>
+        sorted.Length == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
+}

@@ -1,0 +1,50 @@
+using System.CommandLine;
+using Leasing.Cli.Commands;
+
+namespace Leasing.Cli;
+
+/// <summary>The <c>leasing</c> command line: parses, runs one command, maps failures to exit codes and stderr.</summary>
+internal static class LeasingCommandLine
+{
+    public static RootCommand Build(CliConsole console) =>
+        new("leasing: distributed leases, channel pools and idempotent execution. Start with `leasing demo`.")
+        {
+            DemoCommand.Create(console),
+        };
+
+    public static async Task<int> RunAsync(string[] args, CliConsole console, CancellationToken cancellationToken = default)
+    {
+        var root = Build(console);
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var error in parsed.Errors)
+            {
+                console.WriteError(error.Message);
+            }
+
+            console.Error.WriteLine("Run 'leasing --help' for usage.");
+            return ExitCodes.Usage;
+        }
+
+        try
+        {
+            return await parsed.InvokeAsync(new InvocationConfiguration { Output = console.Out, Error = console.Error, EnableDefaultExceptionHandler = false }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            console.WriteError("interrupted");
+            return ExitCodes.Interrupted;
+        }
+        catch (LeaseStoreUnavailableException e)
+        {
+            console.WriteError($"{e.Message}{(e.InnerException is { } inner ? $" ({inner.Message})" : string.Empty)}");
+            return ExitCodes.Failed;
+        }
+        catch (Exception e) when (e is NotSupportedException or ArgumentException or IOException or UnauthorizedAccessException)
+        {
+            console.WriteError(e.Message);
+            return ExitCodes.Failed;
+        }
+    }
+}

@@ -1,0 +1,3 @@
+using Leasing.Cli;
+
+return await LeasingCommandLine.RunAsync(args, CliConsole.System()).ConfigureAwait(false);
