@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 
 namespace Leasing;
@@ -27,69 +28,107 @@ internal enum LeaseCheck
 /// a renew returns null or when that deadline passes unconfirmed, so a holder cut off from the
 /// backend assumes the worst. A transient error never moves the deadline. The heartbeat holds its
 /// handle by weak reference: a handle dropped without dispose stops renewing and its lease expires.
+/// Timing comes from the clock's shared <see cref="RenewalScheduler"/> (no timer per lease), and the
+/// token source behind <see cref="LeaseLost"/> is created only when someone asks for the token, so a
+/// short hold allocates nothing beyond the monitor itself.
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The token sources carry no timers; handles keep exposing LeaseLost after release, so they are never disposed.")]
 internal sealed class LeaseMonitor
 {
+    private const int Running = 0;
+    private const int RenewingStopped = 1;
+    private const int Stopped = 2;
+
     private readonly ILeaseStore _store;
     private readonly TimeSpan _ttl;
-    private readonly TimeSpan _margin;
-    private readonly TimeSpan _interval;
+    private readonly long _deadlineSpan;
+    private readonly long _intervalSpan;
+    private readonly long _retrySpan;
+    private readonly bool _autoRenew;
     private readonly TimeProvider _time;
+    private readonly RenewalScheduler _scheduler;
     private readonly ILogger _logger;
     private readonly KeyValuePair<string, object?>[] _tags;
-    private WeakReference<object>? _owner;
-    private readonly CancellationTokenSource _lost = new();
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Lock _gate = new();
-    private ITimer? _deadlineTimer;
-    private Task _heartbeat = Task.CompletedTask;
+    private WeakGCHandle<object> _owner;
+    private CancellationTokenSource? _lost;
+    private CancellationTokenSource? _renewing;
+    private Task _renewal = Task.CompletedTask;
     private Lease _lease;
     private long _deadline;
     private long _lastConfirmed;
+    private long _nextRenewAt;
+    private int _lostFlag;
+    private int _state;
 
     /// <param name="store">The store that granted the lease.</param>
     /// <param name="lease">The lease.</param>
     /// <param name="ttl">The ttl it was granted with (and renews with).</param>
     /// <param name="sentAt">The <see cref="TimeProvider.GetTimestamp"/> taken just before the acquire was sent.</param>
+    /// <param name="autoRenew">Whether to renew every ttl/3.</param>
     /// <param name="time">The clock.</param>
     /// <param name="logger">The logger.</param>
-    /// <param name="owner">The handle, held weakly; <see langword="null"/> when nothing owns the monitor.</param>
     /// <param name="tags">The metric tags (pool and backend).</param>
-    private LeaseMonitor(ILeaseStore store, Lease lease, TimeSpan ttl, long sentAt, TimeProvider time, ILogger logger, object? owner, KeyValuePair<string, object?>[] tags)
+    private LeaseMonitor(ILeaseStore store, Lease lease, TimeSpan ttl, long sentAt, bool autoRenew, TimeProvider time, ILogger logger, KeyValuePair<string, object?>[] tags)
     {
         _tags = tags;
-        _owner = owner is null ? null : new WeakReference<object>(owner);
         _store = store;
         _lease = lease;
         _ttl = ttl;
-        _margin = ttl / 10;
-        _interval = ttl / 3;
+        _autoRenew = autoRenew;
         _time = time;
+        _scheduler = RenewalScheduler.For(time);
         _logger = logger;
+        _deadlineSpan = ToTimestamp(ttl - (ttl / 10));
+        _intervalSpan = ToTimestamp(ttl / 3);
+        _retrySpan = Math.Max(_intervalSpan / 4, ToTimestamp(TimeSpan.FromMilliseconds(1)));
         _lastConfirmed = sentAt;
-        _deadline = sentAt + ToTimestamp(ttl - _margin);
+        _deadline = sentAt + _deadlineSpan;
+        _nextRenewAt = sentAt + _intervalSpan;
     }
 
     /// <summary>The latest lease (renewals keep the token and fencing token and move ExpiresAt).</summary>
     public Lease Lease => Volatile.Read(ref _lease);
 
     /// <summary>Cancelled when the lease is found lost or its local deadline passes unconfirmed.</summary>
-    public CancellationToken LeaseLost => _lost.Token;
+    public CancellationToken LeaseLost
+    {
+        get
+        {
+            var source = Volatile.Read(ref _lost);
+            if (source is null)
+            {
+                var created = new CancellationTokenSource();
+                source = Interlocked.CompareExchange(ref _lost, created, null) ?? created;
+                if (ReferenceEquals(source, created) && Volatile.Read(ref _lostFlag) != 0)
+                {
+                    // Lost before anyone asked: the token starts cancelled.
+                    created.Cancel();
+                }
+            }
 
-    /// <summary>Whether <see cref="LeaseLost"/> has fired.</summary>
-    public bool IsLost => _lost.IsCancellationRequested;
+            return source.Token;
+        }
+    }
+
+    /// <summary>Whether the lease has been found lost (<see cref="LeaseLost"/> fired or fires now).</summary>
+    public bool IsLost => Volatile.Read(ref _lostFlag) != 0;
 
     /// <summary>The local time left before the deadline.</summary>
     public TimeSpan TimeLeft => _time.GetElapsedTime(_time.GetTimestamp(), Volatile.Read(ref _deadline));
 
-    /// <summary>Creates a monitor for a lease and starts its deadline timer (and heartbeat when <paramref name="autoRenew"/>).</summary>
+    /// <summary>Where this monitor sits in its scheduler's heap; -1 when not scheduled (scheduler use only).</summary>
+    internal int HeapIndex { get; set; } = -1;
+
+    /// <summary>When the scheduler calls <see cref="OnDue"/> next (scheduler use only).</summary>
+    internal long Due { get; set; }
+
+    /// <summary>Creates a monitor for a lease and schedules its deadline (and renewals when <paramref name="autoRenew"/>).</summary>
     /// <param name="store">The store.</param>
     /// <param name="lease">The lease.</param>
     /// <param name="ttl">The ttl.</param>
     /// <param name="sentAt">When the acquire was sent (timestamp).</param>
-    /// <param name="autoRenew">Whether to heartbeat every ttl/3.</param>
-    /// <param name="owner">The handle, held weakly so dropping it stops the heartbeat; or <see langword="null"/> to attach it later.</param>
+    /// <param name="autoRenew">Whether to renew every ttl/3.</param>
+    /// <param name="owner">The handle, held weakly so dropping it stops the renewals; or <see langword="null"/> to attach it later.</param>
     /// <param name="time">The clock.</param>
     /// <param name="logger">The logger.</param>
     /// <param name="tags">The metric tags (pool and backend); default: the backend of <paramref name="store"/>.</param>
@@ -97,21 +136,31 @@ internal sealed class LeaseMonitor
     public static LeaseMonitor Start(ILeaseStore store, Lease lease, TimeSpan ttl, long sentAt, bool autoRenew, object? owner, TimeProvider time, ILogger logger, KeyValuePair<string, object?>[]? tags = null)
     {
         tags ??= [new(LeasingTelemetry.BackendTag, LeasingTelemetry.BackendOf(store))];
-        var monitor = new LeaseMonitor(store, lease, ttl, sentAt, time, logger, owner, tags);
-        monitor.ArmDeadline();
-        if (autoRenew)
+        var monitor = new LeaseMonitor(store, lease, ttl, sentAt, autoRenew, time, logger, tags);
+        if (owner is not null)
         {
-            monitor._heartbeat = monitor.HeartbeatAsync();
+            monitor.AttachOwner(owner);
         }
 
+        monitor.Reschedule();
         return monitor;
     }
 
-    /// <summary>Sets the handle the heartbeat holds weakly (when it could not exist before the monitor).</summary>
+    /// <summary>Sets the handle the renewals hold weakly (when it could not exist before the monitor).</summary>
     /// <param name="owner">The handle.</param>
-    public void AttachOwner(object owner) => Volatile.Write(ref _owner, new WeakReference<object>(owner));
+    public void AttachOwner(object owner)
+    {
+        lock (this)
+        {
+            if (_state != Stopped)
+            {
+                _owner.Dispose();
+                _owner = new WeakGCHandle<object>(owner);
+            }
+        }
+    }
 
-    /// <summary>Renews now, whatever the heartbeat is doing.</summary>
+    /// <summary>Renews now, whatever the scheduled renewals are doing.</summary>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>Renewed or Lost. Outages propagate as exceptions (and leave the deadline where it was).</returns>
     public async ValueTask<LeaseCheck> RenewAsync(CancellationToken cancellationToken)
@@ -129,7 +178,7 @@ internal sealed class LeaseMonitor
             return LeaseCheck.Lost;
         }
 
-        lock (_gate)
+        lock (this)
         {
             if (renewed.ExpiresAt >= _lease.ExpiresAt)
             {
@@ -139,130 +188,165 @@ internal sealed class LeaseMonitor
             if (sentAt > _lastConfirmed)
             {
                 _lastConfirmed = sentAt;
-                Volatile.Write(ref _deadline, sentAt + ToTimestamp(_ttl - _margin));
-                _deadlineTimer?.Change(TimeLeft, Timeout.InfiniteTimeSpan);
+                Volatile.Write(ref _deadline, sentAt + _deadlineSpan);
+                _nextRenewAt = sentAt + _intervalSpan;
             }
         }
 
+        Reschedule();
         return LeaseCheck.Renewed;
     }
 
     /// <summary>Cancels <see cref="LeaseLost"/> (the lease was found lost, or taken away).</summary>
     public void MarkLost()
     {
-        if (!_lost.IsCancellationRequested)
+        if (Interlocked.Exchange(ref _lostFlag, 1) != 0)
         {
-            LeasingTelemetry.LeasesLost.Add(1, _tags);
-            Log.LeaseLost(_logger, Lease.Pool, Lease.Key, Lease.FencingToken);
-            _lost.Cancel();
-        }
-    }
-
-    /// <summary>Stops the heartbeat and waits for a renew in flight to end; the deadline keeps running.</summary>
-    /// <returns>A task that completes when the heartbeat has stopped.</returns>
-    public async ValueTask StopRenewingAsync()
-    {
-        if (!_stop.IsCancellationRequested)
-        {
-            await _stop.CancelAsync().ConfigureAwait(false);
-        }
-
-        await _heartbeat.ConfigureAwait(false);
-    }
-
-    /// <summary>Stops everything: the lease was released, nothing more to watch.</summary>
-    /// <returns>A task that completes when the heartbeat has stopped.</returns>
-    public async ValueTask StopAsync()
-    {
-        await StopRenewingAsync().ConfigureAwait(false);
-        lock (_gate)
-        {
-            _deadlineTimer?.Dispose();
-            _deadlineTimer = null;
-        }
-    }
-
-    private void ArmDeadline()
-    {
-        lock (_gate)
-        {
-            _deadlineTimer = _time.CreateTimer(static state => ((LeaseMonitor)state!).OnDeadline(), this, TimeLeft, Timeout.InfiniteTimeSpan);
-        }
-    }
-
-    private void OnDeadline()
-    {
-        var left = TimeLeft;
-        if (left > TimeSpan.Zero)
-        {
-            // A renew moved the deadline after the timer was armed.
-            lock (_gate)
-            {
-                _deadlineTimer?.Change(left, Timeout.InfiniteTimeSpan);
-            }
-
             return;
         }
 
-        MarkLost();
+        _scheduler.Remove(this);
+        LeasingTelemetry.LeasesLost.Add(1, _tags);
+        var lease = Lease;
+        Log.LeaseLost(_logger, lease.Pool, lease.Key, lease.FencingToken);
+        Volatile.Read(ref _lost)?.Cancel();
     }
 
-    private async Task HeartbeatAsync()
+    /// <summary>Stops the renewals and waits for a renew in flight to end; the deadline keeps running.</summary>
+    /// <returns>A task that completes when no renew is in flight.</returns>
+    public async ValueTask StopRenewingAsync()
     {
-        var delay = _interval;
-        while (!_stop.IsCancellationRequested && !IsLost)
+        Task renewal;
+        CancellationTokenSource? renewing;
+        lock (this)
         {
-            try
+            if (_state == Running)
             {
-                await Task.Delay(delay, _time, _stop.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
+                _state = RenewingStopped;
             }
 
-            if (Volatile.Read(ref _owner) is { } owner && !owner.TryGetTarget(out _))
+            renewal = _renewal;
+            renewing = _renewing;
+        }
+
+        if (!renewal.IsCompleted)
+        {
+            if (renewing is not null)
+            {
+                await renewing.CancelAsync().ConfigureAwait(false);
+            }
+
+            await renewal.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Stops everything: the lease was released, nothing more to watch.</summary>
+    /// <returns>A task that completes when no renew is in flight.</returns>
+    public async ValueTask StopAsync()
+    {
+        await StopRenewingAsync().ConfigureAwait(false);
+        lock (this)
+        {
+            _state = Stopped;
+            _owner.Dispose();
+            _owner = default;
+        }
+
+        _scheduler.Remove(this);
+    }
+
+    /// <summary>Called by the scheduler when this monitor's renewal or deadline is due.</summary>
+    /// <param name="now">The scheduler's timestamp.</param>
+    internal void OnDue(long now)
+    {
+        if (IsLost)
+        {
+            return;
+        }
+
+        if (now >= Volatile.Read(ref _deadline))
+        {
+            MarkLost();
+            return;
+        }
+
+        CancellationTokenSource? renewing = null;
+        TaskCompletionSource? renewal = null;
+        lock (this)
+        {
+            if (_state != Running || !_autoRenew || now < _nextRenewAt || !_renewal.IsCompleted)
+            {
+                // Nothing to renew now (stopped, manual, confirmed recently, or a renew in flight).
+            }
+            else if (!_owner.TryGetTarget(out _))
             {
                 // The handle was dropped without dispose: stop renewing and let the lease expire.
+                _state = RenewingStopped;
                 Log.HandleAbandoned(_logger, Lease.Pool, Lease.Key);
-                return;
             }
-
-            var check = await CheckAsync().ConfigureAwait(false);
-            if (check == LeaseCheck.Lost)
+            else
             {
-                return;
+                // Published before the renew starts, so StopRenewingAsync always sees it in flight.
+                _renewing = renewing = new CancellationTokenSource();
+                renewal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _renewal = renewal.Task;
             }
-
-            // After a failed renew, retry sooner (but not in a tight loop) while the deadline lasts.
-            delay = check == LeaseCheck.Unknown ? Max(_interval / 4, TimeSpan.FromMilliseconds(1)) : _interval;
         }
+
+        if (renewal is null)
+        {
+            Reschedule();
+            return;
+        }
+
+        // Outside the lock: LeaseLost callbacks may run inline when the renew finds the lease lost.
+        _ = RenewInBackgroundAsync(renewal, renewing!.Token);
     }
 
-    private async ValueTask<LeaseCheck> CheckAsync()
+    private async Task RenewInBackgroundAsync(TaskCompletionSource done, CancellationToken cancellationToken)
     {
-        if (_time.GetElapsedTime(Volatile.Read(ref _lastConfirmed)) < _interval)
-        {
-            return LeaseCheck.Held;
-        }
-
         try
         {
-            return await RenewAsync(_stop.Token).ConfigureAwait(false);
+            await RenewAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            return LeaseCheck.Unknown;
+            // Stopped while renewing.
         }
         catch (Exception e)
         {
             LeasingTelemetry.RenewFailures.Add(1, _tags);
             Log.RenewFailed(_logger, Lease.Pool, Lease.Key, e);
-            return LeaseCheck.Unknown;
+
+            // Retry sooner (but not in a tight loop) while the deadline lasts.
+            lock (this)
+            {
+                _nextRenewAt = _time.GetTimestamp() + _retrySpan;
+            }
         }
+        finally
+        {
+            done.SetResult();
+        }
+
+        Reschedule();
+    }
+
+    private void Reschedule()
+    {
+        long due;
+        lock (this)
+        {
+            if (_state == Stopped || IsLost)
+            {
+                return;
+            }
+
+            due = _state == Running && _autoRenew ? Math.Min(_nextRenewAt, _deadline) : _deadline;
+        }
+
+        _scheduler.Schedule(this, due);
     }
 
     private long ToTimestamp(TimeSpan span) => (long)(span.Ticks * (_time.TimestampFrequency / (double)TimeSpan.TicksPerSecond));
-
-    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 }
