@@ -269,6 +269,7 @@ public sealed class ChannelPool : IAsyncDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed.IsCancellationRequested, this);
         cancellationToken.ThrowIfCancellationRequested();
+        var called = _time.GetTimestamp();
         await EnsureMembersAsync(cancellationToken).ConfigureAwait(false);
 
         // Fast path, unless others already wait: FIFO means a newcomer does not overtake them.
@@ -284,7 +285,7 @@ public sealed class ChannelPool : IAsyncDisposable
             var lease = await _store.TryAcquireLeastRecentlyUsedAsync(Name, _leaseDuration, cancellationToken).ConfigureAwait(false);
             if (lease is not null)
             {
-                return Acquired(Track(lease, sentAt), sentAt);
+                return Acquired(Track(lease, sentAt), called);
             }
         }
 
@@ -293,10 +294,10 @@ public sealed class ChannelPool : IAsyncDisposable
             return null;
         }
 
-        var waitStarted = _time.GetTimestamp();
+        // The acquire wait runs from the call, so it includes the busy first try (a round trip).
         LeasingTelemetry.Waits.Add(1, Tags);
         var delivered = await WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
-        return delivered is null ? null : Acquired(delivered, waitStarted);
+        return delivered is null ? null : Acquired(delivered, called);
     }
 
     private ChannelLease Acquired(ChannelLease lease, long since)
