@@ -15,6 +15,9 @@ internal sealed class ObservedLeaseStore(ILeaseStore inner, FakeTimeProvider tim
 
     public TimeSpan RoundTrip { get; set; }
 
+    /// <summary>When set, InspectAsync never answers (a backend that hangs), whatever the cancellation token says.</summary>
+    public bool Hang { get; set; }
+
     public ValueTask<Lease?> TryAcquireAsync(string key, TimeSpan ttl, CancellationToken cancellationToken = default) => inner.TryAcquireAsync(key, ttl, cancellationToken);
 
     public ValueTask<Lease?> RenewAsync(Lease lease, TimeSpan ttl, CancellationToken cancellationToken = default) => inner.RenewAsync(lease, ttl, cancellationToken);
@@ -23,7 +26,8 @@ internal sealed class ObservedLeaseStore(ILeaseStore inner, FakeTimeProvider tim
 
     public ValueTask<bool> ReleaseWithCooldownAsync(Lease lease, TimeSpan cooldown, CancellationToken cancellationToken = default) => inner.ReleaseWithCooldownAsync(lease, cooldown, cancellationToken);
 
-    public ValueTask<IReadOnlyList<LeaseState>> InspectAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken = default) => inner.InspectAsync(keys, cancellationToken);
+    public ValueTask<IReadOnlyList<LeaseState>> InspectAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken = default) =>
+        Hang ? new(new TaskCompletionSource<IReadOnlyList<LeaseState>>().Task) : inner.InspectAsync(keys, cancellationToken);
 
     public ValueTask SetPoolMembersAsync(string pool, IReadOnlyCollection<string> members, long version = 0, CancellationToken cancellationToken = default) => inner.SetPoolMembersAsync(pool, members, version, cancellationToken);
 
