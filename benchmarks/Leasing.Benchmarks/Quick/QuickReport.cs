@@ -1,0 +1,65 @@
+using System.Globalization;
+using System.Text;
+
+namespace Leasing.Benchmarks.Quick;
+
+/// <summary>The quick run's markdown table: each figure, what it is compared with, the ratio, and the DESIGN §7 target.</summary>
+internal static class QuickReport
+{
+    public static string Markdown(QuickResults r, IReadOnlyDictionary<string, string> notes)
+    {
+        var redis = r.Redis;
+        var table = new StringBuilder();
+        table.AppendLine("| measure | value | compared with | ratio | target (DESIGN §7) | met |");
+        table.AppendLine("| --- | --- | --- | --- | --- | --- |");
+
+        Row(table, "Redis pool acquire+release, 64 workers, 2,000 channels", Rate(redis.PairsPerSecond),
+            $"raw 2× EVALSHA: {Rate(redis.RawEvalshaPairsPerSecond)}", Div(redis.PairsPerSecond, redis.RawEvalshaPairsPerSecond), ">= 0.60", AtLeast(0.60));
+        Row(table, "… against the global-mutex pool", Rate(redis.PairsPerSecond),
+            $"global mutex: {Rate(redis.GlobalMutexPairsPerSecond)}", Div(redis.PairsPerSecond, redis.GlobalMutexPairsPerSecond), ">= 10", AtLeast(10));
+        Row(table, "… against the read-all-then-claim pool", Rate(redis.PairsPerSecond),
+            $"read-then-claim: {Rate(redis.ReadThenClaimPairsPerSecond)}", Div(redis.PairsPerSecond, redis.ReadThenClaimPairsPerSecond), ">= 20", AtLeast(20));
+        Row(table, "Redis pool at 100,000 channels (cost ratio to 100 channels)", Rate(redis.PairsPerSecond100k),
+            $"100 channels: {Rate(redis.PairsPerSecond100)}", Div(redis.PairsPerSecond100, redis.PairsPerSecond100k), "<= 1.25", AtMost(1.25));
+        Row(table, "Redis pool, 1,900 of 2,000 held for 1 h (cost ratio to idle 2,000)", Rate(redis.PairsPerSecondFull95),
+            $"2,000 channels: {Rate(redis.PairsPerSecond)}", Div(redis.PairsPerSecond, redis.PairsPerSecondFull95), "<= 1.5", AtMost(1.5));
+        Row(table, "Redis sequential acquire p50", Micros(redis.AcquireP50Micros),
+            $"raw EVALSHA p50: {Micros(redis.RawEvalshaP50Micros)}", Div(redis.AcquireP50Micros, redis.RawEvalshaP50Micros), "<= 1.5", AtMost(1.5));
+        Row(table, "Redis top-level commands per acquire", Count(redis.CommandsPerAcquire, notes, "acquire"), "", redis.CommandsPerAcquire, "= 1", Exactly(1));
+        Row(table, "Redis top-level commands per release", Count(redis.CommandsPerRelease, notes, "release"), "", redis.CommandsPerRelease, "= 1", Exactly(1));
+        Row(table, "Redis top-level commands per renew", Count(redis.CommandsPerRenew, notes, "renew"), "", redis.CommandsPerRenew, "= 1", Exactly(1));
+        Row(table, "PostgreSQL pool acquire+release, 16 workers, 2,000 channels", Rate(r.Postgres.PairsPerSecond),
+            $"raw 2× prepared upsert: {Rate(r.Postgres.RawUpsertPairsPerSecond)}", Div(r.Postgres.PairsPerSecond, r.Postgres.RawUpsertPairsPerSecond), ">= 0.50", AtLeast(0.50));
+        Row(table, "In-memory pool acquire+release, one thread", Rate(r.Memory.PairsPerSecondSingleThread),
+            "", r.Memory.PairsPerSecondSingleThread, ">= 1,000,000/s", AtLeast(1_000_000), showRatio: false);
+        Row(table, "In-memory allocated bytes per pair", Bytes(r.Memory.AllocatedBytesPerPair),
+            "", null, "<= 4 allocations (see README)", static _ => "see README", showRatio: false);
+        return table.ToString();
+    }
+
+    private static void Row(StringBuilder table, string measure, string value, string against, double? ratio, string target, Func<double, string> met, bool showRatio = true)
+    {
+        var ratioText = showRatio && ratio is { } x ? x.ToString("0.00", CultureInfo.InvariantCulture) : "";
+        var metText = ratio is { } y ? met(y) : "not measured";
+        table.AppendLine(CultureInfo.InvariantCulture, $"| {measure} | {value} | {against} | {ratioText} | {target} | {metText} |");
+    }
+
+    private static Func<double, string> AtLeast(double limit) => x => x >= limit ? "yes" : "**no**";
+
+    private static Func<double, string> AtMost(double limit) => x => x <= limit ? "yes" : "**no**";
+
+    private static Func<double, string> Exactly(double value) => x => Math.Abs(x - value) < 0.005 ? "yes" : "**no**";
+
+    private static double? Div(double? a, double? b) => a is { } x && b is { } y && y > 0 ? x / y : null;
+
+    private static string Rate(double? value) => value is { } x ? x.ToString("N0", CultureInfo.InvariantCulture) + "/s" : "n/a";
+
+    private static string Micros(double? value) => value is { } x ? x.ToString("N0", CultureInfo.InvariantCulture) + " µs" : "n/a";
+
+    private static string Bytes(double? value) => value is { } x ? x.ToString("N0", CultureInfo.InvariantCulture) + " B" : "n/a";
+
+    private static string Count(double? value, IReadOnlyDictionary<string, string> notes, string operation) =>
+        value is { } x
+            ? x.ToString("0.##", CultureInfo.InvariantCulture) + (notes.TryGetValue(operation, out var note) ? $" ({note})" : "")
+            : "n/a";
+}

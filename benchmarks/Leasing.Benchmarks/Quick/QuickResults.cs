@@ -1,0 +1,73 @@
+using System.Text.Json.Serialization;
+
+namespace Leasing.Benchmarks.Quick;
+
+/// <summary>The quick run's figures; serialised with exactly the keys benchmarks/README.md lists.</summary>
+internal sealed class QuickResults
+{
+    [JsonPropertyName("redis")]
+    public RedisFigures Redis { get; } = new();
+
+    [JsonPropertyName("postgres")]
+    public PostgresFigures Postgres { get; } = new();
+
+    [JsonPropertyName("memory")]
+    public MemoryFigures Memory { get; } = new();
+}
+
+internal sealed class RedisFigures
+{
+    [JsonPropertyName("commandsPerAcquire")]
+    public double? CommandsPerAcquire { get; set; }
+
+    [JsonPropertyName("commandsPerRelease")]
+    public double? CommandsPerRelease { get; set; }
+
+    [JsonPropertyName("commandsPerRenew")]
+    public double? CommandsPerRenew { get; set; }
+
+    [JsonPropertyName("pairsPerSecond")]
+    public double? PairsPerSecond { get; set; }
+
+    [JsonPropertyName("rawEvalshaPairsPerSecond")]
+    public double? RawEvalshaPairsPerSecond { get; set; }
+
+    [JsonPropertyName("globalMutexPairsPerSecond")]
+    public double? GlobalMutexPairsPerSecond { get; set; }
+
+    [JsonPropertyName("readThenClaimPairsPerSecond")]
+    public double? ReadThenClaimPairsPerSecond { get; set; }
+
+    [JsonPropertyName("pairsPerSecond100")]
+    public double? PairsPerSecond100 { get; set; }
+
+    [JsonPropertyName("pairsPerSecond100k")]
+    public double? PairsPerSecond100k { get; set; }
+
+    [JsonPropertyName("pairsPerSecondFull95")]
+    public double? PairsPerSecondFull95 { get; set; }
+
+    [JsonPropertyName("acquireP50Micros")]
+    public double? AcquireP50Micros { get; set; }
+
+    [JsonPropertyName("rawEvalshaP50Micros")]
+    public double? RawEvalshaP50Micros { get; set; }
+}
+
+internal sealed class PostgresFigures
+{
+    [JsonPropertyName("pairsPerSecond")]
+    public double? PairsPerSecond { get; set; }
+
+    [JsonPropertyName("rawUpsertPairsPerSecond")]
+    public double? RawUpsertPairsPerSecond { get; set; }
+}
+
+internal sealed class MemoryFigures
+{
+    [JsonPropertyName("pairsPerSecondSingleThread")]
+    public double? PairsPerSecondSingleThread { get; set; }
+
+    [JsonPropertyName("allocatedBytesPerPair")]
+    public double? AllocatedBytesPerPair { get; set; }
+}
