@@ -273,13 +273,8 @@ public sealed class ChannelPool : IAsyncDisposable
         await EnsureMembersAsync(cancellationToken).ConfigureAwait(false);
 
         // Fast path, unless others already wait: FIFO means a newcomer does not overtake them.
-        bool queueEmpty;
-        lock (_gate)
-        {
-            queueEmpty = _waiters.Count == 0;
-        }
-
-        if (queueEmpty)
+        // The poller runs exactly while waiters are queued, so reading it needs no lock.
+        if (Volatile.Read(ref _poller) is not { IsCompleted: false })
         {
             var sentAt = _time.GetTimestamp();
             var lease = await _store.TryAcquireLeastRecentlyUsedAsync(Name, _leaseDuration, cancellationToken).ConfigureAwait(false);
@@ -475,6 +470,12 @@ public sealed class ChannelPool : IAsyncDisposable
 
     private void Wake()
     {
+        if (Volatile.Read(ref _poller) is not { IsCompleted: false })
+        {
+            // Nobody waits here; a poller that starts later tries the backend first anyway.
+            return;
+        }
+
         lock (_gate)
         {
             _wake.TrySetResult();
@@ -483,6 +484,11 @@ public sealed class ChannelPool : IAsyncDisposable
 
     private ValueTask EnsureMembersAsync(CancellationToken cancellationToken)
     {
+        if (Volatile.Read(ref _membersWritten) is { IsCompletedSuccessfully: true })
+        {
+            return ValueTask.CompletedTask;
+        }
+
         Task? written;
         lock (_gate)
         {
