@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using FluentAssertions;
 using Xunit;
 
@@ -263,13 +264,17 @@ public abstract class ChannelPoolConformanceTests : IAsyncLifetime
     [Fact]
     public async Task AcquireAsync_Waiters_ServedInArrivalOrder()
     {
-        var pool = CreatePool(Unique.Name(), Channels(1), o => o.RetryMinDelay = o.RetryMaxDelay = TimeSpan.FromHours(1));
+        var name = Unique.Name();
+        var pool = CreatePool(name, Channels(1), o => o.RetryMinDelay = o.RetryMaxDelay = TimeSpan.FromHours(1));
         var current = await pool.AcquireAsync();
+        using var waits = new WaitCounter(name);
         var waiters = new List<Task<ChannelLease>>();
         for (var i = 0; i < 4; i++)
         {
+            // On a server the first try is a round trip: arrival is when a caller has found the pool busy and queued.
             waiters.Add(pool.AcquireAsync().AsTask());
-            await Task.Yield();
+            var arrived = i + 1;
+            await Eventually.TrueAsync(() => waits.Count == arrived, $"waiter {i} found the pool busy and queued");
         }
 
         for (var i = 0; i < 4; i++)
@@ -406,5 +411,38 @@ public abstract class ChannelPoolConformanceTests : IAsyncLifetime
         await FluentActions.Awaiting(() => lease.ReleaseWithCooldownAsync(TimeSpan.Zero).AsTask()).Should().ThrowAsync<ArgumentOutOfRangeException>();
         (await pool.GetStatusAsync()).Single().Status.Should().Be(LeaseStatus.Held);
         (await lease.RenewAsync()).Should().BeTrue();
+    }
+
+    /// <summary>Counts the waits (acquires that found every channel busy and queued) of one pool, from the Leasing meter.</summary>
+    private sealed class WaitCounter : IDisposable
+    {
+        private readonly MeterListener listener = new();
+        private int count;
+
+        public WaitCounter(string pool)
+        {
+            listener.InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == "Leasing" && instrument.Name == "leasing.pool.waits")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            };
+            listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+            {
+                foreach (var tag in tags)
+                {
+                    if (tag.Key == "leasing.pool" && Equals(tag.Value, pool))
+                    {
+                        Interlocked.Add(ref count, (int)value);
+                    }
+                }
+            });
+            listener.Start();
+        }
+
+        public int Count => Volatile.Read(ref count);
+
+        public void Dispose() => listener.Dispose();
     }
 }

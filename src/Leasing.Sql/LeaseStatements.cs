@@ -1,0 +1,232 @@
+namespace Leasing.Sql;
+
+/// <summary>
+/// The statements of <see cref="SqlLeaseStore"/>, one per operation, built once from the dialect and the
+/// checked table names. Times are microseconds since the Unix epoch from the database clock: PostgreSQL's
+/// clock_timestamp() read once per statement (the <c>clock</c> CTE), or the SQLite parameter @now.
+/// </summary>
+/// <remarks>
+/// Row states: 0 free, 1 held, 2 cooling down; a held or cooling row whose expires_at has passed is free.
+/// Pool members keep <c>lru</c> (the pool sequence at their last acquisition) and, while free,
+/// <c>free_lru</c> = lru, so the least recently acquired free member is the head of one partial index;
+/// held and cooling members sit in a partial index by expiry, from which expired ones are taken back.
+/// </remarks>
+internal sealed class LeaseStatements
+{
+    public LeaseStatements(SqlRunner runner)
+    {
+        var n = runner.Names;
+        var pg = runner.Dialect == SqlDialect.PostgreSql;
+        var now = pg ? "(SELECT now_us FROM clock)" : "@now";
+        var with = pg ? $"WITH {Clock}\n" : string.Empty;
+        var withMore = pg ? $"WITH {Clock},\n" : "WITH ";
+        var max = pg ? "GREATEST" : "MAX";
+        var nextLru = pg ? $"nextval('{n.LruSequence}')" : $"(SELECT COALESCE(MAX(lru), 0) + 1 FROM {n.Members} WHERE pool = @pool)";
+        var p = runner.Preamble;
+
+        // Single keys -----------------------------------------------------------------------------
+
+        // Claims a free, released, cooled-down or expired key; returns nothing when it is busy.
+        Acquire = p + with + $"""
+            INSERT INTO {n.Leases} (name, token, state, fencing, expires_at, acquired_at)
+            VALUES (@name, @token, 1, {now}, {now} + @ttl, {now})
+            ON CONFLICT (name) DO UPDATE SET token = excluded.token, state = 1,
+                fencing = {max}({n.Leases}.fencing + 1, excluded.acquired_at),
+                expires_at = excluded.expires_at, acquired_at = excluded.acquired_at
+            WHERE {n.Leases}.state = 0 OR {n.Leases}.expires_at <= excluded.acquired_at
+            RETURNING fencing, expires_at
+            """;
+
+        // Extends a lease still held under @token; never re-creates an expired one.
+        Renew = p + with + $"""
+            UPDATE {n.Leases} SET expires_at = {now} + @ttl
+            WHERE name = @name AND token = @token AND state = 1 AND expires_at > {now}
+            RETURNING fencing, expires_at
+            """;
+
+        // Frees a lease still held under @token; the fencing counter stays.
+        Release = p + with + $"""
+            UPDATE {n.Leases} SET state = 0, token = NULL, expires_at = NULL
+            WHERE name = @name AND token = @token AND state = 1 AND expires_at > {now}
+            RETURNING 1
+            """;
+
+        // Blocks the key until now + @ttl when it is ours or free (our lease expired and nobody took it).
+        Cooldown = p + with + $"""
+            INSERT INTO {n.Leases} (name, token, state, fencing, expires_at, acquired_at)
+            VALUES (@name, NULL, 2, 0, {now} + @ttl, NULL)
+            ON CONFLICT (name) DO UPDATE SET token = NULL, state = 2, expires_at = excluded.expires_at
+            WHERE {n.Leases}.state = 0 OR {n.Leases}.expires_at <= {now} OR {n.Leases}.token = @token
+            RETURNING 1
+            """;
+
+        // Frees a held or cooling key whoever holds it.
+        ForceRelease = p + with + $"""
+            UPDATE {n.Leases} SET state = 0, token = NULL, expires_at = NULL
+            WHERE name = @name AND state <> 0 AND expires_at > {now}
+            RETURNING 1
+            """;
+
+        // The rows of a JSON array of keys, in its order (missing keys as NULLs), with the clock.
+        Inspect = p + (pg
+            ? $"""
+              WITH {Clock},
+              input AS (SELECT value AS name, ordinality AS pos FROM json_array_elements_text(CAST(@names AS json)) WITH ORDINALITY)
+              """
+            : "WITH input AS (SELECT value AS name, key AS pos FROM json_each(@names))") + $"""
+
+            SELECT l.state, l.expires_at, l.acquired_at, l.fencing, {now}
+            FROM input LEFT JOIN {n.Leases} l ON l.name = input.name
+            ORDER BY input.pos
+            """;
+
+        // Pools -------------------------------------------------------------------------------------
+
+        // Picks the least recently acquired free member (the head of the free index, or the expired
+        // busy member with the lowest lru) and claims it.
+        AcquireLeastRecentlyUsed = p + (pg
+            ? $"""
+              WITH {Clock},
+              free_pick AS (
+                  SELECT member, lru FROM {n.Members}
+                  WHERE pool = @pool AND is_member = 1 AND free_lru IS NOT NULL
+                  ORDER BY free_lru, member LIMIT 1 FOR UPDATE SKIP LOCKED),
+              expired_pick AS (
+                  SELECT member, lru FROM {n.Members}
+                  WHERE pool = @pool AND is_member = 1 AND free_lru IS NULL AND expires_at <= {now}
+                  ORDER BY lru, member LIMIT 1 FOR UPDATE SKIP LOCKED),
+              pick AS (
+                  SELECT member FROM (SELECT member, lru FROM free_pick UNION ALL SELECT member, lru FROM expired_pick) c
+                  ORDER BY lru, member LIMIT 1)
+              UPDATE {n.Members} SET token = @token, state = 1, fencing = GREATEST({n.Members}.fencing + 1, {now}),
+                  expires_at = {now} + @ttl, acquired_at = {now}, lru = {nextLru}, free_lru = NULL
+              FROM pick
+              WHERE {n.Members}.pool = @pool AND {n.Members}.member = pick.member
+              RETURNING {n.Members}.member, {n.Members}.fencing, {n.Members}.expires_at
+              """
+            : $"""
+              UPDATE {n.Members} SET token = @token, state = 1, fencing = MAX(fencing + 1, @now),
+                  expires_at = @now + @ttl, acquired_at = @now, lru = {nextLru}, free_lru = NULL
+              WHERE pool = @pool AND member = (
+                  SELECT member FROM (
+                      SELECT * FROM (SELECT member, lru FROM {n.Members}
+                          WHERE pool = @pool AND is_member = 1 AND free_lru IS NOT NULL
+                          ORDER BY free_lru, member LIMIT 1)
+                      UNION ALL
+                      SELECT * FROM (SELECT member, lru FROM {n.Members}
+                          WHERE pool = @pool AND is_member = 1 AND free_lru IS NULL AND expires_at <= @now
+                          ORDER BY lru, member LIMIT 1))
+                  ORDER BY lru, member LIMIT 1)
+              RETURNING member, fencing, expires_at
+              """);
+
+        // Claims one named current member when it is free.
+        AcquireMember = p + with + $"""
+            UPDATE {n.Members} SET token = @token, state = 1, fencing = {max}(fencing + 1, {now}),
+                expires_at = {now} + @ttl, acquired_at = {now}, lru = {nextLru}, free_lru = NULL
+            WHERE pool = @pool AND member = @member AND is_member = 1 AND (state = 0 OR expires_at <= {now})
+            RETURNING fencing, expires_at
+            """;
+
+        RenewMember = p + with + $"""
+            UPDATE {n.Members} SET expires_at = {now} + @ttl
+            WHERE pool = @pool AND member = @member AND token = @token AND state = 1 AND expires_at > {now}
+            RETURNING fencing, expires_at
+            """;
+
+        // Frees a member held under @token back into the free index at its acquisition position.
+        ReleaseMember = p + with + $"""
+            UPDATE {n.Members} SET state = 0, token = NULL, expires_at = NULL, free_lru = lru
+            WHERE pool = @pool AND member = @member AND token = @token AND state = 1 AND expires_at > {now}
+            RETURNING 1
+            """;
+
+        // Blocks a member that is ours or free until now + @ttl; it keeps its lru for afterwards.
+        CooldownMember = p + with + $"""
+            UPDATE {n.Members} SET state = 2, token = NULL, expires_at = {now} + @ttl, free_lru = NULL
+            WHERE pool = @pool AND member = @member AND (state = 0 OR expires_at <= {now} OR token = @token)
+            RETURNING 1
+            """;
+
+        ForceReleaseMember = p + with + $"""
+            UPDATE {n.Members} SET state = 0, token = NULL, expires_at = NULL, free_lru = lru
+            WHERE pool = @pool AND member = @member AND state <> 0 AND expires_at > {now}
+            RETURNING 1
+            """;
+
+        InspectPool = p + with + $"""
+            SELECT member, state, expires_at, acquired_at, fencing, {now}
+            FROM {n.Members} WHERE pool = @pool AND is_member = 1 ORDER BY member
+            """;
+
+        GetMembers = p + $"SELECT member FROM {n.Members} WHERE pool = @pool AND is_member = 1 ORDER BY member";
+
+        // Applies a member list (JSON array) when @version is at least the stored one: adds new members
+        // (never acquired: first in LRU order), re-adds removed ones with their counters, removes the rest.
+        SetMembers = pg
+            ? $"""
+              WITH input AS (SELECT DISTINCT value AS member FROM json_array_elements_text(CAST(@members AS json))),
+              applied AS (
+                  INSERT INTO {n.Pools} (pool, version) VALUES (@pool, @version)
+                  ON CONFLICT (pool) DO UPDATE SET version = excluded.version WHERE {n.Pools}.version <= excluded.version
+                  RETURNING pool),
+              added AS (
+                  INSERT INTO {n.Members} (pool, member, is_member, state, fencing, lru, free_lru)
+                  SELECT @pool, member, 1, 0, 0, 0, 0 FROM input WHERE EXISTS (SELECT 1 FROM applied)
+                  ON CONFLICT (pool, member) DO UPDATE SET is_member = 1 WHERE {n.Members}.is_member = 0
+                  RETURNING 1),
+              removed AS (
+                  UPDATE {n.Members} SET is_member = 0
+                  WHERE pool = @pool AND is_member = 1 AND EXISTS (SELECT 1 FROM applied)
+                    AND NOT EXISTS (SELECT 1 FROM input WHERE input.member = {n.Members}.member)
+                  RETURNING 1)
+              SELECT (SELECT count(*) FROM added) + (SELECT count(*) FROM removed)
+              """
+            : p + $"""
+              BEGIN IMMEDIATE;
+              INSERT INTO {n.Members} (pool, member, is_member, state, fencing, lru, free_lru)
+              SELECT @pool, value, 1, 0, 0, 0, 0 FROM json_each(@members)
+              WHERE NOT EXISTS (SELECT 1 FROM {n.Pools} WHERE pool = @pool AND version > @version)
+              ON CONFLICT (pool, member) DO UPDATE SET is_member = 1 WHERE {n.Members}.is_member = 0;
+              UPDATE {n.Members} SET is_member = 0
+              WHERE pool = @pool AND is_member = 1
+                AND NOT EXISTS (SELECT 1 FROM {n.Pools} WHERE pool = @pool AND version > @version)
+                AND member NOT IN (SELECT value FROM json_each(@members));
+              INSERT INTO {n.Pools} (pool, version) VALUES (@pool, @version)
+              ON CONFLICT (pool) DO UPDATE SET version = excluded.version WHERE {n.Pools}.version <= excluded.version;
+              COMMIT;
+              """;
+    }
+
+    private const string Clock = "clock AS (SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS bigint) AS now_us)";
+
+    public string Acquire { get; }
+
+    public string Renew { get; }
+
+    public string Release { get; }
+
+    public string Cooldown { get; }
+
+    public string ForceRelease { get; }
+
+    public string Inspect { get; }
+
+    public string AcquireLeastRecentlyUsed { get; }
+
+    public string AcquireMember { get; }
+
+    public string RenewMember { get; }
+
+    public string ReleaseMember { get; }
+
+    public string CooldownMember { get; }
+
+    public string ForceReleaseMember { get; }
+
+    public string InspectPool { get; }
+
+    public string GetMembers { get; }
+
+    public string SetMembers { get; }
+}

@@ -1,0 +1,243 @@
+using System.Data.Common;
+using System.Text.Json;
+
+namespace Leasing.Sql;
+
+/// <summary>
+/// An <see cref="ILeaseStore"/> over SQLite (embedded, one host) or PostgreSQL (distributed), through
+/// any ADO.NET <see cref="DbDataSource"/>. Every operation is one parameterised statement, timed by the
+/// database clock; pools pick and claim the least recently acquired free member in that one statement.
+/// </summary>
+/// <remarks>
+/// <para>Call <see cref="EnsureSchemaAsync"/> once (at start) before use. The tables carry the prefix of
+/// <see cref="SqlLeasingOptions.TablePrefix"/> and a schema version row.</para>
+/// <para>Clock: PostgreSQL's <c>clock_timestamp()</c>; SQLite has none, so <see cref="SqlLeasingOptions.TimeProvider"/>
+/// is passed as a parameter (all processes sharing a SQLite file must run on one host). Fencing tokens are
+/// max(stored + 1, clock in microseconds) and survive release.</para>
+/// <para>A driver error or a statement that does not answer within <see cref="SqlLeasingOptions.CommandTimeout"/>
+/// throws <see cref="LeaseStoreUnavailableException"/> (the driver's exception inside); the caller's
+/// cancellation throws <see cref="OperationCanceledException"/>.</para>
+/// </remarks>
+public sealed class SqlLeaseStore : ILeaseStore
+{
+    private const int SchemaVersion = 1;
+    private readonly SqlRunner _runner;
+    private readonly LeaseStatements _sql;
+
+    /// <summary>Creates a store; nothing is read or written until the first call.</summary>
+    /// <param name="dataSource">The data source (Microsoft.Data.Sqlite or Npgsql); the host owns and disposes it.</param>
+    /// <param name="dialect">The dialect of <paramref name="dataSource"/>.</param>
+    /// <param name="options">Table prefix, timeout and (SQLite) clock; defaults when <see langword="null"/>.</param>
+    /// <exception cref="ArgumentException">The table prefix is not an identifier, or the timeout is out of range.</exception>
+    public SqlLeaseStore(DbDataSource dataSource, SqlDialect dialect, SqlLeasingOptions? options = null)
+    {
+        _runner = new SqlRunner(dataSource, dialect, options ?? new SqlLeasingOptions(), "SQL lease store");
+        _sql = new LeaseStatements(_runner);
+    }
+
+    /// <summary>The dialect this store speaks.</summary>
+    public SqlDialect Dialect => _runner.Dialect;
+
+    /// <summary>
+    /// Creates the lease tables, indexes and schema version row if missing (and, on SQLite, switches the
+    /// file to WAL). Idempotent; safe to call from several processes at once.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>A task that completes when the schema is ready.</returns>
+    /// <exception cref="InvalidOperationException">The stored schema is newer than this release understands.</exception>
+    /// <exception cref="LeaseStoreUnavailableException">The database could not be reached.</exception>
+    public ValueTask EnsureSchemaAsync(CancellationToken cancellationToken = default)
+    {
+        var n = _runner.Names;
+        var postgres = $"""
+            CREATE TABLE IF NOT EXISTS {n.Leases} (
+                name text COLLATE "C" PRIMARY KEY, token text, state integer NOT NULL, fencing bigint NOT NULL,
+                expires_at bigint, acquired_at bigint);
+            CREATE TABLE IF NOT EXISTS {n.Pools} (pool text COLLATE "C" PRIMARY KEY, version bigint NOT NULL);
+            CREATE TABLE IF NOT EXISTS {n.Members} (
+                pool text COLLATE "C" NOT NULL, member text COLLATE "C" NOT NULL, is_member integer NOT NULL,
+                token text, state integer NOT NULL, fencing bigint NOT NULL, expires_at bigint, acquired_at bigint,
+                lru bigint NOT NULL, free_lru bigint, PRIMARY KEY (pool, member));
+            CREATE INDEX IF NOT EXISTS {n.Members}_free ON {n.Members} (pool, free_lru, member) WHERE is_member = 1 AND free_lru IS NOT NULL;
+            CREATE INDEX IF NOT EXISTS {n.Members}_busy ON {n.Members} (pool, expires_at) WHERE is_member = 1 AND free_lru IS NULL;
+            CREATE SEQUENCE IF NOT EXISTS {n.LruSequence};
+            """;
+        var sqlite = $"""
+            CREATE TABLE IF NOT EXISTS {n.Leases} (
+                name TEXT PRIMARY KEY, token TEXT, state INTEGER NOT NULL, fencing INTEGER NOT NULL,
+                expires_at INTEGER, acquired_at INTEGER) STRICT;
+            CREATE TABLE IF NOT EXISTS {n.Pools} (pool TEXT PRIMARY KEY, version INTEGER NOT NULL) STRICT;
+            CREATE TABLE IF NOT EXISTS {n.Members} (
+                pool TEXT NOT NULL, member TEXT NOT NULL, is_member INTEGER NOT NULL,
+                token TEXT, state INTEGER NOT NULL, fencing INTEGER NOT NULL, expires_at INTEGER, acquired_at INTEGER,
+                lru INTEGER NOT NULL, free_lru INTEGER, PRIMARY KEY (pool, member)) STRICT;
+            CREATE INDEX IF NOT EXISTS {n.Members}_free ON {n.Members} (pool, free_lru, member) WHERE is_member = 1 AND free_lru IS NOT NULL;
+            CREATE INDEX IF NOT EXISTS {n.Members}_busy ON {n.Members} (pool, expires_at) WHERE is_member = 1 AND free_lru IS NULL;
+            CREATE INDEX IF NOT EXISTS {n.Members}_lru ON {n.Members} (pool, lru);
+            """;
+        return SqlSchema.EnsureAsync(_runner, "leases", SchemaVersion, postgres, sqlite, cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<Lease?> TryAcquireAsync(string key, TimeSpan ttl, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
+        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
+        var token = OwnerTokens.Create();
+        var args = new SqlArgs().Text("name", key).Text("token", token).Int64("ttl", Micro(ttl));
+        return _runner.QuerySingleAsync(_sql.Acquire, args, r => new Lease(key, token, r.GetInt64(0), Time(r.GetInt64(1))), null, cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<Lease?> RenewAsync(Lease lease, TimeSpan ttl, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidLease(lease, nameof(lease));
+        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
+        var args = Target(lease).Int64("ttl", Micro(ttl));
+        return _runner.QuerySingleAsync(
+            lease.Pool is null ? _sql.Renew : _sql.RenewMember,
+            args,
+            r => lease with { FencingToken = r.GetInt64(0), ExpiresAt = Time(r.GetInt64(1)) },
+            null,
+            cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<bool> ReleaseAsync(Lease lease, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidLease(lease, nameof(lease));
+        return await _runner.QuerySingleAsync(lease.Pool is null ? _sql.Release : _sql.ReleaseMember, Target(lease), Found, false, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<bool> ReleaseWithCooldownAsync(Lease lease, TimeSpan cooldown, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidLease(lease, nameof(lease));
+        LeaseArguments.ThrowIfInvalidTtl(cooldown, nameof(cooldown));
+        var args = Target(lease).Int64("ttl", Micro(cooldown));
+        return await _runner.QuerySingleAsync(lease.Pool is null ? _sql.Cooldown : _sql.CooldownMember, args, Found, false, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<IReadOnlyList<LeaseState>> InspectAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKeys(keys, nameof(keys));
+        if (keys.Count == 0)
+        {
+            return [];
+        }
+
+        var args = new SqlArgs().Text("names", JsonSerializer.Serialize(keys, SqlJson.Default.IReadOnlyListString));
+        var rows = await _runner.QueryListAsync(_sql.Inspect, args, r => ReadState(r, 0, null), cancellationToken).ConfigureAwait(false);
+        var states = new LeaseState[keys.Count];
+        for (var i = 0; i < states.Length; i++)
+        {
+            states[i] = rows[i] with { Key = keys[i] };
+        }
+
+        return states;
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask SetPoolMembersAsync(string pool, IReadOnlyCollection<string> members, long version = 0, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
+        LeaseArguments.ThrowIfInvalidMembers(members, nameof(members));
+        var args = new SqlArgs().Text("pool", pool).Int64("version", version)
+            .Text("members", JsonSerializer.Serialize(members, SqlJson.Default.IReadOnlyCollectionString));
+        await _runner.ExecuteAsync(_sql.SetMembers, args, cancellationToken, rollbackOnError: Dialect == SqlDialect.Sqlite).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<IReadOnlyList<string>> GetPoolMembersAsync(string pool, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
+        return await _runner.QueryListAsync(_sql.GetMembers, new SqlArgs().Text("pool", pool), r => r.GetString(0), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<Lease?> TryAcquireLeastRecentlyUsedAsync(string pool, TimeSpan ttl, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
+        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
+        var token = OwnerTokens.Create();
+        var args = new SqlArgs().Text("pool", pool).Text("token", token).Int64("ttl", Micro(ttl));
+        return _runner.QuerySingleAsync(
+            _sql.AcquireLeastRecentlyUsed,
+            args,
+            r => new Lease(r.GetString(0), token, r.GetInt64(1), Time(r.GetInt64(2))) { Pool = pool },
+            null,
+            cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<Lease?> TryAcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
+        LeaseArguments.ThrowIfInvalidKey(member, nameof(member));
+        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
+        var token = OwnerTokens.Create();
+        var args = new SqlArgs().Text("pool", pool).Text("member", member).Text("token", token).Int64("ttl", Micro(ttl));
+        return _runner.QuerySingleAsync(
+            _sql.AcquireMember,
+            args,
+            r => new Lease(member, token, r.GetInt64(0), Time(r.GetInt64(1))) { Pool = pool },
+            null,
+            cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<IReadOnlyList<LeaseState>> InspectPoolAsync(string pool, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
+        return await _runner.QueryListAsync(_sql.InspectPool, new SqlArgs().Text("pool", pool), r => ReadState(r, 1, r.GetString(0)), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<bool> ForceReleaseAsync(string key, string? pool = null, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
+        if (pool is not null)
+        {
+            LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
+        }
+
+        var args = pool is null ? new SqlArgs().Text("name", key) : new SqlArgs().Text("pool", pool).Text("member", key);
+        return await _runner.QuerySingleAsync(pool is null ? _sql.ForceRelease : _sql.ForceReleaseMember, args, Found, false, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Describes the store without secrets.</summary>
+    /// <returns>The dialect and table prefix.</returns>
+    public override string ToString() => $"SqlLeaseStore {{ Dialect = {Dialect}, TablePrefix = {_runner.Names.Prefix} }}";
+
+    private static bool Found(DbDataReader reader) => true;
+
+    private static SqlArgs Target(Lease lease) =>
+        lease.Pool is null
+            ? new SqlArgs().Text("name", lease.Key).Text("token", lease.Token)
+            : new SqlArgs().Text("pool", lease.Pool).Text("member", lease.Key).Text("token", lease.Token);
+
+    // Columns from `first`: state, expires_at, acquired_at, fencing, now (all NULL for a key never seen).
+    private static LeaseState ReadState(DbDataReader r, int first, string? key)
+    {
+        var acquiredAt = r.IsDBNull(first + 2) ? (DateTimeOffset?)null : Time(r.GetInt64(first + 2));
+        var fencing = r.IsDBNull(first + 3) ? 0 : r.GetInt64(first + 3);
+        if (r.IsDBNull(first))
+        {
+            return new LeaseState(key ?? string.Empty, LeaseStatus.Free, null, acquiredAt, fencing);
+        }
+
+        var state = r.GetInt32(first);
+        var now = r.GetInt64(first + 4);
+        if (state == 0 || r.IsDBNull(first + 1) || r.GetInt64(first + 1) <= now)
+        {
+            return new LeaseState(key ?? string.Empty, LeaseStatus.Free, null, acquiredAt, fencing);
+        }
+
+        return new LeaseState(key ?? string.Empty, state == 1 ? LeaseStatus.Held : LeaseStatus.CoolingDown, Time(r.GetInt64(first + 1)), acquiredAt, fencing);
+    }
+
+    internal static long Micro(TimeSpan span) => span.Ticks / (TimeSpan.TicksPerMillisecond / 1000);
+
+    internal static DateTimeOffset Time(long microseconds) => DateTimeOffset.UnixEpoch.AddTicks(microseconds * (TimeSpan.TicksPerMillisecond / 1000));
+}

@@ -1,0 +1,28 @@
+namespace Leasing.Sql;
+
+/// <summary>Options of the SQL stores; usable without dependency injection.</summary>
+public sealed class SqlLeasingOptions
+{
+    /// <summary>
+    /// The prefix of every table (and sequence) the stores create: an identifier of ASCII letters,
+    /// digits and underscores that does not start with a digit, at most 40 characters. Checked when a
+    /// store is constructed; it is the only text ever placed in statements, every value is a parameter.
+    /// </summary>
+    /// <value>The default is <c>leasing_</c>.</value>
+    public string TablePrefix { get; set; } = "leasing_";
+
+    /// <summary>
+    /// How long one statement may take (opening the connection included) before the call fails with
+    /// <see cref="LeaseStoreUnavailableException"/>. On SQLite it is also the busy timeout: how long a
+    /// writer waits for another process's write to finish. At least one second.
+    /// </summary>
+    /// <value>The default is 5 seconds.</value>
+    public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The clock of <see cref="SqlDialect.Sqlite"/>, which has none of its own: every statement gets its
+    /// time as a parameter. Ignored on PostgreSQL, which uses the server's <c>clock_timestamp()</c>.
+    /// </summary>
+    /// <value>The default (<see langword="null"/>) is <see cref="System.TimeProvider.System"/>.</value>
+    public TimeProvider? TimeProvider { get; set; }
+}

@@ -1,0 +1,40 @@
+using System.Text.RegularExpressions;
+
+namespace Leasing.Sql;
+
+/// <summary>The table names, from a prefix checked to be a plain identifier (the only text ever put in statements).</summary>
+internal sealed partial class SqlNames
+{
+    public const int MaxPrefixLength = 40;
+
+    public SqlNames(string? prefix, string paramName)
+    {
+        if (prefix is null || !Identifier().IsMatch(prefix))
+        {
+            throw new ArgumentException(
+                $"SqlLeasingOptions.TablePrefix must be an identifier: ASCII letters, digits and underscores, not starting with a digit, 1 to {MaxPrefixLength} characters; got '{prefix}'.",
+                paramName);
+        }
+
+        Prefix = prefix.ToLowerInvariant();
+    }
+
+    public string Prefix { get; }
+
+    public string Schema => Prefix + "schema";
+
+    public string Leases => Prefix + "leases";
+
+    public string Pools => Prefix + "pools";
+
+    public string Members => Prefix + "pool_members";
+
+    public string LruSequence => Prefix + "lru";
+
+    public string Idempotency => Prefix + "idempotency";
+
+    public string Waiters => Prefix + "waiters";
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,39}$", RegexOptions.CultureInvariant)]
+    private static partial Regex Identifier();
+}

@@ -1,0 +1,301 @@
+using System.Data;
+using System.Data.Common;
+using System.Net.Sockets;
+
+namespace Leasing.Sql;
+
+/// <summary>
+/// Runs one command per call on a connection from the data source, within the caller's token and the
+/// configured timeout, and turns driver errors into <see cref="LeaseStoreUnavailableException"/>.
+/// </summary>
+internal sealed class SqlRunner
+{
+    // SQLite has one writer per file: writers of this process queue here without blocking threads,
+    // so only other processes' writes reach SQLite's busy wait (which blocks the calling thread).
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<DbDataSource, SemaphoreSlim> WriteGates = new();
+
+    private readonly SemaphoreSlim? _writeGate;
+    private readonly DbDataSource _source;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _timeout;
+    private readonly int _timeoutSeconds;
+
+    public SqlRunner(DbDataSource source, SqlDialect dialect, SqlLeasingOptions options, string what)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(options);
+        if (dialect is not SqlDialect.Sqlite and not SqlDialect.PostgreSql)
+        {
+            throw new ArgumentOutOfRangeException(nameof(dialect), dialect, "The dialect must be SqlDialect.Sqlite or SqlDialect.PostgreSql.");
+        }
+
+        if (options.CommandTimeout < TimeSpan.FromSeconds(1) || options.CommandTimeout > TimeSpan.FromDays(1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.CommandTimeout, "SqlLeasingOptions.CommandTimeout must be between one second and one day.");
+        }
+
+        _source = source;
+        Dialect = dialect;
+        _writeGate = dialect == SqlDialect.Sqlite ? WriteGates.GetValue(source, static _ => new SemaphoreSlim(1, 1)) : null;
+        Names = new SqlNames(options.TablePrefix, nameof(options));
+        _time = options.TimeProvider ?? TimeProvider.System;
+        _timeout = options.CommandTimeout;
+        _timeoutSeconds = (int)Math.Ceiling(options.CommandTimeout.TotalSeconds);
+        What = what;
+
+        // SQLite: wait for another writer inside SQLite (short sleeps) rather than in the driver's retry
+        // loop (150 ms sleeps); WAL with synchronous=NORMAL never corrupts, and a power loss that drops
+        // the last commits also ends every holder on this host.
+        Preamble = dialect == SqlDialect.Sqlite
+            ? $"PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = {(long)_timeout.TotalMilliseconds};\n"
+            : string.Empty;
+    }
+
+    public SqlDialect Dialect { get; }
+
+    public SqlNames Names { get; }
+
+    /// <summary>Text placed before every SQLite statement (per-connection settings); empty on PostgreSQL.</summary>
+    public string Preamble { get; }
+
+    private string What { get; }
+
+    /// <summary>Runs a statement and maps its first row, or returns <paramref name="none"/> when it returns no row.</summary>
+    public async ValueTask<T> QuerySingleAsync<T>(string sql, SqlArgs args, Func<DbDataReader, T> map, T none, CancellationToken cancellationToken, bool write = true)
+    {
+        using var limit = Limit(cancellationToken);
+        var gated = false;
+        try
+        {
+            gated = await EnterAsync(write, limit.Token).ConfigureAwait(false);
+            var connection = await _source.OpenConnectionAsync(limit.Token).ConfigureAwait(false);
+            await using (connection.ConfigureAwait(false))
+            {
+                using var command = Prepare(connection, sql, args);
+                var reader = await command.ExecuteReaderAsync(limit.Token).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
+                {
+                    await SkipPreambleAsync(reader, limit.Token).ConfigureAwait(false);
+                    return await reader.ReadAsync(limit.Token).ConfigureAwait(false) ? map(reader) : none;
+                }
+            }
+        }
+        catch (Exception e) when (IsOutage(e, cancellationToken))
+        {
+            throw Unavailable(e, limit);
+        }
+        finally
+        {
+            if (gated)
+            {
+                _writeGate!.Release();
+            }
+        }
+    }
+
+    /// <summary>Runs a statement and maps every row.</summary>
+    public async ValueTask<List<T>> QueryListAsync<T>(string sql, SqlArgs args, Func<DbDataReader, T> map, CancellationToken cancellationToken, bool write = false)
+    {
+        using var limit = Limit(cancellationToken);
+        var gated = false;
+        try
+        {
+            gated = await EnterAsync(write, limit.Token).ConfigureAwait(false);
+            var connection = await _source.OpenConnectionAsync(limit.Token).ConfigureAwait(false);
+            await using (connection.ConfigureAwait(false))
+            {
+                using var command = Prepare(connection, sql, args);
+                var reader = await command.ExecuteReaderAsync(limit.Token).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
+                {
+                    await SkipPreambleAsync(reader, limit.Token).ConfigureAwait(false);
+                    var rows = new List<T>();
+                    while (await reader.ReadAsync(limit.Token).ConfigureAwait(false))
+                    {
+                        rows.Add(map(reader));
+                    }
+
+                    return rows;
+                }
+            }
+        }
+        catch (Exception e) when (IsOutage(e, cancellationToken))
+        {
+            throw Unavailable(e, limit);
+        }
+        finally
+        {
+            if (gated)
+            {
+                _writeGate!.Release();
+            }
+        }
+    }
+
+    /// <summary>Runs a statement (or, on SQLite, one BEGIN IMMEDIATE ... COMMIT script) and returns the rows it changed.</summary>
+    public async ValueTask<int> ExecuteAsync(string sql, SqlArgs args, CancellationToken cancellationToken, bool rollbackOnError = false, bool write = true)
+    {
+        using var limit = Limit(cancellationToken);
+        var gated = false;
+        try
+        {
+            gated = await EnterAsync(write, limit.Token).ConfigureAwait(false);
+            var connection = await _source.OpenConnectionAsync(limit.Token).ConfigureAwait(false);
+            await using (connection.ConfigureAwait(false))
+            {
+                using var command = Prepare(connection, sql, args);
+                try
+                {
+                    return await command.ExecuteNonQueryAsync(limit.Token).ConfigureAwait(false);
+                }
+                catch when (rollbackOnError)
+                {
+                    await RollBackAsync(connection).ConfigureAwait(false);
+                    throw;
+                }
+            }
+        }
+        catch (Exception e) when (IsOutage(e, cancellationToken))
+        {
+            throw Unavailable(e, limit);
+        }
+        finally
+        {
+            if (gated)
+            {
+                _writeGate!.Release();
+            }
+        }
+    }
+
+    /// <summary>Runs a script (schema creation) in one call; not counted as an operation.</summary>
+    public async ValueTask<T> ScriptAsync<T>(Func<DbConnection, CancellationToken, Task<T>> script, CancellationToken cancellationToken)
+    {
+        using var limit = Limit(cancellationToken, TimeSpan.FromMinutes(1));
+        var gated = false;
+        try
+        {
+            gated = await EnterAsync(true, limit.Token).ConfigureAwait(false);
+            var connection = await _source.OpenConnectionAsync(limit.Token).ConfigureAwait(false);
+            await using (connection.ConfigureAwait(false))
+            {
+                return await script(connection, limit.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (IsOutage(e, cancellationToken))
+        {
+            throw Unavailable(e, limit);
+        }
+        finally
+        {
+            if (gated)
+            {
+                _writeGate!.Release();
+            }
+        }
+    }
+
+    private async ValueTask<bool> EnterAsync(bool write, CancellationToken cancellationToken)
+    {
+        if (!write || _writeGate is null)
+        {
+            return false;
+        }
+
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>The SQLite clock, in microseconds since the Unix epoch.</summary>
+    public long NowMicroseconds() => Fencing.ToUnixMicroseconds(_time.GetUtcNow());
+
+    public DbCommand Prepare(DbConnection connection, string sql, SqlArgs? args)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.CommandTimeout = _timeoutSeconds;
+        if (args is not null)
+        {
+            foreach (var (name, value, type) in args.Items)
+            {
+                Add(command, name, value, type);
+            }
+        }
+
+        if (Dialect == SqlDialect.Sqlite)
+        {
+            Add(command, "now", NowMicroseconds(), DbType.Int64);
+        }
+
+        return command;
+    }
+
+    private static void Add(DbCommand command, string name, object? value, DbType type)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.DbType = type;
+        parameter.Value = value ?? DBNull.Value;
+        command.Parameters.Add(parameter);
+    }
+
+    private ValueTask SkipPreambleAsync(DbDataReader reader, CancellationToken cancellationToken)
+    {
+        // PRAGMA busy_timeout answers with a row: the statement's own rows are the next result.
+        return Dialect == SqlDialect.Sqlite ? new ValueTask(reader.NextResultAsync(cancellationToken)) : ValueTask.CompletedTask;
+    }
+
+    private static async ValueTask RollBackAsync(DbConnection connection)
+    {
+        try
+        {
+            using var rollback = connection.CreateCommand();
+            rollback.CommandText = "ROLLBACK";
+            await rollback.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (DbException)
+        {
+            // No transaction was open (it failed to begin): nothing to undo.
+        }
+    }
+
+    private CancellationTokenSource Limit(CancellationToken cancellationToken, TimeSpan? timeout = null)
+    {
+        var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(timeout ?? _timeout);
+        return limit;
+    }
+
+    private static bool IsOutage(Exception e, CancellationToken cancellationToken) =>
+        !cancellationToken.IsCancellationRequested
+        && e is DbException or TimeoutException or IOException or SocketException or OperationCanceledException;
+
+    private LeaseStoreUnavailableException Unavailable(Exception e, CancellationTokenSource limit) =>
+        e is OperationCanceledException || limit.IsCancellationRequested
+            ? new LeaseStoreUnavailableException($"The {What} ({Dialect}) did not answer within {_timeout.TotalSeconds:0.###} s.", e)
+            : new LeaseStoreUnavailableException($"The {What} ({Dialect}) failed: {e.Message}", e);
+}
+
+/// <summary>The parameters of one statement.</summary>
+internal sealed class SqlArgs
+{
+    public List<(string Name, object? Value, DbType Type)> Items { get; } = new(6);
+
+    public SqlArgs Text(string name, string? value)
+    {
+        Items.Add((name, value, DbType.String));
+        return this;
+    }
+
+    public SqlArgs Int64(string name, long value)
+    {
+        Items.Add((name, value, DbType.Int64));
+        return this;
+    }
+
+    public SqlArgs Bytes(string name, ReadOnlyMemory<byte> value)
+    {
+        Items.Add((name, value.ToArray(), DbType.Binary));
+        return this;
+    }
+}

@@ -1,0 +1,14 @@
+using Leasing.Testing;
+using Xunit;
+
+namespace Leasing.Sql.Tests.Postgres;
+
+public sealed class PostgresLeaseStoreConformanceTests(PostgresTables tables) : LeaseStoreConformanceTests, IClassFixture<PostgresTables>
+{
+    protected override ValueTask<LeaseBackend> CreateBackendAsync() => ValueTask.FromResult<LeaseBackend>(new PostgresLeaseBackend(tables));
+}
+
+public sealed class PostgresChannelPoolConformanceTests(PostgresTables tables) : ChannelPoolConformanceTests, IClassFixture<PostgresTables>
+{
+    protected override ValueTask<LeaseBackend> CreateBackendAsync() => ValueTask.FromResult<LeaseBackend>(new PostgresLeaseBackend(tables));
+}

@@ -1,0 +1,58 @@
+using Leasing.Testing.Servers;
+using Npgsql;
+using Xunit;
+
+namespace Leasing.Sql.Tests.Postgres;
+
+/// <summary>
+/// One table prefix on the shared PostgreSQL server for one test class: schema ensured once, tables
+/// dropped at the end. Tests in the class tell their data apart by unique keys and pool names.
+/// </summary>
+public sealed class PostgresTables : IAsyncLifetime
+{
+    private NpgsqlDataSource? dataSource;
+
+    public string Prefix { get; } = $"t{Guid.NewGuid():N}"[..13] + "_";
+
+    public NpgsqlDataSource DataSource => dataSource ?? throw new InvalidOperationException("Not initialised.");
+
+    public SqlLeasingOptions Options => new() { TablePrefix = Prefix };
+
+    public async Task InitializeAsync()
+    {
+        dataSource = NpgsqlDataSource.Create(await PostgresServer.GetConnectionStringAsync());
+        await new SqlLeaseStore(DataSource, SqlDialect.PostgreSql, Options).EnsureSchemaAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (dataSource is null)
+        {
+            return;
+        }
+
+        await using (var command = dataSource.CreateCommand(
+            "SELECT format('DROP %s IF EXISTS %I CASCADE', CASE c.relkind WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, c.relname) " +
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace " +
+            "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'S') AND starts_with(c.relname, $1)"))
+        {
+            command.Parameters.AddWithValue(Prefix);
+            var drops = new List<string>();
+            await using (var reader = await command.ExecuteReaderAsync())
+            {
+                while (await reader.ReadAsync())
+                {
+                    drops.Add(reader.GetString(0));
+                }
+            }
+
+            foreach (var drop in drops)
+            {
+                await using var dropCommand = dataSource.CreateCommand(drop);
+                await dropCommand.ExecuteNonQueryAsync();
+            }
+        }
+
+        await dataSource.DisposeAsync();
+    }
+}

@@ -1,0 +1,13 @@
+using Leasing.Testing;
+
+namespace Leasing.Sql.Tests.Sqlite;
+
+public sealed class SqliteLeaseStoreConformanceTests : LeaseStoreConformanceTests
+{
+    protected override ValueTask<LeaseBackend> CreateBackendAsync() => SqliteLeaseBackend.CreateAsync();
+}
+
+public sealed class SqliteChannelPoolConformanceTests : ChannelPoolConformanceTests
+{
+    protected override ValueTask<LeaseBackend> CreateBackendAsync() => SqliteLeaseBackend.CreateAsync();
+}
