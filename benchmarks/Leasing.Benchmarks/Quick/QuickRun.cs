@@ -19,6 +19,7 @@ internal sealed class QuickRun
     private const int RedisWorkers = 64;
     private const int PostgresWorkers = 16;
     private const int Channels = 2_000;
+    private const int Rounds = 3;
 
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
 
@@ -27,11 +28,12 @@ internal sealed class QuickRun
     private readonly string _runId = Guid.NewGuid().ToString("N")[..10];
     private readonly QuickResults _results = new();
     private readonly Dictionary<string, string> _notes = [];
+    private readonly List<ChannelLease> _held = []; // the 1,900 leases of the full-pool run, held to the end
 
     private QuickRun(TimeSpan duration)
     {
         _duration = duration;
-        _warmup = TimeSpan.FromSeconds(Math.Min(1, duration.TotalSeconds / 3));
+        _warmup = TimeSpan.FromSeconds(Math.Min(0.5, duration.TotalSeconds / Rounds / 3));
     }
 
     private string Prefix => $"bench:{_runId}";
@@ -88,8 +90,9 @@ internal sealed class QuickRun
         }
         finally
         {
-            await CleanUpRedisAsync(redis).ConfigureAwait(false);
-            await Backends.DropPostgresAsync(postgres, _runId).ConfigureAwait(false);
+            var keys = await Cleanup.RedisAsync(redis, _runId).ConfigureAwait(false);
+            var tables = await Cleanup.PostgresAsync(postgres, Backends.PostgresTablePrefix(_runId)).ConfigureAwait(false);
+            Console.Error.WriteLine($"removed this run's {keys} Redis keys and {tables} PostgreSQL tables");
         }
     }
 
@@ -149,41 +152,48 @@ internal sealed class QuickRun
         var server = redis.GetServers()[0];
         var figures = _results.Redis;
 
-        Console.Error.WriteLine("Redis baselines");
         var raw = await RawEvalsha.CreateAsync(redis, Prefix, Channels).ConfigureAwait(false);
         var rawRotation = new int[RedisWorkers];
-        figures.RawEvalshaPairsPerSecond = await ClosedLoop.RateAsync(RedisWorkers, _warmup, _duration,
-            w => raw.PairAsync((w * 31) + (rawRotation[w]++ % 31))).ConfigureAwait(false);
-        Progress("raw 2x EVALSHA pairs/s", figures.RawEvalshaPairsPerSecond.Value, "");
-
         var mutexPool = new GlobalMutexPool(db, Prefix, Channels);
-        figures.GlobalMutexPairsPerSecond = await ClosedLoop.RateAsync(RedisWorkers, _warmup, _duration,
-            async _ => await mutexPool.ReleaseAsync(await mutexPool.AcquireAsync().ConfigureAwait(false)).ConfigureAwait(false)).ConfigureAwait(false);
-        Progress("global-mutex pool pairs/s", figures.GlobalMutexPairsPerSecond.Value, "");
-
         var claimPool = await ReadThenClaimPool.CreateAsync(db, server, Prefix, Channels).ConfigureAwait(false);
-        figures.ReadThenClaimPairsPerSecond = await ClosedLoop.RateAsync(RedisWorkers, _warmup, _duration,
-            async _ => await claimPool.ReleaseAsync(await claimPool.AcquireAsync().ConfigureAwait(false)).ConfigureAwait(false)).ConfigureAwait(false);
-        Progress("read-all-then-claim pool pairs/s", figures.ReadThenClaimPairsPerSecond.Value, "");
+        var scenarios = new List<Scenario>
+        {
+            new("raw 2x EVALSHA", w => raw.PairAsync((w * 31) + (rawRotation[w]++ % 31)), x => figures.RawEvalshaPairsPerSecond = x),
+            new("global-mutex pool", async _ => await mutexPool.ReleaseAsync(await mutexPool.AcquireAsync().ConfigureAwait(false)).ConfigureAwait(false), x => figures.GlobalMutexPairsPerSecond = x),
+            new("read-all-then-claim pool", async _ => await claimPool.ReleaseAsync(await claimPool.AcquireAsync().ConfigureAwait(false)).ConfigureAwait(false), x => figures.ReadThenClaimPairsPerSecond = x),
+        };
 
         var store = Backends.Redis(redis);
         if (store is null)
         {
-            Console.Error.WriteLine("  (no Redis lease store in this build: library figures not measured)");
+            Console.Error.WriteLine("Redis (no Redis lease store in this build: library figures not measured)");
+            await RunRoundsAsync(RedisWorkers, scenarios).ConfigureAwait(false);
             var rawSamples = await ClosedLoop.SampleMicrosAsync(2_000, () => new ValueTask<RedisResult>(raw.CallAsync(0)), _ => ValueTask.CompletedTask).ConfigureAwait(false);
             figures.RawEvalshaP50Micros = ClosedLoop.Median(rawSamples);
             return;
         }
 
-        Console.Error.WriteLine("Redis lease store");
-        figures.PairsPerSecond = await PoolRateAsync(store, "2000", Channels, RedisWorkers).ConfigureAwait(false);
-        Progress("pool pairs/s, 2,000 channels", figures.PairsPerSecond.Value, "");
-        figures.PairsPerSecond100 = await PoolRateAsync(store, "100", 100, RedisWorkers).ConfigureAwait(false);
-        Progress("pool pairs/s, 100 channels", figures.PairsPerSecond100.Value, "");
-        figures.PairsPerSecond100k = await PoolRateAsync(store, "100k", 100_000, RedisWorkers).ConfigureAwait(false);
-        Progress("pool pairs/s, 100,000 channels", figures.PairsPerSecond100k.Value, "");
-        figures.PairsPerSecondFull95 = await Full95RateAsync(store).ConfigureAwait(false);
-        Progress("pool pairs/s, 1,900 of 2,000 held", figures.PairsPerSecondFull95.Value, "");
+        await using var pool2000 = await OpenPoolAsync(store, "2000", Channels).ConfigureAwait(false);
+        await using var pool100 = await OpenPoolAsync(store, "100", 100).ConfigureAwait(false);
+        await using var pool100k = await OpenPoolAsync(store, "100k", 100_000).ConfigureAwait(false);
+        var (holders, full95) = await OpenFull95Async(store).ConfigureAwait(false);
+        await using (holders.ConfigureAwait(false))
+        await using (full95.ConfigureAwait(false))
+        {
+            scenarios.Add(new("pool, 2,000 channels", _ => PairAsync(pool2000), x => figures.PairsPerSecond = x));
+            scenarios.Add(new("pool, 100 channels", _ => PairAsync(pool100), x => figures.PairsPerSecond100 = x));
+            scenarios.Add(new("pool, 100,000 channels", _ => PairAsync(pool100k), x => figures.PairsPerSecond100k = x));
+            scenarios.Add(new("pool, 1,900 of 2,000 held", _ => PairAsync(full95), x => figures.PairsPerSecondFull95 = x));
+            var storePool = pool2000.Name;
+            scenarios.Add(new("store alone (no ChannelPool), 2,000 channels", async _ =>
+            {
+                var lease = await store.TryAcquireLeastRecentlyUsedAsync(storePool, TimeSpan.FromSeconds(30)).ConfigureAwait(false)
+                    ?? throw new InvalidOperationException("No free channel for the store-alone run.");
+                await store.ReleaseAsync(lease).ConfigureAwait(false);
+            }, x => _notes["redis-store-alone"] = x.ToString("N0", CultureInfo.InvariantCulture) + "/s"));
+            Console.Error.WriteLine($"Redis: {RedisWorkers} workers, {Rounds} interleaved rounds per figure (median)");
+            await RunRoundsAsync(RedisWorkers, scenarios).ConfigureAwait(false);
+        }
 
         await MeasureLatencyAsync(store, raw).ConfigureAwait(false);
         Progress("sequential acquire p50", figures.AcquireP50Micros!.Value, "µs");
@@ -192,37 +202,66 @@ internal sealed class QuickRun
         await CountCommandsAsync(configuration).ConfigureAwait(false);
     }
 
-    private async Task<double> PoolRateAsync(ILeaseStore store, string suffix, int channels, int workers)
+    /// <summary>
+    /// Measures every scenario in <see cref="Rounds"/> interleaved rounds and keeps each one's median,
+    /// so load from elsewhere on a shared machine falls on all of them alike.
+    /// </summary>
+    private async Task RunRoundsAsync(int workers, IReadOnlyList<Scenario> scenarios)
     {
-        await using var pool = new ChannelPool(store, new ChannelPoolOptions { Name = $"bench-{_runId}-{suffix}", Channels = ChannelIds(channels) });
-        await (await pool.AcquireAsync().ConfigureAwait(false)).ReleaseAsync().ConfigureAwait(false); // writes the members
-        return await ClosedLoop.RateAsync(workers, _warmup, _duration,
-            async _ => await (await pool.AcquireAsync().ConfigureAwait(false)).ReleaseAsync().ConfigureAwait(false)).ConfigureAwait(false);
+        var rates = scenarios.Select(_ => new List<double>()).ToArray();
+        var perRound = _duration / Rounds;
+        foreach (var scenario in scenarios)
+        {
+            await ClosedLoop.RateAsync(workers, _warmup, _warmup, scenario.Pair).ConfigureAwait(false); // JIT and connections warm before any round counts
+        }
+
+        for (var round = 0; round < Rounds; round++)
+        {
+            for (var i = 0; i < scenarios.Count; i++)
+            {
+                rates[i].Add(await ClosedLoop.RateAsync(workers, _warmup, perRound, scenarios[i].Pair).ConfigureAwait(false));
+            }
+        }
+
+        for (var i = 0; i < scenarios.Count; i++)
+        {
+            var median = ClosedLoop.Median(rates[i]);
+            scenarios[i].Record(median);
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {scenarios[i].Label}: {median:N0} pairs/s (rounds: {string.Join(", ", rates[i].Select(r => r.ToString("N0", CultureInfo.InvariantCulture)))})"));
+        }
     }
 
-    private async Task<double> Full95RateAsync(ILeaseStore store)
+    private static async ValueTask PairAsync(ChannelPool pool) =>
+        await (await pool.AcquireAsync().ConfigureAwait(false)).ReleaseAsync().ConfigureAwait(false);
+
+    private async Task<ChannelPool> OpenPoolAsync(ILeaseStore store, string suffix, int channels)
+    {
+        var pool = new ChannelPool(store, new ChannelPoolOptions { Name = $"bench-{_runId}-{suffix}", Channels = ChannelIds(channels) });
+        await PairAsync(pool).ConfigureAwait(false); // writes the members
+        return pool;
+    }
+
+    /// <summary>2,000 channels of which 1,900 are taken now with a 1-hour lease and held (not renewed, not released) for the whole run.</summary>
+    private async Task<(ChannelPool Holders, ChannelPool Pool)> OpenFull95Async(ILeaseStore store)
     {
         var name = $"bench-{_runId}-full95";
         var channels = ChannelIds(Channels);
-        await using var holders = new ChannelPool(store, new ChannelPoolOptions
+        var holders = new ChannelPool(store, new ChannelPoolOptions
         {
             Name = name,
             Channels = channels,
             LeaseDuration = TimeSpan.FromHours(1),
             AutoRenew = false,
         });
-        var held = new List<ChannelLease>(1_900);
         for (var i = 0; i < 1_900; i++)
         {
-            held.Add(await holders.TryAcquireAsync().ConfigureAwait(false)
+            _held.Add(await holders.TryAcquireAsync().ConfigureAwait(false)
                 ?? throw new InvalidOperationException($"Only {i} of 1,900 channels could be taken before the full-pool run."));
         }
 
-        await using var pool = new ChannelPool(store, new ChannelPoolOptions { Name = name, Channels = channels });
-        var rate = await ClosedLoop.RateAsync(RedisWorkers, _warmup, _duration,
-            async _ => await (await pool.AcquireAsync().ConfigureAwait(false)).ReleaseAsync().ConfigureAwait(false)).ConfigureAwait(false);
-        GC.KeepAlive(held); // held for the whole run; their keys go with the run's clean-up
-        return rate;
+        var pool = new ChannelPool(store, new ChannelPoolOptions { Name = name, Channels = channels });
+        return (holders, pool);
     }
 
     private async Task MeasureLatencyAsync(ILeaseStore store, RawEvalsha raw)
@@ -317,45 +356,26 @@ internal sealed class QuickRun
 
     private async Task MeasurePostgresAsync(NpgsqlDataSource postgres)
     {
-        Console.Error.WriteLine("PostgreSQL");
-        await using var raw = await RawUpsert.CreateAsync(postgres, $"bench_raw_{_runId}", Channels).ConfigureAwait(false);
+        await using var raw = await RawUpsert.CreateAsync(postgres, $"{Backends.PostgresTablePrefix(_runId)}raw", Channels).ConfigureAwait(false);
         var rotation = new int[PostgresWorkers];
-        _results.Postgres.RawUpsertPairsPerSecond = await ClosedLoop.RateAsync(PostgresWorkers, _warmup, _duration,
-            w => raw.PairAsync((w * 125) + (rotation[w]++ % 125))).ConfigureAwait(false);
-        Progress("raw 2x upsert pairs/s", _results.Postgres.RawUpsertPairsPerSecond.Value, "");
+        var scenarios = new List<Scenario>
+        {
+            new("raw 2x upsert", w => raw.PairAsync((w * 125) + (rotation[w]++ % 125)), x => _results.Postgres.RawUpsertPairsPerSecond = x),
+        };
 
         var store = await Backends.PostgresAsync(postgres, _runId).ConfigureAwait(false);
         if (store is null)
         {
-            Console.Error.WriteLine("  (no PostgreSQL lease store in this build: library figures not measured)");
+            Console.Error.WriteLine("PostgreSQL (no PostgreSQL lease store in this build: library figures not measured)");
+            await RunRoundsAsync(PostgresWorkers, scenarios).ConfigureAwait(false);
             return;
         }
 
-        _results.Postgres.PairsPerSecond = await PoolRateAsync(store, "pg", Channels, PostgresWorkers).ConfigureAwait(false);
-        Progress("pool pairs/s, 2,000 channels", _results.Postgres.PairsPerSecond.Value, "");
+        await using var pool = await OpenPoolAsync(store, "pg", Channels).ConfigureAwait(false);
+        scenarios.Add(new("pool, 2,000 channels", _ => PairAsync(pool), x => _results.Postgres.PairsPerSecond = x));
+        Console.Error.WriteLine($"PostgreSQL: {PostgresWorkers} workers, {Rounds} interleaved rounds per figure (median)");
+        await RunRoundsAsync(PostgresWorkers, scenarios).ConfigureAwait(false);
     }
 
-    private async Task CleanUpRedisAsync(ConnectionMultiplexer redis)
-    {
-        // Only this run's keys (their names carry the run id); never anything else on the shared server.
-        var db = redis.GetDatabase();
-        var batch = new List<RedisKey>(1_000);
-        var removed = 0;
-        await foreach (var key in redis.GetServers()[0].KeysAsync(db.Database, $"*{_runId}*", pageSize: 1_000).ConfigureAwait(false))
-        {
-            batch.Add(key);
-            if (batch.Count == 1_000)
-            {
-                removed += (int)await db.KeyDeleteAsync([.. batch]).ConfigureAwait(false);
-                batch.Clear();
-            }
-        }
-
-        if (batch.Count > 0)
-        {
-            removed += (int)await db.KeyDeleteAsync([.. batch]).ConfigureAwait(false);
-        }
-
-        Console.Error.WriteLine($"removed {removed} keys of run {_runId}");
-    }
+    private sealed record Scenario(string Label, Func<int, ValueTask> Pair, Action<double> Record);
 }

@@ -63,6 +63,7 @@ internal static class Servers
     {
         var options = ConfigurationOptions.Parse(configuration);
         options.AbortOnConnectFail = true;
+        options.AllowAdmin = true; // INFO commandstats and SCAN for the run's own keys
         options.ConnectTimeout = 5000;
         options.ClientName = clientName;
         try
