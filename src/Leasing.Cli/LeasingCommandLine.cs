@@ -10,6 +10,8 @@ internal static class LeasingCommandLine
         new("leasing: distributed leases, channel pools and idempotent execution. Start with `leasing demo`.")
         {
             DemoCommand.Create(console),
+            PoolCommand.Create(console),
+            IdemCommand.Create(console),
         };
 
     public static async Task<int> RunAsync(string[] args, CliConsole console, CancellationToken cancellationToken = default)
@@ -41,7 +43,12 @@ internal static class LeasingCommandLine
             console.WriteError($"{e.Message}{(e.InnerException is { } inner ? $" ({inner.Message})" : string.Empty)}");
             return ExitCodes.Failed;
         }
-        catch (Exception e) when (e is NotSupportedException or ArgumentException or IOException or UnauthorizedAccessException)
+        catch (ArgumentException e)
+        {
+            console.WriteError(e.Message);
+            return ExitCodes.Usage;
+        }
+        catch (Exception e) when (e is NotSupportedException or IOException or UnauthorizedAccessException)
         {
             console.WriteError(e.Message);
             return ExitCodes.Failed;

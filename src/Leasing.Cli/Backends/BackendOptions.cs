@@ -10,13 +10,14 @@ internal sealed class BackendOptions
     public BackendOptions(bool required)
     {
         _required = required;
+        Sqlite = new("--sqlite")
+        {
+            Description = required ? "A SQLite database file (must exist)." : "A SQLite database file (created with its schema if missing).",
+            HelpName = "PATH",
+        };
     }
 
-    public Option<string?> Sqlite { get; } = new("--sqlite")
-    {
-        Description = "A SQLite database file (created with its schema if missing).",
-        HelpName = "PATH",
-    };
+    public Option<string?> Sqlite { get; }
 
     public Option<string?> Redis { get; } = new("--redis")
     {

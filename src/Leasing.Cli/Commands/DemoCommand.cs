@@ -44,6 +44,11 @@ internal static class DemoCommand
         var option = new Option<int>(name) { Description = description, DefaultValueFactory = _ => defaultValue, HelpName = helpName };
         option.Validators.Add(result =>
         {
+            if (result.Tokens.Count > 0 && !int.TryParse(result.Tokens[^1].Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _))
+            {
+                return; // not a number: the parser reports that already
+            }
+
             var value = result.GetValueOrDefault<int>();
             if (value < min || value > max)
             {

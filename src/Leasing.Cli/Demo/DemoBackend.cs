@@ -11,10 +11,10 @@ internal sealed class DemoBackend(Backend backend, string? scratchFolder) : IAsy
     {
         if (choice is not null)
         {
-            return new DemoBackend(await BackendFactory.OpenAsync(choice, cancellationToken).ConfigureAwait(false), null);
+            return new DemoBackend(await BackendFactory.OpenAsync(choice, createIfMissing: true, cancellationToken).ConfigureAwait(false), null);
         }
 
-        return new DemoBackend(await BackendFactory.OpenAsync(new BackendChoice(BackendKind.Memory, null), cancellationToken).ConfigureAwait(false), null);
+        return new DemoBackend(await BackendFactory.OpenAsync(new BackendChoice(BackendKind.Memory, null), createIfMissing: true, cancellationToken).ConfigureAwait(false), null);
     }
 
     public async ValueTask DisposeAsync()

@@ -10,6 +10,7 @@ internal sealed record DemoReport(
     double AcquireWaitP99Ms,
     int Cooldowns,
     int LeasesLost,
+    int StaleUses,
     IReadOnlyList<(string Channel, int Uses)> ChannelUses,
     KillReport? Kill,
     PaymentReport? Payment,
@@ -18,7 +19,7 @@ internal sealed record DemoReport(
     public double PairsPerSecond => Elapsed > TimeSpan.Zero ? Pairs / Elapsed.TotalSeconds : 0;
 }
 
-/// <summary>The worker that was killed mid-lease: its channel, and when that channel was next used.</summary>
+/// <summary>The worker that was killed mid-lease: its channel, and how long after it was taken the channel was next used.</summary>
 internal sealed record KillReport(string Channel, long FencingToken, TimeSpan? CameBackAfter, long NextFencingToken);
 
 /// <summary>The payment sent by several workers at once: how often it ran and how many callers got a replay.</summary>

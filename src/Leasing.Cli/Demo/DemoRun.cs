@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Leasing.Cli.Backends;
 
 namespace Leasing.Cli.Demo;
@@ -32,7 +33,12 @@ internal sealed class DemoRun(Backend backend, DemoSettings settings)
         await using var pool = new ChannelPool(backend.Leases, PoolOptions(name, channels, autoRenew: true));
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+
+        // The worker to be killed goes first, so it surely finds a free channel; the others start at once.
+        await using var doomed = new ChannelPool(backend.Leases, PoolOptions(name, channels, autoRenew: false));
+        await doomed.GetStatusAsync(cancellationToken).ConfigureAwait(false);
         var started = Stopwatch.GetTimestamp();
+        var kill = KillOneWorkerAsync(doomed, stop.Token);
         var waits = new List<double>[settings.Workers];
         var workers = new Task[settings.Workers];
         for (var i = 0; i < settings.Workers; i++)
@@ -43,7 +49,6 @@ internal sealed class DemoRun(Backend backend, DemoSettings settings)
             workers[i] = Task.Run(() => WorkAsync(pool, worker, samples, stop.Token), CancellationToken.None);
         }
 
-        var kill = Task.Run(() => KillOneWorkerAsync(name, channels, stop.Token), CancellationToken.None);
         var payment = Task.Run(() => SendPaymentAsync(name, stop.Token), CancellationToken.None);
 
         try
@@ -61,7 +66,10 @@ internal sealed class DemoRun(Backend backend, DemoSettings settings)
         var paid = await payment.ConfigureAwait(false);
         var uses = _journal.Snapshot();
         var violations = _journal.FindViolations()
-            .Select(v => $"{v.Later.Channel}: {v.Rule} (fencing {v.Earlier.FencingToken} by worker {v.Earlier.Worker}, then {v.Later.FencingToken} by worker {v.Later.Worker})")
+            .Select(v => string.Create(
+                CultureInfo.InvariantCulture,
+                $"{v.Later.Channel}: {v.Rule} (fencing {v.Earlier.FencingToken} by worker {v.Earlier.Worker} at {Since(started, v.Earlier.Start)}-{Since(started, v.Earlier.End)} s, " +
+                $"then {v.Later.FencingToken} by worker {v.Later.Worker} at {Since(started, v.Later.Start)}-{Since(started, v.Later.End)} s)"))
             .ToList();
         if (paid is { Executions: > 1 })
         {
@@ -80,11 +88,12 @@ internal sealed class DemoRun(Backend backend, DemoSettings settings)
             Percentile(allWaits, 0.99),
             Volatile.Read(ref _cooldowns),
             Volatile.Read(ref _lost),
+            _journal.StaleUses,
             [.. channels.Select(c => (c, uses.Count(u => u.Channel == c && u.Worker != 0)))],
             killed is null || zombie is null ? null : new KillReport(
                 zombie.Channel,
                 zombie.FencingToken,
-                next is null ? null : Stopwatch.GetElapsedTime(killed.Value, next.Start),
+                next is null ? null : Stopwatch.GetElapsedTime(zombie.Start, next.Start),
                 next?.FencingToken ?? 0),
             paid,
             violations);
@@ -133,54 +142,51 @@ internal sealed class DemoRun(Backend backend, DemoSettings settings)
                     Interlocked.Increment(ref _lost);
                 }
 
-                _journal.Add(new ChannelUse(lease.ChannelId, lease.FencingToken, start, Stopwatch.GetTimestamp(), worker));
-                if (timedOut && await lease.ReleaseWithCooldownAsync(cancellationToken: CancellationToken.None).ConfigureAwait(false))
+                var end = Stopwatch.GetTimestamp();
+                var released = timedOut
+                    ? await lease.ReleaseWithCooldownAsync(cancellationToken: CancellationToken.None).ConfigureAwait(false)
+                    : await lease.ReleaseAsync(CancellationToken.None).ConfigureAwait(false);
+                if (timedOut && released)
                 {
                     Interlocked.Increment(ref _cooldowns);
                 }
-                else
-                {
-                    await lease.ReleaseAsync(CancellationToken.None).ConfigureAwait(false);
-                }
+
+                _journal.Add(new ChannelUse(lease.ChannelId, lease.FencingToken, start, end, worker, released));
             }
         }
     }
 
     /// <summary>
-    /// A worker in its own pool instance (as if in another process) takes a channel, works a little
-    /// and dies: no release, no renewal. Until its local deadline (acquire sent + lease - 10 %) it
-    /// could still be writing, so that is the end of its use in the journal: a backend that handed
-    /// the channel out earlier shows up as an overlap. Returns when it died, or null if it never got a channel.
+    /// A worker in its own pool instance (as if in another process) takes a channel as the run starts,
+    /// works a little and dies: no release, no renewal. Until its local deadline (acquire sent + lease
+    /// - 10 %) it could still be writing, so that is the end of its use in the journal: a backend that
+    /// handed the channel out earlier shows up as an overlap. Returns when it died, or null if it
+    /// found no free channel (all taken by then).
     /// </summary>
-    private async Task<long?> KillOneWorkerAsync(string name, string[] channels, CancellationToken stop)
+    private async Task<long?> KillOneWorkerAsync(ChannelPool doomed, CancellationToken stop)
     {
         try
         {
-            await Task.Delay(settings.Duration / 5, stop).ConfigureAwait(false);
-            var doomed = new ChannelPool(backend.Leases, PoolOptions(name, channels, autoRenew: false));
             KillStage = "acquiring";
-            while (true)
+            var sent = Stopwatch.GetTimestamp();
+            var lease = await doomed.TryAcquireAsync(stop).ConfigureAwait(false);
+            if (lease is null)
             {
-                var sent = Stopwatch.GetTimestamp();
-                var lease = await doomed.TryAcquireAsync(stop).ConfigureAwait(false);
-                if (lease is null)
-                {
-                    await Task.Delay(5, stop).ConfigureAwait(false);
-                    continue;
-                }
-
-                var start = Stopwatch.GetTimestamp();
-                KillStage = $"holding {lease.ChannelId}";
-                await Task.Delay(100, stop).ConfigureAwait(false);
-
-                // The kill: the pool stops without releasing; the handle is abandoned.
-                await doomed.DisposeAsync().ConfigureAwait(false);
-                var died = Stopwatch.GetTimestamp();
-                var deadline = sent + (long)(settings.LeaseDuration.TotalSeconds * 0.9 * Stopwatch.Frequency);
-                _journal.Add(new ChannelUse(lease.ChannelId, lease.FencingToken, start, deadline, Worker: 0));
-                KillStage = $"killed holding {lease.ChannelId}";
-                return died;
+                KillStage = "found no free channel";
+                return null;
             }
+
+            var start = Stopwatch.GetTimestamp();
+            KillStage = $"holding {lease.ChannelId}";
+            await Task.Delay(100, stop).ConfigureAwait(false);
+
+            // The kill: the pool stops without releasing; the handle is abandoned.
+            await doomed.DisposeAsync().ConfigureAwait(false);
+            var died = Stopwatch.GetTimestamp();
+            var deadline = sent + (long)(settings.LeaseDuration.TotalSeconds * 0.9 * Stopwatch.Frequency);
+            _journal.Add(new ChannelUse(lease.ChannelId, lease.FencingToken, start, deadline, Worker: 0, Released: true));
+            KillStage = $"killed holding {lease.ChannelId}";
+            return died;
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
@@ -196,6 +202,9 @@ internal sealed class DemoRun(Backend backend, DemoSettings settings)
         _ = backend.Idempotency;
         return Task.FromResult<PaymentReport?>(null);
     }
+
+    private static string Since(long started, long timestamp) =>
+        Stopwatch.GetElapsedTime(started, timestamp).TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture);
 
     private static double Percentile(double[] sorted, double p) =>
         sorted.Length == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];

@@ -13,12 +13,13 @@ internal static class DemoSummary
         o.WriteLine();
         o.WriteLine(string.Create(c, $"pairs:          {report.Pairs:N0} acquire+release in {report.Elapsed.TotalSeconds:0.0} s = {report.PairsPerSecond:N1} pairs/s"));
         o.WriteLine(string.Create(c, $"acquire wait:   p50 {report.AcquireWaitP50Ms:0.00} ms, p99 {report.AcquireWaitP99Ms:0.00} ms ({report.Settings.Workers} workers, {report.Settings.Channels} channels)"));
-        o.WriteLine(string.Create(c, $"cooldowns:      {report.Cooldowns} submissions timed out and cooled down for {report.Settings.Cooldown.TotalMilliseconds:0} ms; leases lost: {report.LeasesLost}"));
+        o.WriteLine(string.Create(c, $"cooldowns:      {report.Cooldowns} submissions timed out and cooled down for {report.Settings.Cooldown.TotalMilliseconds:0} ms"));
+        o.WriteLine(string.Create(c, $"leases lost:    {report.LeasesLost} (LeaseLost fired during work); stale at release: {report.StaleUses} (paused past the lease: fencing rejects their writes)"));
         o.WriteLine(report.Kill switch
         {
             null => "killed worker:  none (the run ended first)",
-            { CameBackAfter: null } k => string.Create(c, $"killed worker:  held {k.Channel} (fencing {k.FencingToken}); not used again before the end"),
-            var k => string.Create(c, $"killed worker:  held {k.Channel} (fencing {k.FencingToken}); back after {k.CameBackAfter!.Value.TotalSeconds:0.00} s (lease {report.Settings.LeaseDuration.TotalSeconds:0.0} s), next fencing {k.NextFencingToken}"),
+            { CameBackAfter: null } k => string.Create(c, $"killed worker:  held {k.Channel} (fencing {k.FencingToken}), died without releasing; channel not used again before the end"),
+            var k => string.Create(c, $"killed worker:  held {k.Channel} (fencing {k.FencingToken}), died without releasing; channel back {k.CameBackAfter!.Value.TotalSeconds:0.00} s after it was taken (lease {report.Settings.LeaseDuration.TotalSeconds:0.0} s), next fencing {k.NextFencingToken}"),
         });
         o.WriteLine(report.Payment switch
         {
