@@ -176,7 +176,6 @@ internal sealed class DemoRun(Backend backend, DemoSettings settings)
                 return null;
             }
 
-            var start = Stopwatch.GetTimestamp();
             KillStage = $"holding {lease.ChannelId}";
             await Task.Delay(100, stop).ConfigureAwait(false);
 
@@ -184,7 +183,9 @@ internal sealed class DemoRun(Backend backend, DemoSettings settings)
             await doomed.DisposeAsync().ConfigureAwait(false);
             var died = Stopwatch.GetTimestamp();
             var deadline = sent + (long)(settings.LeaseDuration.TotalSeconds * 0.9 * Stopwatch.Frequency);
-            _journal.Add(new ChannelUse(lease.ChannelId, lease.FencingToken, start, deadline, Worker: 0, Released: true));
+            
+            // From the moment the acquire was sent (the lease is granted after that; a late resume cannot shift it).
+            _journal.Add(new ChannelUse(lease.ChannelId, lease.FencingToken, sent, deadline, Worker: 0, Released: true));
             KillStage = $"killed holding {lease.ChannelId}";
             return died;
         }
