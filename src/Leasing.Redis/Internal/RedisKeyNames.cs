@@ -1,0 +1,81 @@
+using System.Text;
+
+namespace Leasing.Redis.Internal;
+
+/// <summary>
+/// Builds the Redis key and channel names of the store. Every name starts with the key prefix and
+/// the format version (<c>leasing:v1:</c>); key text is escaped so that an id can neither pick a
+/// cluster slot (hash tags), nor read as a glob, nor run into another key.
+/// </summary>
+/// <remarks>
+/// Escaping maps <c>%</c> (the escape character itself), <c>{</c>, <c>}</c>, <c>*</c>, <c>?</c>,
+/// <c>[</c>, <c>]</c>, <c>:</c> and <c>\</c> to <c>%XX</c> (uppercase hex). The mapping is one to
+/// one, so two different ids never share a key. A pool's keys share the hash tag
+/// <c>{pool:ESCAPED-NAME}</c>, so every multi-key script of a pool runs on one cluster slot.
+/// </remarks>
+internal sealed class RedisKeyNames
+{
+    /// <summary>The format version in every key; a later format gets v2 and a migration.</summary>
+    public const string FormatVersion = "v1";
+
+    private static readonly System.Buffers.SearchValues<char> Special = System.Buffers.SearchValues.Create("%{}*?[]:\\");
+
+    private readonly string root;
+
+    public RedisKeyNames(string keyPrefix) => root = keyPrefix + ":" + FormatVersion + ":";
+
+    /// <summary>The prefix every key and channel of this store starts with.</summary>
+    public string Root => root;
+
+    /// <summary>The hash of one single key (a lock).</summary>
+    public string SingleKey(string key) => root + "key:" + Escape(key);
+
+    /// <summary>The keys and release channel of one pool.</summary>
+    public PoolKeyNames Pool(string pool)
+    {
+        var tag = root + "{pool:" + Escape(pool) + "}:";
+        return new PoolKeyNames(tag + "meta", tag + "free", tag + "busy", tag + "members", tag + "state", tag + "released");
+    }
+
+    /// <summary>The record of one idempotency key.</summary>
+    public string IdempotencyKey(string key) => root + "idem:" + Escape(key);
+
+    /// <summary>The channel on which completions and releases of one idempotency key are announced.</summary>
+    public string IdempotencyChannel(string key) => root + "idem-done:" + Escape(key);
+
+    /// <summary>Escapes the characters that carry meaning in Redis key names and globs.</summary>
+    public static string Escape(string text)
+    {
+        var first = text.AsSpan().IndexOfAny(Special);
+        if (first < 0)
+        {
+            return text;
+        }
+
+        var escaped = new StringBuilder(text.Length + 16);
+        escaped.Append(text, 0, first);
+        for (var i = first; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (c is '%' or '{' or '}' or '*' or '?' or '[' or ']' or ':' or '\\')
+            {
+                escaped.Append('%').Append(((int)c).ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
+            }
+            else
+            {
+                escaped.Append(c);
+            }
+        }
+
+        return escaped.ToString();
+    }
+}
+
+/// <summary>The Redis names of one pool, all under one hash tag.</summary>
+/// <param name="Meta">Hash: version, membership generation, LRU sequence.</param>
+/// <param name="Free">Sorted set of free current members, scored by the sequence of their last acquisition (0: never acquired).</param>
+/// <param name="Busy">Sorted set of held and cooling members, scored by the end of the lease or cooldown (µs).</param>
+/// <param name="Members">Hash of current members to the membership generation that wrote them.</param>
+/// <param name="State">Hash of every member ever acquired (current or removed) to "fencing:sequence:lastAcquired:token".</param>
+/// <param name="Channel">The pub/sub channel on which releases are announced.</param>
+internal sealed record PoolKeyNames(string Meta, string Free, string Busy, string Members, string State, string Channel);

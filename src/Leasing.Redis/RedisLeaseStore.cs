@@ -1,0 +1,415 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Leasing.Redis.Internal;
+using StackExchange.Redis;
+
+namespace Leasing.Redis;
+
+/// <summary>
+/// An <see cref="ILeaseStore"/> on Redis (StackExchange.Redis, one shared <see cref="IConnectionMultiplexer"/>).
+/// Every operation is one Lua script run with EVALSHA (one round trip) on the server's clock
+/// (<c>TIME</c>); scripts are loaded on first use and again after a server restart (NOSCRIPT).
+/// </summary>
+/// <remarks>
+/// <para>Keys start with <c>{KeyPrefix}:v1:</c>. A pool's keys share one hash tag, so its scripts
+/// work on Redis Cluster; pool names and keys are escaped so that no id can pick a slot, read as a
+/// glob, or run into another key. Pools keep free members in a sorted set ordered by a per-pool
+/// acquisition sequence (strict least-recently-acquired order) and held or cooling members in a
+/// sorted set ordered by expiry, from which acquire takes expired ones back: an acquire costs
+/// O(log N) whatever the pool's size or fullness.</para>
+/// <para>Mutual exclusion needs one primary with <c>maxmemory-policy noeviction</c>. A failover or
+/// a restart without persistence can let two holders overlap for up to one renewal interval; the
+/// fencing token (max(stored + 1, server clock in µs)) still grows then, so a fenced downstream
+/// rejects the older holder. <see cref="RedisLeasingOptions.WaitForReplicas"/> narrows the window.</para>
+/// <para>Releases of pool members are published on one channel per pool (<see cref="ILeaseReleaseSource"/>),
+/// so waiting <see cref="ChannelPool"/> instances in other processes wake at once. Expiries and the
+/// ends of cooldowns are not announced (Redis has no timer): waiters find them by polling.</para>
+/// <para>Redis cannot cancel a command in flight: a call cancelled by its token may still take
+/// effect on the server (an acquired lease then expires on its own).</para>
+/// </remarks>
+public sealed class RedisLeaseStore : ILeaseStore, ILeaseReleaseSource
+{
+    private const int MembersPerCall = 1000;
+
+    private readonly IConnectionMultiplexer redis;
+    private readonly IDatabase database;
+    private readonly RedisKeyNames names;
+    private readonly TimeSpan timeout;
+    private readonly int waitForReplicas;
+    private readonly ConcurrentDictionary<string, PoolNames> pools = new(StringComparer.Ordinal);
+
+    /// <summary>Creates a store over a shared connection.</summary>
+    /// <param name="redis">The connection; the store does not dispose it.</param>
+    /// <param name="options">The options; defaults when <see langword="null"/>.</param>
+    /// <exception cref="ArgumentException">An option is invalid (the message names it).</exception>
+    public RedisLeaseStore(IConnectionMultiplexer redis, RedisLeasingOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(redis);
+        options ??= new RedisLeasingOptions();
+        RedisLeasingOptionsValidator.ThrowIfInvalid(options, nameof(options));
+        this.redis = redis;
+        database = redis.GetDatabase();
+        names = new RedisKeyNames(options.KeyPrefix);
+        timeout = options.CommandTimeout;
+        waitForReplicas = options.WaitForReplicas;
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<Lease?> TryAcquireAsync(string key, TimeSpan ttl, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
+        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
+        cancellationToken.ThrowIfCancellationRequested();
+        var token = OwnerTokens.Create();
+        RedisKey redisKey = names.SingleKey(key);
+        var result = await RunAsync(LeaseScripts.SingleAcquire, [redisKey], [token, Micros(ttl)], "an acquire", cancellationToken).ConfigureAwait(false);
+        if (result.IsNull)
+        {
+            return null;
+        }
+
+        var values = (RedisResult[])result!;
+        var lease = new Lease(key, token, (long)values[0], FromMicros((long)values[1]));
+        await WaitForReplicasAsync(lease, redisKey, cancellationToken).ConfigureAwait(false);
+        return lease;
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<Lease?> RenewAsync(Lease lease, TimeSpan ttl, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidLease(lease, nameof(lease));
+        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
+        cancellationToken.ThrowIfCancellationRequested();
+        var result = lease.Pool is null
+            ? await RunAsync(LeaseScripts.SingleRenew, [names.SingleKey(lease.Key)], [lease.Token, Micros(ttl)], "a renew", cancellationToken).ConfigureAwait(false)
+            : await RunAsync(LeaseScripts.PoolRenew, Pool(lease.Pool).Keys, [lease.Token, Micros(ttl), lease.Key], "a renew", cancellationToken).ConfigureAwait(false);
+        return result.IsNull ? null : lease with { ExpiresAt = FromMicros((long)result) };
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<bool> ReleaseAsync(Lease lease, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidLease(lease, nameof(lease));
+        cancellationToken.ThrowIfCancellationRequested();
+        if (lease.Pool is null)
+        {
+            return (long)await RunAsync(LeaseScripts.SingleRelease, [names.SingleKey(lease.Key)], [lease.Token], "a release", cancellationToken).ConfigureAwait(false) == 1;
+        }
+
+        var pool = Pool(lease.Pool);
+        return (long)await RunAsync(LeaseScripts.PoolRelease, pool.Keys, [lease.Token, lease.Key, pool.Channel], "a release", cancellationToken).ConfigureAwait(false) == 1;
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<bool> ReleaseWithCooldownAsync(Lease lease, TimeSpan cooldown, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidLease(lease, nameof(lease));
+        LeaseArguments.ThrowIfInvalidTtl(cooldown, nameof(cooldown));
+        cancellationToken.ThrowIfCancellationRequested();
+        var result = lease.Pool is null
+            ? await RunAsync(LeaseScripts.SingleCooldown, [names.SingleKey(lease.Key)], [lease.Token, Micros(cooldown)], "a cooldown", cancellationToken).ConfigureAwait(false)
+            : await RunAsync(LeaseScripts.PoolCooldown, Pool(lease.Pool).Keys, [lease.Token, Micros(cooldown), lease.Key], "a cooldown", cancellationToken).ConfigureAwait(false);
+        return (long)result == 1;
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>One script for all keys; on Redis Cluster one script per slot, sent together.</remarks>
+    public async ValueTask<IReadOnlyList<LeaseState>> InspectAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKeys(keys, nameof(keys));
+        cancellationToken.ThrowIfCancellationRequested();
+        if (keys.Count == 0)
+        {
+            return [];
+        }
+
+        var states = new LeaseState[keys.Count];
+        if (!IsCluster())
+        {
+            await InspectGroupAsync(keys, [.. Enumerable.Range(0, keys.Count)], states, cancellationToken).ConfigureAwait(false);
+            return states;
+        }
+
+        var groups = Enumerable.Range(0, keys.Count).GroupBy(i => redis.HashSlot(names.SingleKey(keys[i])));
+        await Task.WhenAll(groups.Select(g => InspectGroupAsync(keys, [.. g], states, cancellationToken))).ConfigureAwait(false);
+        return states;
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Lists of more than 1,000 members are written in several calls of at most 1,000 members each,
+    /// so that no script blocks the server; meanwhile the pool holds the union of the old and the new
+    /// list. When another list with a version at least as new starts meanwhile, this one stops and
+    /// the other wins.
+    /// </remarks>
+    public async ValueTask SetPoolMembersAsync(string pool, IReadOnlyCollection<string> members, long version = 0, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
+        LeaseArguments.ThrowIfInvalidMembers(members, nameof(members));
+        cancellationToken.ThrowIfCancellationRequested();
+        var keys = Pool(pool).Keys;
+        var list = members.ToArray();
+        long generation = 0;
+        RedisValue cursor = "0";
+        for (var offset = 0; offset < list.Length; offset += MembersPerCall)
+        {
+            var count = Math.Min(MembersPerCall, list.Length - offset);
+            var last = offset + count == list.Length;
+            var values = new RedisValue[3 + count];
+            values[0] = version;
+            values[1] = generation;
+            values[2] = last ? 1 : 0;
+            for (var i = 0; i < count; i++)
+            {
+                values[3 + i] = list[offset + i];
+            }
+
+            var reply = (RedisResult[])(await RunAsync(LeaseScripts.PoolMembersAdd, keys, values, "a member list write", cancellationToken).ConfigureAwait(false))!;
+            generation = (long)reply[0];
+            cursor = (RedisValue)reply[1];
+            if (generation <= 0)
+            {
+                return; // 0: older than the stored version; -1: a newer list started meanwhile.
+            }
+        }
+
+        while (cursor != "0")
+        {
+            var reply = (RedisResult[])(await RunAsync(LeaseScripts.PoolMembersSweep, keys, [generation, cursor], "a member list write", cancellationToken).ConfigureAwait(false))!;
+            if ((long)reply[0] <= 0)
+            {
+                return;
+            }
+
+            cursor = (RedisValue)reply[1];
+        }
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<IReadOnlyList<string>> GetPoolMembersAsync(string pool, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
+        cancellationToken.ThrowIfCancellationRequested();
+        var result = await RunAsync(LeaseScripts.PoolMembers, Pool(pool).Keys, [], "a member list read", cancellationToken).ConfigureAwait(false);
+        var members = ((RedisResult[])result!).Select(static r => (string)r!).ToArray();
+        Array.Sort(members, StringComparer.Ordinal);
+        return members;
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<Lease?> TryAcquireLeastRecentlyUsedAsync(string pool, TimeSpan ttl, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
+        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
+        cancellationToken.ThrowIfCancellationRequested();
+        var token = OwnerTokens.Create();
+        var names = Pool(pool);
+        var result = await RunAsync(LeaseScripts.PoolAcquireLeastRecentlyUsed, names.Keys, [token, Micros(ttl)], "an acquire", cancellationToken).ConfigureAwait(false);
+        return await ClaimedAsync(result, pool, names, token, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<Lease?> TryAcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
+        LeaseArguments.ThrowIfInvalidKey(member, nameof(member));
+        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
+        cancellationToken.ThrowIfCancellationRequested();
+        var token = OwnerTokens.Create();
+        var names = Pool(pool);
+        var result = await RunAsync(LeaseScripts.PoolAcquireMember, names.Keys, [token, Micros(ttl), member], "an acquire", cancellationToken).ConfigureAwait(false);
+        return await ClaimedAsync(result, pool, names, token, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<IReadOnlyList<LeaseState>> InspectPoolAsync(string pool, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
+        cancellationToken.ThrowIfCancellationRequested();
+        var reply = (RedisResult[])(await RunAsync(LeaseScripts.PoolInspect, Pool(pool).Keys, [], "a pool inspection", cancellationToken).ConfigureAwait(false))!;
+        var now = (long)reply[0];
+        var members = (RedisResult[])reply[1]!;
+        var stateItems = (RedisResult[])reply[2]!;
+        var busyItems = (RedisResult[])reply[3]!;
+        var stored = new Dictionary<string, string>(stateItems.Length / 2, StringComparer.Ordinal);
+        for (var i = 0; i + 1 < stateItems.Length; i += 2)
+        {
+            stored[(string)stateItems[i]!] = (string)stateItems[i + 1]!;
+        }
+
+        var busy = new Dictionary<string, long>(busyItems.Length / 2, StringComparer.Ordinal);
+        for (var i = 0; i + 1 < busyItems.Length; i += 2)
+        {
+            busy[(string)busyItems[i]!] = (long)double.Parse((string)busyItems[i + 1]!, CultureInfo.InvariantCulture);
+        }
+
+        var states = new LeaseState[members.Length];
+        for (var i = 0; i < members.Length; i++)
+        {
+            var id = (string)members[i]!;
+            var (fencing, lastAcquired, token) = stored.TryGetValue(id, out var packed) ? Unpack(packed) : (0, 0, string.Empty);
+            var end = busy.GetValueOrDefault(id);
+            states[i] = Describe(id, fencing, lastAcquired, end, token.Length > 0, now);
+        }
+
+        Array.Sort(states, static (a, b) => string.CompareOrdinal(a.Key, b.Key));
+        return states;
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<bool> ForceReleaseAsync(string key, string? pool = null, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
+        if (pool is not null)
+        {
+            LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        if (pool is null)
+        {
+            return (long)await RunAsync(LeaseScripts.SingleForceRelease, [names.SingleKey(key)], [], "a force release", cancellationToken).ConfigureAwait(false) == 1;
+        }
+
+        var poolNames = Pool(pool);
+        return (long)await RunAsync(LeaseScripts.PoolForceRelease, poolNames.Keys, [key, poolNames.Channel], "a force release", cancellationToken).ConfigureAwait(false) == 1;
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// A Redis pub/sub subscription on the pool's channel: releases and force releases made by any
+    /// process reach it. Messages can be lost (for example while reconnecting); waiters keep polling.
+    /// </remarks>
+    public async ValueTask<IAsyncDisposable> SubscribeToReleasesAsync(string pool, Action onReleased, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
+        ArgumentNullException.ThrowIfNull(onReleased);
+        cancellationToken.ThrowIfCancellationRequested();
+        return await RedisSubscription.StartAsync(redis, RedisChannel.Literal(Pool(pool).ChannelName), onReleased, timeout, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The Redis names of a pool (tests check that they share one slot).</summary>
+    internal PoolKeyNames PoolKeyNamesOf(string pool) => Pool(pool).Names;
+
+    /// <summary>The Redis key of a single key.</summary>
+    internal string SingleKeyNameOf(string key) => names.SingleKey(key);
+
+    private static long Micros(TimeSpan span) => (span.Ticks + 9) / 10;
+
+    private static DateTimeOffset FromMicros(long micros) => DateTimeOffset.UnixEpoch.AddTicks(micros * 10);
+
+    private static LeaseState Describe(string key, long fencing, long lastAcquired, long end, bool held, long now)
+    {
+        var last = lastAcquired > 0 ? FromMicros(lastAcquired) : (DateTimeOffset?)null;
+        return end > now
+            ? new LeaseState(key, held ? LeaseStatus.Held : LeaseStatus.CoolingDown, FromMicros(end), last, fencing)
+            : new LeaseState(key, LeaseStatus.Free, null, last, fencing);
+    }
+
+    // "fencing:sequence:lastAcquired:token"
+    private static (long Fencing, long LastAcquired, string Token) Unpack(string packed)
+    {
+        var parts = packed.Split(':', 4);
+        return (long.Parse(parts[0], CultureInfo.InvariantCulture), long.Parse(parts[2], CultureInfo.InvariantCulture), parts[3]);
+    }
+
+    private async ValueTask<Lease?> ClaimedAsync(RedisResult result, string pool, PoolNames names, string token, CancellationToken cancellationToken)
+    {
+        if (result.IsNull)
+        {
+            return null;
+        }
+
+        var values = (RedisResult[])result!;
+        var lease = new Lease((string)values[0]!, token, (long)values[1], FromMicros((long)values[2])) { Pool = pool };
+        await WaitForReplicasAsync(lease, names.Keys[0], cancellationToken).ConfigureAwait(false);
+        return lease;
+    }
+
+    private async ValueTask WaitForReplicasAsync(Lease lease, RedisKey routedBy, CancellationToken cancellationToken)
+    {
+        if (waitForReplicas == 0)
+        {
+            return;
+        }
+
+        long acknowledged;
+        try
+        {
+            var server = redis.GetServer(routedBy);
+            var reply = await RedisCalls.RunAsync(server.ExecuteAsync("WAIT", waitForReplicas, (long)timeout.TotalMilliseconds), "a replica wait", timeout + timeout, cancellationToken).ConfigureAwait(false);
+            acknowledged = (long)reply;
+        }
+        catch (Exception e) when (e is LeaseStoreUnavailableException or OperationCanceledException)
+        {
+            await TryReleaseAsync(lease).ConfigureAwait(false);
+            throw;
+        }
+
+        if (acknowledged < waitForReplicas)
+        {
+            await TryReleaseAsync(lease).ConfigureAwait(false);
+            throw new LeaseStoreUnavailableException($"Only {acknowledged} of {waitForReplicas} replicas confirmed the lease within {timeout}; it was given back.");
+        }
+    }
+
+    private async ValueTask TryReleaseAsync(Lease lease)
+    {
+        try
+        {
+            await ReleaseAsync(lease, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (LeaseStoreUnavailableException)
+        {
+            // It expires on its own.
+        }
+    }
+
+    private async Task InspectGroupAsync(IReadOnlyList<string> keys, int[] indexes, LeaseState[] states, CancellationToken cancellationToken)
+    {
+        var redisKeys = new RedisKey[indexes.Length];
+        for (var i = 0; i < indexes.Length; i++)
+        {
+            redisKeys[i] = names.SingleKey(keys[indexes[i]]);
+        }
+
+        var reply = (RedisResult[])(await RunAsync(LeaseScripts.SingleInspect, redisKeys, [], "an inspection", cancellationToken).ConfigureAwait(false))!;
+        var now = (long)reply[0];
+        for (var i = 0; i < indexes.Length; i++)
+        {
+            var at = 1 + (i * 4);
+            states[indexes[i]] = Describe(keys[indexes[i]], (long)reply[at], (long)reply[at + 1], (long)reply[at + 2], (long)reply[at + 3] == 1, now);
+        }
+    }
+
+    private bool IsCluster()
+    {
+        foreach (var server in redis.GetServers())
+        {
+            if (server.ServerType == ServerType.Cluster)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private Task<RedisResult> RunAsync(RedisScript script, RedisKey[] keys, RedisValue[] values, string operation, CancellationToken cancellationToken) =>
+        RedisCalls.RunAsync(script.EvaluateAsync(database, keys, values), operation, timeout, cancellationToken);
+
+    private PoolNames Pool(string pool) =>
+        pools.TryGetValue(pool, out var known) ? known : pools.GetOrAdd(pool, static (name, keyNames) => new PoolNames(keyNames.Pool(name)), names);
+
+    /// <summary>A pool's key names, ready to pass to scripts.</summary>
+    private sealed class PoolNames(PoolKeyNames names)
+    {
+        public PoolKeyNames Names { get; } = names;
+
+        public RedisKey[] Keys { get; } = [names.Meta, names.Free, names.Busy, names.Members, names.State];
+
+        public RedisValue Channel { get; } = names.Channel;
+
+        public string ChannelName => Names.Channel;
+    }
+}

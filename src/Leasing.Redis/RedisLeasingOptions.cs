@@ -1,0 +1,32 @@
+namespace Leasing.Redis;
+
+/// <summary>Options of the Redis backend (<see cref="RedisLeaseStore"/>); usable without DI.</summary>
+public sealed class RedisLeasingOptions
+{
+    /// <summary>The longest key prefix, in characters.</summary>
+    public const int MaxKeyPrefixLength = 100;
+
+    /// <summary>
+    /// The first part of every key and channel name; the library appends the format version, so keys
+    /// start with <c>{KeyPrefix}:v1:</c>. Use it to keep several applications apart on one server.
+    /// Letters, digits and <c>. _ - :</c> only (no braces: they would change cluster slots).
+    /// </summary>
+    /// <value>Default <c>leasing</c>.</value>
+    public string KeyPrefix { get; set; } = "leasing";
+
+    /// <summary>
+    /// When above zero, every acquire is followed by Redis <c>WAIT</c> for this many replicas (within
+    /// <see cref="CommandTimeout"/>); a lease that fewer replicas confirmed is released and the acquire
+    /// fails with <see cref="LeaseStoreUnavailableException"/>. For deployments that fail over to a
+    /// replica. Costs one more round trip per acquire.
+    /// </summary>
+    /// <value>Default 0 (off).</value>
+    public int WaitForReplicas { get; set; }
+
+    /// <summary>
+    /// How long one call waits for Redis before it fails with <see cref="LeaseStoreUnavailableException"/>
+    /// (the caller's cancellation token can end it sooner). The multiplexer's own timeouts also apply.
+    /// </summary>
+    /// <value>Default 5 seconds; at most 5 minutes.</value>
+    public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(5);
+}
