@@ -28,7 +28,7 @@ public sealed class RedisLeaseBackend : LeaseBackend
 
     public override bool IsTimeVirtual => false;
 
-    public override TimeSpan Ttl => TimeSpan.FromMilliseconds(500);
+    public override TimeSpan Ttl => TimeSpan.FromSeconds(1);
 
     public static async ValueTask<RedisLeaseBackend> CreateAsync() => new(await SharedConnectionAsync());
 
@@ -43,12 +43,41 @@ public sealed class RedisLeaseBackend : LeaseBackend
         await Gate.WaitAsync();
         try
         {
-            return shared ??= await ConnectionMultiplexer.ConnectAsync(await RedisTestServer.GetConnectionStringAsync());
+            if (shared is null)
+            {
+                var redis = await ConnectionMultiplexer.ConnectAsync(await RedisTestServer.GetConnectionStringAsync());
+                await WarmUpAsync(new RedisLeaseStore(redis, Options));
+                shared = redis;
+            }
+
+            return shared;
         }
         finally
         {
             Gate.Release();
         }
+    }
+
+    // Runs every script once, so that no test with short leases pays for loading scripts and JIT.
+    private static async Task WarmUpAsync(RedisLeaseStore store)
+    {
+        var pool = Unique.Name("pool");
+        await store.SetPoolMembersAsync(pool, ["a", "b"]);
+        await store.GetPoolMembersAsync(pool);
+        var member = await store.TryAcquireLeastRecentlyUsedAsync(pool, TimeSpan.FromSeconds(5));
+        member = await store.RenewAsync(member!, TimeSpan.FromSeconds(5));
+        await store.ReleaseAsync(member!);
+        member = await store.TryAcquirePoolMemberAsync(pool, "a", TimeSpan.FromSeconds(5));
+        await store.ReleaseWithCooldownAsync(member!, TimeSpan.FromSeconds(5));
+        await store.ForceReleaseAsync("a", pool);
+        await store.InspectPoolAsync(pool);
+        var key = Unique.Name();
+        var single = await store.TryAcquireAsync(key, TimeSpan.FromSeconds(5));
+        single = await store.RenewAsync(single!, TimeSpan.FromSeconds(5));
+        await store.ReleaseAsync(single!);
+        await store.ReleaseWithCooldownAsync(single!, TimeSpan.FromSeconds(5));
+        await store.ForceReleaseAsync(key);
+        await store.InspectAsync([key]);
     }
 
     public override ILeaseStore CreateStore() => new RedisLeaseStore(Redis, Options);

@@ -24,12 +24,14 @@ public sealed class ChannelPool : IAsyncDisposable
     private readonly TimeSpan _retryMax;
     private readonly bool _autoRenew;
     private readonly Lock _gate = new();
-    private readonly Queue<PoolWaiter> _waiters = new();
+    // Waiters by arrival time: a caller whose first try was still in flight keeps its place.
+    private readonly PriorityQueue<PoolWaiter, long> _waiters = new();
     private readonly HashSet<LeaseMonitor> _monitors = [];
     private readonly CancellationTokenSource _disposed = new();
     private MemberList _members;
     private Task? _membersWritten;
     private Task? _poller;
+    private int _firstTriesInFlight;
     private TaskCompletionSource _wake = NewSignal();
     private Task<IAsyncDisposable?>? _subscription;
     private IDisposable? _optionsSubscription;
@@ -176,7 +178,7 @@ public sealed class ChannelPool : IAsyncDisposable
         {
             monitors = [.. _monitors];
             _monitors.Clear();
-            waiters = [.. _waiters];
+            waiters = [.. _waiters.UnorderedItems.Select(static item => item.Element)];
             _waiters.Clear();
         }
 
@@ -274,12 +276,38 @@ public sealed class ChannelPool : IAsyncDisposable
 
         // Fast path, unless others already wait: FIFO means a newcomer does not overtake them.
         // The poller runs exactly while waiters are queued, so reading it needs no lock.
+        // A caller that may wait counts its first try (a round trip on a server) as in flight: if it
+        // fails, the caller queues by its arrival time, and the poller holds back until every such
+        // try has queued, so callers that arrive together are served in arrival order.
+        var waits = timeout > TimeSpan.Zero;
+        var triedFirst = false;
         if (Volatile.Read(ref _poller) is not { IsCompleted: false })
         {
+            triedFirst = waits;
+            if (waits)
+            {
+                Interlocked.Increment(ref _firstTriesInFlight);
+            }
+
             var sentAt = _time.GetTimestamp();
-            var lease = await _store.TryAcquireLeastRecentlyUsedAsync(Name, _leaseDuration, cancellationToken).ConfigureAwait(false);
+            Lease? lease;
+            try
+            {
+                lease = await _store.TryAcquireLeastRecentlyUsedAsync(Name, _leaseDuration, cancellationToken).ConfigureAwait(false);
+            }
+            catch when (waits)
+            {
+                EndFirstTry();
+                throw;
+            }
+
             if (lease is not null)
             {
+                if (waits)
+                {
+                    EndFirstTry();
+                }
+
                 return Acquired(Track(lease, sentAt), called);
             }
         }
@@ -291,7 +319,7 @@ public sealed class ChannelPool : IAsyncDisposable
 
         // The acquire wait runs from the call, so it includes the busy first try (a round trip).
         LeasingTelemetry.Waits.Add(1, Tags);
-        var delivered = await WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+        var delivered = await WaitAsync(called, triedFirst, timeout, cancellationToken).ConfigureAwait(false);
         return delivered is null ? null : Acquired(delivered, called);
     }
 
@@ -302,7 +330,13 @@ public sealed class ChannelPool : IAsyncDisposable
         return lease;
     }
 
-    private async ValueTask<ChannelLease?> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    private void EndFirstTry()
+    {
+        Interlocked.Decrement(ref _firstTriesInFlight);
+        Wake();
+    }
+
+    private async ValueTask<ChannelLease?> WaitAsync(long arrivedAt, bool triedFirst, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var waiter = new PoolWaiter();
         using var timer = _time.CreateTimer(static state => ((PoolWaiter)state!).TryTimeOut(), waiter, timeout, Timeout.InfiniteTimeSpan);
@@ -311,7 +345,13 @@ public sealed class ChannelPool : IAsyncDisposable
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed.IsCancellationRequested, this);
-            _waiters.Enqueue(waiter);
+            _waiters.Enqueue(waiter, arrivedAt);
+            if (triedFirst)
+            {
+                Interlocked.Decrement(ref _firstTriesInFlight);
+                _wake.TrySetResult();
+            }
+
             Log.PoolBusy(_logger, Name, _waiters.Count);
             if (_poller is null || _poller.IsCompleted)
             {
@@ -334,9 +374,10 @@ public sealed class ChannelPool : IAsyncDisposable
         while (true)
         {
             Task wake;
+            bool holdBack;
             lock (_gate)
             {
-                while (_waiters.TryPeek(out var head) && head.IsCompleted)
+                while (_waiters.TryPeek(out var head, out _) && head.IsCompleted)
                 {
                     _waiters.Dequeue();
                 }
@@ -348,6 +389,30 @@ public sealed class ChannelPool : IAsyncDisposable
                 }
 
                 wake = _wake.Task;
+                holdBack = Volatile.Read(ref _firstTriesInFlight) > 0;
+            }
+
+            if (holdBack)
+            {
+                // Callers that arrived earlier may still be on their first try: they queue first.
+                try
+                {
+                    await wake.WaitAsync(_disposed.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                lock (_gate)
+                {
+                    if (_wake.Task.IsCompleted)
+                    {
+                        _wake = NewSignal();
+                    }
+                }
+
+                continue;
             }
 
             Lease? lease;
@@ -406,7 +471,7 @@ public sealed class ChannelPool : IAsyncDisposable
             PoolWaiter? head;
             lock (_gate)
             {
-                _waiters.TryDequeue(out head);
+                _waiters.TryDequeue(out head, out _);
             }
 
             if (head is null)
@@ -442,7 +507,7 @@ public sealed class ChannelPool : IAsyncDisposable
         PoolWaiter[] waiters;
         lock (_gate)
         {
-            waiters = [.. _waiters];
+            waiters = [.. _waiters.UnorderedItems.Select(static item => item.Element)];
             _waiters.Clear();
         }
 
