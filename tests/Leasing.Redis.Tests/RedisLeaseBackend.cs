@@ -16,7 +16,11 @@ public sealed class RedisLeaseBackend : LeaseBackend
     private static readonly SemaphoreSlim Gate = new(1, 1);
     private static IConnectionMultiplexer? shared;
 
-    private RedisLeaseBackend(IConnectionMultiplexer redis) => Redis = redis;
+    private RedisLeaseBackend(IConnectionMultiplexer redis, TimeSpan ttl)
+    {
+        Redis = redis;
+        Ttl = ttl;
+    }
 
     public IConnectionMultiplexer Redis { get; }
 
@@ -28,9 +32,14 @@ public sealed class RedisLeaseBackend : LeaseBackend
 
     public override bool IsTimeVirtual => false;
 
-    public override TimeSpan Ttl => TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// Real lease time: long enough that a lease taken now is surely held a few round trips later,
+    /// and that a heartbeat every Ttl/3 survives the scheduling stalls of a busy 2-core machine.
+    /// </summary>
+    public override TimeSpan Ttl { get; }
 
-    public static async ValueTask<RedisLeaseBackend> CreateAsync() => new(await SharedConnectionAsync());
+    /// <summary>A backend with leases of <paramref name="ttl"/> (default 1 s).</summary>
+    public static async ValueTask<RedisLeaseBackend> CreateAsync(TimeSpan? ttl = null) => new(await SharedConnectionAsync(), ttl ?? TimeSpan.FromSeconds(1));
 
     /// <summary>The run's shared connection to the test server.</summary>
     public static async Task<IConnectionMultiplexer> SharedConnectionAsync()
