@@ -24,8 +24,10 @@ public sealed class ChannelPool : IAsyncDisposable
     private readonly TimeSpan _retryMax;
     private readonly bool _autoRenew;
     private readonly Lock _gate = new();
-    // Waiters by arrival time: a caller whose first try was still in flight keeps its place.
-    private readonly PriorityQueue<PoolWaiter, long> _waiters = new();
+    // Waiters by arrival time, then by queueing order (a fake clock stands still): a caller whose
+    // first try was still in flight keeps its place.
+    private readonly PriorityQueue<PoolWaiter, (long ArrivedAt, long Queued)> _waiters = new();
+    private long _queued;
     private readonly HashSet<LeaseMonitor> _monitors = [];
     private readonly CancellationTokenSource _disposed = new();
     private MemberList _members;
@@ -345,7 +347,7 @@ public sealed class ChannelPool : IAsyncDisposable
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed.IsCancellationRequested, this);
-            _waiters.Enqueue(waiter, arrivedAt);
+            _waiters.Enqueue(waiter, (arrivedAt, ++_queued));
             if (triedFirst)
             {
                 Interlocked.Decrement(ref _firstTriesInFlight);
