@@ -17,6 +17,31 @@ public class IdempotentExecutionBenchmark
     private static readonly ReadOnlyMemory<byte> Payload = Encoding.UTF8.GetBytes("{\"value\":42}");
     private readonly InMemoryIdempotencyStore _store = new();
     private long _next;
+#if IDEMPOTENT_EXECUTOR
+    private IdempotentExecutor _executor = null!;
+
+    [GlobalSetup]
+    public async Task SetupAsync()
+    {
+        _executor = new IdempotentExecutor(_store);
+        await _executor.ExecuteAsync("replayed", static _ => Task.FromResult(42), "fingerprint");
+    }
+
+    [GlobalCleanup]
+    public ValueTask CleanupAsync() => _executor.DisposeAsync();
+
+    [Benchmark(Description = "executor: first execution")]
+    public async Task ExecuteFirst()
+    {
+        var key = NextKey();
+        await _executor.ExecuteAsync(key, static _ => Task.FromResult(42), "fingerprint");
+        await _store.EvictAsync(key);
+    }
+
+    [Benchmark(Description = "executor: replay of a completed key")]
+    public async Task<int> ExecuteReplay() =>
+        (await _executor.ExecuteAsync("replayed", static _ => Task.FromResult(42), "fingerprint")).Value;
+#endif
 
     [Benchmark(Baseline = true, Description = "store claim+complete")]
     public async Task StoreClaimComplete()
