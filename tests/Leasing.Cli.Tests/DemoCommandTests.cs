@@ -11,6 +11,7 @@ public sealed class DemoCommandTests
         var result = await Cli.RunProcessAsync("demo", "--workers", "4", "--channels", "2", "--seconds", "2");
 
         result.ExitCode.Should().Be(0, result.ToString());
+        result.Out.Should().Contain("on sqlite (", "the embedded default is a SQLite file");
         result.Out.Should().Contain("violations: 0");
         result.Out.Should().MatchRegex(@"pairs:\s+[1-9][\d,]* acquire\+release", "the workers got channels");
         result.Out.Should().MatchRegex(@"killed worker:\s+held ch-0\d \(fencing \d+\), died without releasing; channel back (0\.[4-9]|[1-9])\d*\.?\d* s after it was taken \(lease 0\.5 s\)", "the killed worker's channel came back after its lease");

@@ -1,4 +1,7 @@
 using Leasing.InMemory;
+using Leasing.Sql;
+using Microsoft.Data.Sqlite;
+using Npgsql;
 
 namespace Leasing.Cli.Backends;
 
@@ -6,19 +9,69 @@ namespace Leasing.Cli.Backends;
 internal static class BackendFactory
 {
     /// <summary>Opens <paramref name="choice"/>, creating the schema where the backend has one.</summary>
-    /// <exception cref="LeaseStoreUnavailableException">The backend could not be reached.</exception>
-    /// <exception cref="NotSupportedException">This build has no such backend.</exception>
     /// <param name="choice">The backend.</param>
-    /// <param name="cancellationToken">Cancels the connection.</param>
     /// <param name="createIfMissing">For a SQLite file: create it if missing (the demo), or fail (operator commands, where a missing file is a typo).</param>
-    public static Task<Backend> OpenAsync(BackendChoice choice, bool createIfMissing, CancellationToken cancellationToken)
+    /// <param name="cancellationToken">Cancels the connection.</param>
+    /// <exception cref="LeaseStoreUnavailableException">The backend could not be reached.</exception>
+    /// <exception cref="FileNotFoundException">The SQLite file does not exist and may not be created.</exception>
+    /// <exception cref="NotSupportedException">This build has no such backend.</exception>
+    public static async Task<Backend> OpenAsync(BackendChoice choice, bool createIfMissing, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        _ = createIfMissing;
         return choice.Kind switch
         {
-            BackendKind.Memory => Task.FromResult(new Backend(choice, new InMemoryLeaseStore(), new InMemoryIdempotencyStore())),
+            BackendKind.Memory => new Backend(choice, new InMemoryLeaseStore(), new InMemoryIdempotencyStore()),
+            BackendKind.Sqlite => await OpenSqliteAsync(choice, createIfMissing, cancellationToken).ConfigureAwait(false),
+            BackendKind.Postgres => await OpenPostgresAsync(choice, cancellationToken).ConfigureAwait(false),
             _ => throw new NotSupportedException($"The {choice.Kind.ToString().ToLowerInvariant()} backend is not available in this build."),
         };
+    }
+
+    private static async Task<Backend> OpenSqliteAsync(BackendChoice choice, bool createIfMissing, CancellationToken cancellationToken)
+    {
+        var path = Path.GetFullPath(choice.Connection!);
+        if (!createIfMissing && !File.Exists(path))
+        {
+            throw new FileNotFoundException($"No SQLite database at '{path}'.", path);
+        }
+
+        var connection = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true }.ToString();
+        var dataSource = SqliteFactory.Instance.CreateDataSource(connection);
+        async ValueTask CloseAsync()
+        {
+            await dataSource.DisposeAsync().ConfigureAwait(false);
+            SqliteConnection.ClearAllPools();
+        }
+
+        return await OpenSqlAsync(choice with { Connection = path }, new SqlLeaseStore(dataSource, SqlDialect.Sqlite), CloseAsync, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<Backend> OpenPostgresAsync(BackendChoice choice, CancellationToken cancellationToken)
+    {
+        NpgsqlDataSource dataSource;
+        try
+        {
+            dataSource = NpgsqlDataSource.Create(choice.Connection!);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"The --postgres connection string is not valid: {e.Message}", e);
+        }
+
+        return await OpenSqlAsync(choice, new SqlLeaseStore(dataSource, SqlDialect.PostgreSql), dataSource.DisposeAsync, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<Backend> OpenSqlAsync(BackendChoice choice, SqlLeaseStore leases, Func<ValueTask> close, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await leases.EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+            return new Backend(choice, leases, idempotency: null, close);
+        }
+        catch
+        {
+            await close().ConfigureAwait(false);
+            throw;
+        }
     }
 }

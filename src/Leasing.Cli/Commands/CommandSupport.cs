@@ -62,5 +62,5 @@ internal static class CommandSupport
 
     public static Text Cell(string? text) => new(text ?? "-");
 
-    public static string Time(DateTimeOffset? time) => time?.ToString("yyyy-MM-dd HH:mm:ss.fff 'UTC'", System.Globalization.CultureInfo.InvariantCulture) ?? "-";
+    public static string Time(DateTimeOffset? time) => time?.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) ?? "-";
 }

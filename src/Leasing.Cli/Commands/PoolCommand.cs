@@ -54,7 +54,9 @@ internal static class PoolCommand
             var table = new Table().Border(TableBorder.Rounded)
                 .Title(Markup.Escape($"pool {name} on {opened.Choice}"))
                 .Caption(string.Create(CultureInfo.InvariantCulture, $"{states.Count} channels: {held} held, {cooling} cooling down, {states.Count - held - cooling} free"));
-            table.AddColumn("channel").AddColumn("status").AddColumn("expires at (backend clock)").AddColumn("last acquired").AddColumn(new TableColumn("fencing token").RightAligned());
+            table.AddColumn(new TableColumn("channel").NoWrap()).AddColumn(new TableColumn("status").NoWrap())
+                .AddColumn(new TableColumn("expires at (UTC)").NoWrap()).AddColumn(new TableColumn("last acquired (UTC)").NoWrap())
+                .AddColumn(new TableColumn("fencing token").RightAligned().NoWrap());
             foreach (var s in states.OrderBy(s => s.Key, StringComparer.Ordinal))
             {
                 table.AddRow(

@@ -2,7 +2,7 @@ using Leasing.Cli.Backends;
 
 namespace Leasing.Cli.Demo;
 
-/// <summary>The demo's backend: the one named on the command line, else the embedded default.</summary>
+/// <summary>The demo's backend: the one named on the command line, else the embedded default (a SQLite file in a temp folder, deleted afterwards).</summary>
 internal sealed class DemoBackend(Backend backend, string? scratchFolder) : IAsyncDisposable
 {
     public Backend Backend { get; } = backend;
@@ -14,7 +14,17 @@ internal sealed class DemoBackend(Backend backend, string? scratchFolder) : IAsy
             return new DemoBackend(await BackendFactory.OpenAsync(choice, createIfMissing: true, cancellationToken).ConfigureAwait(false), null);
         }
 
-        return new DemoBackend(await BackendFactory.OpenAsync(new BackendChoice(BackendKind.Memory, null), createIfMissing: true, cancellationToken).ConfigureAwait(false), null);
+        var folder = Directory.CreateTempSubdirectory("leasing-demo-").FullName;
+        try
+        {
+            var sqlite = new BackendChoice(BackendKind.Sqlite, Path.Combine(folder, "leasing.db"));
+            return new DemoBackend(await BackendFactory.OpenAsync(sqlite, createIfMissing: true, cancellationToken).ConfigureAwait(false), folder);
+        }
+        catch
+        {
+            Directory.Delete(folder, recursive: true);
+            throw;
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -19,7 +19,7 @@ internal static class DemoSummary
         {
             null => "killed worker:  none (the run ended first)",
             { CameBackAfter: null } k => string.Create(c, $"killed worker:  held {k.Channel} (fencing {k.FencingToken}), died without releasing; channel not used again before the end"),
-            var k => string.Create(c, $"killed worker:  held {k.Channel} (fencing {k.FencingToken}), died without releasing; channel back {k.CameBackAfter!.Value.TotalSeconds:0.00} s after it was taken (lease {report.Settings.LeaseDuration.TotalSeconds:0.0} s), next fencing {k.NextFencingToken}"),
+            var k => string.Create(c, $"killed worker:  held {k.Channel} (fencing {k.FencingToken}), died without releasing; channel back {k.CameBackAfter!.Value.TotalSeconds:0.00} s after it was taken (lease {report.Settings.LeaseDuration.TotalSeconds:0.0#} s), next fencing {k.NextFencingToken}"),
         });
         o.WriteLine(report.Payment switch
         {
