@@ -1,0 +1,70 @@
+using System.Data.Common;
+using Leasing;
+using Leasing.Sql;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>
+/// Registers the SQL backend over a data source the caller builds (any ADO.NET driver). The driver
+/// packages' <c>AddSqliteLeasing</c> (Leasing.Sql.Sqlite) and <c>AddPostgresLeasing</c> (Leasing.Sql.PostgreSql) call this.
+/// </summary>
+public static class SqlLeasingServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers <see cref="SqlLeaseStore"/> as the singleton <see cref="ILeaseStore"/> (unless one is
+    /// registered), over the data source <paramref name="dataSource"/> creates, and a hosted service that
+    /// ensures the schema when the host starts. The store uses the registered <see cref="TimeProvider"/>
+    /// as the SQLite clock when <see cref="SqlLeasingOptions.TimeProvider"/> is not set.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="dataSource">Creates the data source; it is created once and disposed with the container.</param>
+    /// <param name="dialect">The dialect of the data source.</param>
+    /// <param name="configure">Adjusts the options (table prefix, timeout); validated when the store is built.</param>
+    /// <returns><paramref name="services"/>, for chaining.</returns>
+    public static IServiceCollection AddSqlLeasing(this IServiceCollection services, Func<IServiceProvider, DbDataSource> dataSource, SqlDialect dialect, Action<SqlLeasingOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(dataSource);
+        services.TryAddSingleton(new SqlBackendRegistration(dialect, configure));
+        services.TryAddKeyedSingleton<DbDataSource>(SqlBackendRegistration.Key, (provider, _) => dataSource(provider));
+        services.TryAddSingleton(static provider =>
+        {
+            var registration = provider.GetRequiredService<SqlBackendRegistration>();
+            return new SqlLeaseStore(SqlBackendRegistration.DataSource(provider), registration.Dialect, registration.Options(provider));
+        });
+        services.TryAddSingleton<ILeaseStore>(static provider => provider.GetRequiredService<SqlLeaseStore>());
+        services.AddHostedService<SqlSchemaInitializer>();
+        return services;
+    }
+}
+
+/// <summary>What <see cref="SqlLeasingServiceCollectionExtensions.AddSqlLeasing"/> registered.</summary>
+internal sealed class SqlBackendRegistration(SqlDialect dialect, Action<SqlLeasingOptions>? configure)
+{
+    public const string Key = "Leasing.Sql";
+
+    public SqlDialect Dialect { get; } = dialect;
+
+    public static DbDataSource DataSource(IServiceProvider provider) => provider.GetRequiredKeyedService<DbDataSource>(Key);
+
+    public SqlLeasingOptions Options(IServiceProvider provider)
+    {
+        var options = new SqlLeasingOptions();
+        configure?.Invoke(options);
+        options.TimeProvider ??= provider.GetService<TimeProvider>();
+        return options;
+    }
+}
+
+/// <summary>Ensures the SQL schema when the host starts, so the first lease does not pay for it (or fail on it).</summary>
+internal sealed class SqlSchemaInitializer(IServiceProvider provider) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await provider.GetRequiredService<SqlLeaseStore>().EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

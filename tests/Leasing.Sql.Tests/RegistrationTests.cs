@@ -1,0 +1,62 @@
+using FluentAssertions;
+using Leasing.Testing;
+using Leasing.Testing.Servers;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Xunit;
+
+namespace Leasing.Sql.Tests;
+
+public sealed class RegistrationTests
+{
+    [Fact]
+    public async Task AddSqliteLeasing_EnsuresSchemaAtStartAndRegistersTheStore()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"leasing-di-{Guid.NewGuid():N}.db");
+        var services = new ServiceCollection().AddSqliteLeasing(path, o => o.TablePrefix = "app_");
+        await using (var provider = services.BuildServiceProvider())
+        {
+            await StartHostedServicesAsync(provider);
+
+            var store = provider.GetRequiredService<ILeaseStore>();
+            store.Should().BeOfType<SqlLeaseStore>().Which.Dialect.Should().Be(SqlDialect.Sqlite);
+            (await store.TryAcquireAsync("k", TimeSpan.FromSeconds(30))).Should().NotBeNull();
+        }
+
+        File.Exists(path).Should().BeTrue();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        File.Delete(path);
+    }
+
+    [Fact]
+    public async Task AddPostgresLeasing_EnsuresSchemaAtStartAndRegistersTheStore()
+    {
+        var prefix = $"di{Guid.NewGuid():N}"[..12] + "_";
+        var services = new ServiceCollection().AddPostgresLeasing(await PostgresServer.GetConnectionStringAsync(), o => o.TablePrefix = prefix);
+        await using var provider = services.BuildServiceProvider();
+        await StartHostedServicesAsync(provider);
+
+        var store = provider.GetRequiredService<ILeaseStore>();
+        store.Should().BeOfType<SqlLeaseStore>().Which.Dialect.Should().Be(SqlDialect.PostgreSql);
+        (await store.TryAcquireAsync(Unique.Name(), TimeSpan.FromSeconds(30))).Should().NotBeNull();
+        await using var drop = Npgsql.NpgsqlDataSource.Create(await PostgresServer.GetConnectionStringAsync())
+            .CreateCommand($"DROP TABLE {prefix}leases, {prefix}pools, {prefix}pool_members, {prefix}schema; DROP SEQUENCE {prefix}lru");
+        await drop.ExecuteNonQueryAsync();
+    }
+
+    [Fact]
+    public void AddSqliteLeasingAndAddPostgresLeasing_BadArguments_Throw()
+    {
+        FluentActions.Invoking(() => new ServiceCollection().AddSqliteLeasing(" ")).Should().Throw<ArgumentException>().WithParameterName("path");
+        FluentActions.Invoking(() => new ServiceCollection().AddPostgresLeasing("")).Should().Throw<ArgumentException>().WithParameterName("connectionString");
+        FluentActions.Invoking(() => new ServiceCollection().AddPostgresLeasing("Nonsense Key=1")).Should().Throw<ArgumentException>();
+    }
+
+    private static async Task StartHostedServicesAsync(IServiceProvider provider)
+    {
+        foreach (var hosted in provider.GetServices<IHostedService>())
+        {
+            await hosted.StartAsync(CancellationToken.None);
+        }
+    }
+}
