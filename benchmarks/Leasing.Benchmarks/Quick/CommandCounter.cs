@@ -9,7 +9,8 @@ namespace Leasing.Benchmarks.Quick;
 /// <param name="ClientSentPerOp">Commands this client sent per operation (StackExchange.Redis profiler): the same number seen from the client, immune to other clients of a shared server.</param>
 /// <param name="TopLevel">Per command name, top-level calls per operation.</param>
 /// <param name="InsideScripts">Per command name, calls per operation under names this client never sent: the commands the scripts ran.</param>
-internal sealed record CommandCount(double TopLevelPerOp, double ClientSentPerOp, IReadOnlyDictionary<string, double> TopLevel, IReadOnlyDictionary<string, double> InsideScripts)
+/// <param name="ServerMicrosPerOp">Server time per operation: the <c>usec</c> delta of the top-level commands (a script's includes the commands it ran).</param>
+internal sealed record CommandCount(double TopLevelPerOp, double ClientSentPerOp, IReadOnlyDictionary<string, double> TopLevel, IReadOnlyDictionary<string, double> InsideScripts, double ServerMicrosPerOp)
 {
     public string Describe() =>
         $"{Format(TopLevel)}; inside scripts: {(InsideScripts.Count == 0 ? "none" : Format(InsideScripts))}";
@@ -70,15 +71,19 @@ internal sealed class CommandCounter
             var clientNames = sent.ToHashSet(StringComparer.Ordinal);
             var topLevel = new Dictionary<string, double>(StringComparer.Ordinal);
             var inside = new Dictionary<string, double>(StringComparer.Ordinal);
-            foreach (var (name, calls) in after)
+            long serverMicros = 0;
+            foreach (var (name, (calls, micros)) in after)
             {
-                var delta = calls - before.GetValueOrDefault(name);
+                var (callsBefore, microsBefore) = before.GetValueOrDefault(name);
+                var delta = calls - callsBefore;
                 if (delta <= 0 || name == "info")
                 {
                     continue; // INFO is this counter's own probe
                 }
 
-                (clientNames.Contains(name) ? topLevel : inside)[name] = delta / (double)operations;
+                var top = clientNames.Contains(name);
+                (top ? topLevel : inside)[name] = delta / (double)operations;
+                serverMicros += top ? micros - microsBefore : 0;
             }
 
             if (afterWindow is not null)
@@ -86,7 +91,7 @@ internal sealed class CommandCounter
                 await afterWindow().ConfigureAwait(false);
             }
 
-            var count = new CommandCount(topLevel.Values.Sum(), sent.Count / (double)operations, topLevel, inside);
+            var count = new CommandCount(topLevel.Values.Sum(), sent.Count / (double)operations, topLevel, inside, serverMicros / (double)operations);
             if (best is null || count.TopLevelPerOp + count.InsideScripts.Values.Sum() < best.TopLevelPerOp + best.InsideScripts.Values.Sum())
             {
                 best = count;
@@ -96,21 +101,23 @@ internal sealed class CommandCounter
         return best!;
     }
 
-    private async Task<Dictionary<string, long>> ReadCallsAsync()
+    private async Task<Dictionary<string, (long Calls, long Micros)>> ReadCallsAsync()
     {
-        var calls = new Dictionary<string, long>(StringComparer.Ordinal);
+        var calls = new Dictionary<string, (long Calls, long Micros)>(StringComparer.Ordinal);
         foreach (var group in await _server.InfoAsync("commandstats").ConfigureAwait(false))
         {
             foreach (var (key, value) in group)
             {
-                // cmdstat_evalsha:calls=12,usec=...
+                // cmdstat_evalsha:calls=12,usec=345,usec_per_call=...
                 if (!key.StartsWith("cmdstat_", StringComparison.Ordinal))
                 {
                     continue;
                 }
 
-                var field = value.Split(',')[0];
-                calls[key["cmdstat_".Length..]] = long.Parse(field["calls=".Length..], CultureInfo.InvariantCulture);
+                var fields = value.Split(',');
+                calls[key["cmdstat_".Length..]] = (
+                    long.Parse(fields[0]["calls=".Length..], CultureInfo.InvariantCulture),
+                    long.Parse(fields[1]["usec=".Length..], CultureInfo.InvariantCulture));
             }
         }
 

@@ -33,6 +33,11 @@ internal static class QuickReport
         Row(table, "Redis top-level commands per acquire", Count(redis.CommandsPerAcquire, notes, "acquire"), "", redis.CommandsPerAcquire, "= 1", Exactly(1));
         Row(table, "Redis top-level commands per release", Count(redis.CommandsPerRelease, notes, "release"), "", redis.CommandsPerRelease, "= 1", Exactly(1));
         Row(table, "Redis top-level commands per renew", Count(redis.CommandsPerRenew, notes, "renew"), "", redis.CommandsPerRenew, "= 1", Exactly(1));
+        if (notes.TryGetValue("redis-server-micros", out var serverMicros))
+        {
+            Row(table, "(diagnostic) Redis server time per call (INFO commandstats usec)", serverMicros, "", null, "", static _ => "", showRatio: false, noTarget: true);
+        }
+
         Row(table, "PostgreSQL pool acquire+release, 16 workers, 2,000 channels", Rate(r.Postgres.PairsPerSecond),
             $"raw 2× prepared upsert: {Rate(r.Postgres.RawUpsertPairsPerSecond)}", Div(r.Postgres.PairsPerSecond, r.Postgres.RawUpsertPairsPerSecond), ">= 0.50", AtLeast(0.50));
         Row(table, "In-memory pool acquire+release, one thread", Rate(r.Memory.PairsPerSecondSingleThread),
