@@ -34,7 +34,21 @@ internal sealed class RedisScript
         }
         catch (RedisServerException e) when (e.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
         {
-            return await database.ScriptEvaluateAsync(Text, keys, values).ConfigureAwait(false);
+            // One EVAL, sent as such (routed by its key arguments): it runs the script and caches it.
+            var args = new object[2 + keys.Length + values.Length];
+            args[0] = Text;
+            args[1] = keys.Length;
+            for (var i = 0; i < keys.Length; i++)
+            {
+                args[2 + i] = keys[i];
+            }
+
+            for (var i = 0; i < values.Length; i++)
+            {
+                args[2 + keys.Length + i] = values[i];
+            }
+
+            return await database.ExecuteAsync("EVAL", args).ConfigureAwait(false);
         }
     }
 }

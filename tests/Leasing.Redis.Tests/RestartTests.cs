@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using FluentAssertions;
+using Leasing.Redis.Tests.Support;
+using Leasing.Testing;
+using Xunit;
+
+namespace Leasing.Redis.Tests;
+
+/// <summary>A restart of a private redis-server (no persistence) in the middle of a run.</summary>
+public sealed class RestartTests
+{
+    [Fact]
+    public async Task ServerRestartWithoutPersistence_CallsFailTypedThenWorkAgainWithHigherFencingTokens()
+    {
+        await using var server = await PrivateRedisServer.StartAsync();
+        await using var redis = await server.ConnectAsync();
+        var store = new RedisLeaseStore(redis, new RedisLeasingOptions { CommandTimeout = TimeSpan.FromSeconds(1) });
+        var pool = Unique.Name("pool");
+        var key = Unique.Name();
+        string[] channels = ["a", "b", "c"];
+        var leaseDuration = TimeSpan.FromSeconds(1);
+        var before = new List<long>();
+        await using var channelPool = new ChannelPool(store, new ChannelPoolOptions { Name = pool, Channels = channels, LeaseDuration = leaseDuration, AcquireTimeout = TimeSpan.Zero });
+        for (var i = 0; i < 6; i++)
+        {
+            var single = (await store.TryAcquireAsync(key, TimeSpan.FromMinutes(1)))!;
+            before.Add(single.FencingToken);
+            (await store.ReleaseAsync(single)).Should().BeTrue();
+            await using var member = await channelPool.AcquireAsync();
+            before.Add(member.FencingToken);
+        }
+
+        var holder = await channelPool.AcquireAsync();
+
+        await server.StopAsync();
+        var down = Stopwatch.StartNew();
+
+        // While it is down: typed failures, within the command timeout, never "busy".
+        var failures = new List<Func<Task>>
+        {
+            () => store.TryAcquireAsync(key, TimeSpan.FromMinutes(1)).AsTask(),
+            () => store.TryAcquireLeastRecentlyUsedAsync(pool, TimeSpan.FromMinutes(1)).AsTask(),
+            () => store.InspectPoolAsync(pool).AsTask(),
+            () => channelPool.TryAcquireAsync().AsTask(),
+        };
+        foreach (var call in failures)
+        {
+            var clock = Stopwatch.StartNew();
+            var thrown = await call.Should().ThrowAsync<LeaseStoreUnavailableException>();
+            thrown.Which.InnerException.Should().NotBeNull("the driver's error is kept");
+            clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(3));
+        }
+
+        // The holder cannot renew: it learns by its local deadline (0.9 of the lease) that it lost the lease.
+        await FluentActions.Awaiting(() => Task.Delay(Timeout.Infinite, holder.LeaseLost).WaitAsync(TimeSpan.FromSeconds(5)))
+            .Should().ThrowAsync<OperationCanceledException>();
+        down.Elapsed.Should().BeLessThan(leaseDuration + TimeSpan.FromSeconds(1));
+
+        await server.StartAgainAsync();
+
+        // Work resumes once the connection is back; the server forgot everything, scripts included.
+        var clockBack = Stopwatch.StartNew();
+        Lease? again = null;
+        while (again is null)
+        {
+            try
+            {
+                again = await store.TryAcquireAsync(key, TimeSpan.FromMinutes(1));
+            }
+            catch (LeaseStoreUnavailableException) when (clockBack.Elapsed < TimeSpan.FromSeconds(15))
+            {
+                await Task.Delay(50);
+            }
+        }
+
+        again.Should().NotBeNull("the emptied server has the key free");
+        await store.SetPoolMembersAsync(pool, channels); // the host writes its pool again after data loss
+        var after = new List<long> { again!.FencingToken };
+        for (var i = 0; i < 3; i++)
+        {
+            var member = (await store.TryAcquireLeastRecentlyUsedAsync(pool, TimeSpan.FromMinutes(1)))!;
+            after.Add(member.FencingToken);
+        }
+
+        after.Min().Should().BeGreaterThan(before.Max(), "the clock term of the fencing rule keeps tokens growing across the lost data");
+        (await holder.ReleaseAsync()).Should().BeFalse("the lost lease is not ours any more");
+    }
+}

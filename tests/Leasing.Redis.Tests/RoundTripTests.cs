@@ -1,0 +1,129 @@
+using FluentAssertions;
+using Leasing.Redis.Tests.Support;
+using Leasing.Testing;
+using StackExchange.Redis;
+using Xunit;
+
+namespace Leasing.Redis.Tests;
+
+/// <summary>
+/// Each pool operation is one top-level command from the client (one EVALSHA), whatever the pool
+/// size: counted by the multiplexer and by the server's command statistics, on a private server
+/// that nothing else talks to.
+/// </summary>
+public sealed class RoundTripTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Ttl = TimeSpan.FromMinutes(1);
+
+    private PrivateRedisServer server = null!;
+    private ConnectionMultiplexer redis = null!;
+
+    public async Task InitializeAsync()
+    {
+        server = await PrivateRedisServer.StartAsync();
+        redis = await server.ConnectAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await redis.DisposeAsync();
+        await server.DisposeAsync();
+    }
+
+    [Theory]
+    [InlineData(10)]
+    [InlineData(20_000)]
+    public async Task PoolOperations_OneCommandEach_WhateverThePoolSize(int size)
+    {
+        var store = new RedisLeaseStore(redis);
+        var pool = Unique.Name("pool");
+        await store.SetPoolMembersAsync(pool, Enumerable.Range(0, size).Select(i => $"ch-{i}").ToArray());
+        for (var i = 0; i < size / 2; i++)
+        {
+            // Half the pool held, half of it by leases that have expired: acquire takes those back.
+            await store.TryAcquireLeastRecentlyUsedAsync(pool, i % 2 == 0 ? Ttl : TimeSpan.FromMilliseconds(1));
+        }
+
+        await WarmUpAsync(store, pool);
+
+        var (lease, acquire) = await CountAsync(() => store.TryAcquireLeastRecentlyUsedAsync(pool, Ttl).AsTask());
+        lease.Should().NotBeNull();
+        var (renewed, renew) = await CountAsync(() => store.RenewAsync(lease!, Ttl).AsTask());
+        renewed.Should().NotBeNull();
+        var (released, release) = await CountAsync(() => store.ReleaseAsync(renewed!).AsTask());
+        released.Should().BeTrue();
+        var (named, acquireNamed) = await CountAsync(() => store.TryAcquirePoolMemberAsync(pool, lease!.Key, Ttl).AsTask());
+        named.Should().NotBeNull();
+        var (cooled, cooldown) = await CountAsync(() => store.ReleaseWithCooldownAsync(named!, Ttl).AsTask());
+        cooled.Should().BeTrue();
+
+        foreach (var (name, count) in new[] { ("acquire", acquire), ("renew", renew), ("release", release), ("named acquire", acquireNamed), ("cooldown", cooldown) })
+        {
+            count.Should().Be(new Commands(1, 1), $"a pool {name} is one EVALSHA on a pool of {size}");
+        }
+    }
+
+    [Fact]
+    public async Task SingleKeyOperations_OneCommandEach()
+    {
+        var store = new RedisLeaseStore(redis);
+        var key = Unique.Name();
+        await WarmUpAsync(store, Unique.Name("pool"));
+
+        var (lease, acquire) = await CountAsync(() => store.TryAcquireAsync(key, Ttl).AsTask());
+        var (renewed, renew) = await CountAsync(() => store.RenewAsync(lease!, Ttl).AsTask());
+        var (_, release) = await CountAsync(() => store.ReleaseAsync(renewed!).AsTask());
+        var (_, inspect) = await CountAsync(() => store.InspectAsync([key, Unique.Name(), Unique.Name()]).AsTask());
+
+        new[] { acquire, renew, release, inspect }.Should().AllBeEquivalentTo(new Commands(1, 1));
+    }
+
+    [Fact]
+    public async Task FirstCallAfterScriptCacheFlush_ReloadsTheScriptOnceThenOneCommandAgain()
+    {
+        var store = new RedisLeaseStore(redis);
+        var key = Unique.Name();
+        await WarmUpAsync(store, Unique.Name("pool"));
+        await Server.ExecuteAsync("SCRIPT", "FLUSH");
+
+        var (first, reload) = await CountAsync(() => store.TryAcquireAsync(key, Ttl).AsTask());
+        var (_, after) = await CountAsync(() => store.TryAcquireAsync(Unique.Name(), Ttl).AsTask());
+
+        first.Should().NotBeNull();
+        reload.Should().Be(new Commands(2, 2), "the EVALSHA the server rejected (NOSCRIPT), then one EVAL that runs and loads the script");
+        after.Should().Be(new Commands(1, 1));
+    }
+
+    private IServer Server => redis.GetServer(redis.GetEndPoints()[0]);
+
+    // Runs every script once so that the counted calls are not the ones that load scripts.
+    private static async Task WarmUpAsync(RedisLeaseStore store, string pool)
+    {
+        await store.SetPoolMembersAsync(pool, ["warm-a", "warm-b"], version: long.MinValue + 1);
+        var lease = await store.TryAcquirePoolMemberAsync(pool, "warm-a", Ttl) ?? await store.TryAcquireLeastRecentlyUsedAsync(pool, Ttl);
+        lease = await store.RenewAsync(lease!, Ttl);
+        await store.ReleaseAsync(lease!);
+        lease = await store.TryAcquireLeastRecentlyUsedAsync(pool, Ttl);
+        await store.ReleaseWithCooldownAsync(lease!, TimeSpan.FromMilliseconds(1));
+        var single = await store.TryAcquireAsync(Unique.Name(), Ttl);
+        single = await store.RenewAsync(single!, Ttl);
+        await store.ReleaseAsync(single!);
+        await store.InspectAsync([single!.Key]);
+    }
+
+    private async Task<(T Result, Commands Count)> CountAsync<T>(Func<Task<T>> call)
+    {
+        await Server.ExecuteAsync("CONFIG", "RESETSTAT");
+        var before = redis.GetCounters().Interactive.OperationCount;
+        var result = await call();
+        var operations = redis.GetCounters().Interactive.OperationCount - before;
+        var stats = (await Server.InfoAsync("commandstats")).SelectMany(g => g).ToDictionary(p => p.Key, p => p.Value);
+        return (result, new Commands(operations, Calls(stats, "cmdstat_evalsha") + Calls(stats, "cmdstat_eval")));
+    }
+
+    private static long Calls(Dictionary<string, string> stats, string command) =>
+        stats.TryGetValue(command, out var value) ? long.Parse(value.Split(',')[0]["calls=".Length..], System.Globalization.CultureInfo.InvariantCulture) : 0;
+
+    /// <summary>Top-level commands the client sent, and script runs the server counted.</summary>
+    private sealed record Commands(long Sent, long ScriptRuns);
+}
