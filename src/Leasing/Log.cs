@@ -28,4 +28,16 @@ internal static partial class Log
 
     [LoggerMessage(8, LogLevel.Warning, "Pool {Pool}: releasing a lease taken for a waiter that left failed; it will expire on its own.")]
     public static partial void OrphanReleaseFailed(ILogger logger, string pool, Exception exception);
+
+    [LoggerMessage(101, LogLevel.Debug, "Idempotency key {Key}: the action failed with a retryable error; claim released (attempt {Attempt}).")]
+    public static partial void ClaimReleased(ILogger logger, string key, int attempt, Exception exception);
+
+    [LoggerMessage(102, LogLevel.Warning, "Idempotency key {Key}: releasing the claim after a failure did not succeed; the claim expires after its lease.")]
+    public static partial void ClaimReleaseFailed(ILogger logger, string key, Exception exception);
+
+    [LoggerMessage(103, LogLevel.Warning, "Idempotency key {Key}: subscribing to completion signals failed; the wait relies on polling.")]
+    public static partial void CompletionSubscribeFailed(ILogger logger, string key, Exception exception);
+
+    [LoggerMessage(104, LogLevel.Warning, "Idempotency key {Key}: the claim was lost while the action ran (fencing token {FencingToken}).")]
+    public static partial void ClaimLost(ILogger logger, string key, long fencingToken);
 }

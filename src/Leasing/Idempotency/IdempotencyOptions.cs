@@ -1,0 +1,37 @@
+using System.Text.Json;
+
+namespace Leasing;
+
+/// <summary>Options of an <see cref="IdempotentExecutor"/>. Validated when the executor is created (and at start when registered in DI).</summary>
+public sealed class IdempotencyOptions
+{
+    /// <summary>
+    /// The total time one call may wait for the key's action to finish when it runs elsewhere (or
+    /// in another call in this process), on the local clock; then <see cref="IdempotencyInProgressException"/>.
+    /// </summary>
+    /// <value>Default 5 s; <see cref="TimeSpan.Zero"/> fails fast; not negative, at most one day.</value>
+    public TimeSpan WaitForInProgress { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a stored outcome is replayed.</summary>
+    /// <value>Default 24 h; greater than zero and at most 30 days.</value>
+    public TimeSpan Retention { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>
+    /// The in-progress lease of a claim, renewed every <see cref="LeaseDuration"/>/3 while the action
+    /// runs. A crashed owner's key can be claimed again when it runs out.
+    /// </summary>
+    /// <value>Default 30 s; greater than zero and at most one day.</value>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Says which exceptions of the action are terminal: stored and replayed as
+    /// <see cref="IdempotentExecutionFailedException"/>. Any other exception releases the claim at
+    /// once (a retry runs the action again) and propagates.
+    /// </summary>
+    /// <value>Default <see langword="null"/>: every exception is retryable.</value>
+    public Func<Exception, bool>? IsTerminal { get; set; }
+
+    /// <summary>The serializer options for results and for fingerprints of inputs (when no JsonTypeInfo is given).</summary>
+    /// <value>Default <see langword="null"/>: <see cref="JsonSerializerOptions.Default"/>.</value>
+    public JsonSerializerOptions? SerializerOptions { get; set; }
+}

@@ -1,0 +1,450 @@
+using System.Diagnostics;
+using System.Runtime.ExceptionServices;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Leasing;
+
+/// <summary>
+/// Runs an action at most once per key across every instance sharing the store, and replays its
+/// recorded outcome to duplicates: N parallel duplicates -> 1 execution.
+/// </summary>
+/// <remarks>
+/// <para>In-process duplicates (same key and fingerprint) join one shared execution: one claim round
+/// trip whatever their number; each waits with its own token and detaches alone. A duplicate that
+/// finds the key in progress elsewhere claims again on every completion signal or poll (polling no
+/// later than the owner's lease end): completed -> replay; claimed (the owner died) -> it runs the
+/// action itself; still in progress -> it keeps waiting, within <see cref="IdempotencyOptions.WaitForInProgress"/>
+/// in total, then <see cref="IdempotencyInProgressException"/>.</para>
+/// <para>While the action runs, the claim is heartbeated every LeaseDuration/3. The action's token
+/// is cancelled on lease loss or when the executor is disposed, never because callers left: a
+/// started action runs to its end and its outcome is stored.</para>
+/// <para>Outcomes: success is stored (System.Text.Json) for <see cref="IdempotencyOptions.Retention"/>
+/// and replayed with <see cref="IdempotentResult{T}.Replayed"/> set; a terminal exception
+/// (<see cref="IdempotencyOptions.IsTerminal"/>) is stored as its type name and message and replayed
+/// as <see cref="IdempotentExecutionFailedException"/> (the call that ran the action gets the
+/// original); any other exception releases the claim at once and propagates (a retry runs again).</para>
+/// </remarks>
+public sealed class IdempotentExecutor : IAsyncDisposable
+{
+    private static readonly TimeSpan MinRetryAfter = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan FirstPoll = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan MaxPoll = TimeSpan.FromSeconds(1);
+
+    private readonly IIdempotencyStore _store;
+    private readonly IdempotencyOptions _options;
+    private readonly JsonSerializerOptions _json;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly KeyValuePair<string, object?>[] _tags;
+    private readonly SingleFlight<(string Key, string Fingerprint), Execution, ExecutionOutcome> _flights =
+        new(static id => new Execution(id.Key));
+    private readonly CancellationTokenSource _shutdown = new();
+
+    /// <summary>Creates an executor over a store.</summary>
+    /// <param name="store">The idempotency store shared by every instance.</param>
+    /// <param name="options">The options; defaults when <see langword="null"/>.</param>
+    /// <param name="timeProvider">The local clock (wait budget, heartbeats); <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
+    /// <param name="logger">The logger.</param>
+    /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
+    public IdempotentExecutor(IIdempotencyStore store, IdempotencyOptions? options = null, TimeProvider? timeProvider = null, ILogger<IdempotentExecutor>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        options ??= new IdempotencyOptions();
+        IdempotencyOptionsValidator.ThrowIfInvalid(options, nameof(options));
+        _store = store;
+        _options = options;
+        _json = options.SerializerOptions ?? JsonSerializerOptions.Default;
+        _time = timeProvider ?? TimeProvider.System;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _tags = [new(LeasingTelemetry.BackendTag, LeasingTelemetry.BackendOf(store))];
+    }
+
+    /// <summary>Runs <paramref name="action"/> once for <paramref name="key"/>, or replays its outcome.</summary>
+    /// <typeparam name="T">The result type (stored with System.Text.Json).</typeparam>
+    /// <param name="key">The idempotency key (the rules of <see cref="LeaseArguments"/>).</param>
+    /// <param name="action">The action; its token is cancelled on lease loss or shutdown only.</param>
+    /// <param name="fingerprint">Identifies the input: a call with the same key and another fingerprint fails with <see cref="IdempotencyKeyReuseException"/>. <see langword="null"/>: not checked.</param>
+    /// <param name="cancellationToken">Stops this caller's wait only; a started action runs on.</param>
+    /// <returns>The result, with <see cref="IdempotentResult{T}.Replayed"/> set when the action did not run for this call.</returns>
+    /// <exception cref="ArgumentException">The key or fingerprint breaks the key rules.</exception>
+    /// <exception cref="IdempotencyKeyReuseException">The key was used with another fingerprint.</exception>
+    /// <exception cref="IdempotencyInProgressException">The key stayed in progress for the whole wait budget.</exception>
+    /// <exception cref="IdempotentExecutionFailedException">A terminal failure was stored for the key.</exception>
+    /// <exception cref="IdempotencyClaimLostException">The claim was lost while the action ran and no outcome is stored.</exception>
+    /// <exception cref="LeaseStoreUnavailableException">The store could not be reached.</exception>
+    public Task<IdempotentResult<T>> ExecuteAsync<T>(string key, Func<CancellationToken, Task<T>> action, string? fingerprint = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        return RunAsync(key, fingerprint ?? ResultCodec.NoFingerprint, context => action(context.CancellationToken), null, cancellationToken);
+    }
+
+    /// <summary>Runs <paramref name="action"/> on <paramref name="input"/> once for <paramref name="key"/>, or replays its outcome. The fingerprint is the SHA-256 of the input's JSON.</summary>
+    /// <typeparam name="TInput">The input type (serialised with System.Text.Json for the fingerprint).</typeparam>
+    /// <typeparam name="T">The result type (stored with System.Text.Json).</typeparam>
+    /// <param name="key">The idempotency key.</param>
+    /// <param name="input">The input.</param>
+    /// <param name="action">The action; its token is cancelled on lease loss or shutdown only.</param>
+    /// <param name="cancellationToken">Stops this caller's wait only; a started action runs on.</param>
+    /// <returns>The result, with <see cref="IdempotentResult{T}.Replayed"/> set when the action did not run for this call.</returns>
+    /// <exception cref="ArgumentException">The key breaks the key rules.</exception>
+    /// <exception cref="IdempotencyKeyReuseException">The key was used with other input.</exception>
+    /// <exception cref="IdempotencyInProgressException">The key stayed in progress for the whole wait budget.</exception>
+    /// <exception cref="IdempotentExecutionFailedException">A terminal failure was stored for the key.</exception>
+    /// <exception cref="IdempotencyClaimLostException">The claim was lost while the action ran and no outcome is stored.</exception>
+    /// <exception cref="LeaseStoreUnavailableException">The store could not be reached.</exception>
+    public Task<IdempotentResult<T>> ExecuteAsync<TInput, T>(string key, TInput input, Func<TInput, CancellationToken, Task<T>> action, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
+        var fingerprint = ResultCodec.Fingerprint(input, null, _json);
+        return RunAsync(key, fingerprint, context => action(input, context.CancellationToken), null, cancellationToken);
+    }
+
+    /// <summary>As <see cref="ExecuteAsync{TInput, T}(string, TInput, Func{TInput, CancellationToken, Task{T}}, CancellationToken)"/>, serialising with source-generated metadata (trimming, AOT).</summary>
+    /// <typeparam name="TInput">The input type.</typeparam>
+    /// <typeparam name="T">The result type.</typeparam>
+    /// <param name="key">The idempotency key.</param>
+    /// <param name="input">The input.</param>
+    /// <param name="inputType">Serialises the input for the fingerprint.</param>
+    /// <param name="resultType">Serialises the result.</param>
+    /// <param name="action">The action; its token is cancelled on lease loss or shutdown only.</param>
+    /// <param name="cancellationToken">Stops this caller's wait only; a started action runs on.</param>
+    /// <returns>The result, with <see cref="IdempotentResult{T}.Replayed"/> set when the action did not run for this call.</returns>
+    public Task<IdempotentResult<T>> ExecuteAsync<TInput, T>(string key, TInput input, JsonTypeInfo<TInput> inputType, JsonTypeInfo<T> resultType, Func<TInput, CancellationToken, Task<T>> action, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(inputType);
+        ArgumentNullException.ThrowIfNull(resultType);
+        ArgumentNullException.ThrowIfNull(action);
+        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
+        var fingerprint = ResultCodec.Fingerprint(input, inputType, _json);
+        return RunAsync(key, fingerprint, context => action(input, context.CancellationToken), resultType, cancellationToken);
+    }
+
+    /// <summary>
+    /// As <see cref="ExecuteAsync{T}(string, Func{CancellationToken, Task{T}}, string?, CancellationToken)"/>,
+    /// giving the action its <see cref="IdempotencyContext"/>: pass its fencing token downstream, so
+    /// a system the action writes to can reject an owner that outlived its lease.
+    /// </summary>
+    /// <typeparam name="T">The result type.</typeparam>
+    /// <param name="key">The idempotency key.</param>
+    /// <param name="action">The action.</param>
+    /// <param name="fingerprint">Identifies the input; <see langword="null"/>: not checked.</param>
+    /// <param name="cancellationToken">Stops this caller's wait only; a started action runs on.</param>
+    /// <returns>The result, with <see cref="IdempotentResult{T}.Replayed"/> set when the action did not run for this call.</returns>
+    public Task<IdempotentResult<T>> ExecuteWithContextAsync<T>(string key, Func<IdempotencyContext, Task<T>> action, string? fingerprint = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        return RunAsync(key, fingerprint ?? ResultCodec.NoFingerprint, action, null, cancellationToken);
+    }
+
+    /// <summary>As <see cref="ExecuteAsync{TInput, T}(string, TInput, Func{TInput, CancellationToken, Task{T}}, CancellationToken)"/>, giving the action its <see cref="IdempotencyContext"/>.</summary>
+    /// <typeparam name="TInput">The input type.</typeparam>
+    /// <typeparam name="T">The result type.</typeparam>
+    /// <param name="key">The idempotency key.</param>
+    /// <param name="input">The input (fingerprinted).</param>
+    /// <param name="action">The action.</param>
+    /// <param name="cancellationToken">Stops this caller's wait only; a started action runs on.</param>
+    /// <returns>The result, with <see cref="IdempotentResult{T}.Replayed"/> set when the action did not run for this call.</returns>
+    public Task<IdempotentResult<T>> ExecuteWithContextAsync<TInput, T>(string key, TInput input, Func<TInput, IdempotencyContext, Task<T>> action, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
+        var fingerprint = ResultCodec.Fingerprint(input, null, _json);
+        return RunAsync(key, fingerprint, context => action(input, context), null, cancellationToken);
+    }
+
+    /// <summary>
+    /// Shuts down: the tokens of running actions are cancelled (an action that stops then fails as a
+    /// retryable error and its claim is released), and the call waits for them to end.
+    /// </summary>
+    /// <returns>A task that completes when no action runs.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        if (_shutdown.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await _shutdown.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(_flights.RunningFlights()).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // Their callers see the failures; shutdown only waits for the end.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+    }
+
+    private async Task<IdempotentResult<T>> RunAsync<T>(string key, string fingerprint, Func<IdempotencyContext, Task<T>> action, JsonTypeInfo<T>? resultType, CancellationToken cancellationToken)
+    {
+        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
+        LeaseArguments.ThrowIfInvalidFingerprint(fingerprint, nameof(fingerprint));
+        ObjectDisposedException.ThrowIf(_shutdown.IsCancellationRequested, this);
+        cancellationToken.ThrowIfCancellationRequested();
+
+        var started = _time.GetTimestamp();
+        using var activity = LeasingTelemetry.ActivitySource.StartActivity("leasing.idempotency.execute");
+        using var ticket = _flights.Join((key, fingerprint), flight => RunFlightAsync(flight, fingerprint, action, resultType));
+        var execution = ticket.Flight.State;
+        ExecutionOutcome outcome;
+        try
+        {
+            outcome = await AwaitFlightAsync(ticket, started, cancellationToken).ConfigureAwait(false);
+        }
+        catch (IdempotencyKeyReuseException)
+        {
+            LeasingTelemetry.FingerprintMismatches.Add(1, _tags);
+            activity?.SetStatus(ActivityStatusCode.Error, "fingerprint mismatch");
+            throw;
+        }
+        finally
+        {
+            if (execution.Waited)
+            {
+                LeasingTelemetry.IdempotentWaits.Add(1, _tags);
+            }
+        }
+
+        var ranHere = ticket.IsCreator && outcome.ExecutedHere;
+        activity?.SetTag("leasing.idempotency.replayed", !ranHere);
+        if (!ranHere)
+        {
+            LeasingTelemetry.IdempotentReplays.Add(1, _tags);
+        }
+
+        if (outcome.Status == IdempotencyStatus.Failed)
+        {
+            if (ranHere)
+            {
+                ExceptionDispatchInfo.Throw(outcome.Error!);
+            }
+
+            throw StoredFailure.Read(key, outcome.Payload);
+        }
+
+        var value = ranHere ? (T)outcome.Value! : ResultCodec.Deserialize(outcome.Payload, resultType, _json);
+        return new IdempotentResult<T>(value, !ranHere);
+    }
+
+    // Waits for the shared execution: without a limit while it is this caller's own (the caller that
+    // started the flight, once the action runs); within the wait budget while it is in progress
+    // elsewhere or belongs to another caller in this process.
+    private async Task<ExecutionOutcome> AwaitFlightAsync(SingleFlight<(string Key, string Fingerprint), Execution, ExecutionOutcome>.Ticket ticket, long started, CancellationToken cancellationToken)
+    {
+        var completion = ticket.Flight.Completion;
+        var execution = ticket.Flight.State;
+        while (!completion.IsCompleted)
+        {
+            var (phase, changed) = execution.Snapshot();
+            var next = Task.WhenAny(completion, changed);
+            var bounded = phase == ExecutionPhase.Waiting || (phase == ExecutionPhase.Executing && !ticket.IsCreator);
+            if (!bounded)
+            {
+                await next.WaitAsync(cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            var remaining = _options.WaitForInProgress - _time.GetElapsedTime(started);
+            if (remaining <= TimeSpan.Zero)
+            {
+                throw new IdempotencyInProgressException(execution.Key, RetryAfter(execution));
+            }
+
+            try
+            {
+                await next.WaitAsync(remaining, _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // The loop decides: still bounded -> out of budget; else keep waiting.
+            }
+        }
+
+        return await completion.ConfigureAwait(false);
+    }
+
+    private TimeSpan RetryAfter(Execution execution)
+    {
+        // The owner's lease end is backend time; the local clock estimates backend now (a hint only).
+        var left = execution.LeaseEnd() is { } end ? end - _time.GetUtcNow() : _options.LeaseDuration;
+        return left > MinRetryAfter ? left : MinRetryAfter;
+    }
+
+    private async Task<ExecutionOutcome> RunFlightAsync<T>(SingleFlight<(string Key, string Fingerprint), Execution, ExecutionOutcome>.Flight flight, string fingerprint, Func<IdempotencyContext, Task<T>> action, JsonTypeInfo<T>? resultType)
+    {
+        var execution = flight.State;
+        var key = execution.Key;
+        var signal = new CompletionSignal();
+        IAsyncDisposable? subscription = null;
+        var poll = FirstPoll;
+        try
+        {
+            while (true)
+            {
+                // Not the flight's token: once sent, a claim's answer is acted on (a won claim runs).
+                var sentAt = _time.GetTimestamp();
+                var claim = await _store.TryClaimAsync(key, fingerprint, _options.LeaseDuration, CancellationToken.None).ConfigureAwait(false);
+                switch (claim.Outcome)
+                {
+                    case ClaimOutcome.Claimed:
+                        flight.Pin();
+                        return await RunActionAsync(execution, fingerprint, claim, sentAt, action, resultType).ConfigureAwait(false);
+                    case ClaimOutcome.Completed:
+                        return ExecutionOutcome.Replay(claim.Existing!);
+                    case ClaimOutcome.FingerprintMismatch:
+                        throw IdempotencyKeyReuseException.ForKey(key);
+                }
+
+                execution.ObserveInProgress(claim.Existing);
+                if (subscription is null && _store is IIdempotencyCompletionSource source)
+                {
+                    try
+                    {
+                        subscription = await source.SubscribeToCompletionAsync(key, signal.Set, flight.CancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        Log.CompletionSubscribeFailed(_logger, key, e);
+                        subscription = NoSubscription.Instance;
+                    }
+
+                    // Claim again at once: a completion between the claim and the subscription sent no signal.
+                    continue;
+                }
+
+                // Poll no later than the owner's lease end (estimated on the local clock).
+                var untilExpiry = claim.Existing is { } record ? record.LeaseExpiresAt - _time.GetUtcNow() : poll;
+                var delay = untilExpiry < poll ? Max(untilExpiry, TimeSpan.FromMilliseconds(1)) : poll;
+                await signal.WaitAsync(delay, _time, flight.CancellationToken).ConfigureAwait(false);
+                poll = poll * 2 < MaxPoll ? poll * 2 : MaxPoll;
+            }
+        }
+        finally
+        {
+            if (subscription is not null)
+            {
+                await subscription.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<ExecutionOutcome> RunActionAsync<T>(Execution execution, string fingerprint, IdempotencyClaim claim, long sentAt, Func<IdempotencyContext, Task<T>> action, JsonTypeInfo<T>? resultType)
+    {
+        var key = execution.Key;
+        var record = claim.Existing!;
+        var owner = claim.OwnerToken!;
+        execution.StartExecuting(record.LeaseExpiresAt);
+        var lease = new Lease(key, owner, claim.FencingToken, record.LeaseExpiresAt);
+        var monitor = LeaseMonitor.Start(new ClaimHeartbeatStore(_store, execution, _time), lease, _options.LeaseDuration, sentAt, autoRenew: true, owner: execution, _time, _logger, _tags);
+        LeasingTelemetry.IdempotentExecutions.Add(1, _tags);
+
+        T value;
+        using (var actionToken = CancellationTokenSource.CreateLinkedTokenSource(monitor.LeaseLost, _shutdown.Token))
+        {
+            var context = new IdempotencyContext(key, record.Attempt, claim.FencingToken, monitor.LeaseLost, actionToken.Token);
+            try
+            {
+                // On the thread pool: a synchronous start of the action never runs on a caller's thread.
+                value = await Task.Run(() => action(context), CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                await monitor.StopAsync().ConfigureAwait(false);
+                return await FailAsync(key, fingerprint, owner, record.Attempt, monitor.IsLost, claim.FencingToken, e).ConfigureAwait(false);
+            }
+        }
+
+        await monitor.StopAsync().ConfigureAwait(false);
+        byte[] payload;
+        try
+        {
+            payload = ResultCodec.Serialize(value, resultType, _json);
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException)
+        {
+            // The result cannot be stored; nothing sensible to replay: give the claim back.
+            await ReleaseAfterFailureAsync(key, owner, e).ConfigureAwait(false);
+            throw;
+        }
+
+        if (await _store.CompleteAsync(key, owner, IdempotencyOutcome.Succeeded, payload, _options.Retention, CancellationToken.None).ConfigureAwait(false))
+        {
+            return ExecutionOutcome.Succeeded(value, payload);
+        }
+
+        return await AfterClaimLostAsync(key, fingerprint, claim.FencingToken, null).ConfigureAwait(false);
+    }
+
+    private async Task<ExecutionOutcome> FailAsync(string key, string fingerprint, string owner, int attempt, bool lost, long fencingToken, Exception error)
+    {
+        if (_options.IsTerminal?.Invoke(error) == true)
+        {
+            var payload = StoredFailure.Write(error);
+            if (await _store.CompleteAsync(key, owner, IdempotencyOutcome.Failed, payload, _options.Retention, CancellationToken.None).ConfigureAwait(false))
+            {
+                return ExecutionOutcome.Failed(error, payload);
+            }
+
+            return await AfterClaimLostAsync(key, fingerprint, fencingToken, error).ConfigureAwait(false);
+        }
+
+        if (lost)
+        {
+            // The action most likely stopped because its lease was lost: say so, with the cause inside.
+            var released = await ReleaseAfterFailureAsync(key, owner, error).ConfigureAwait(false);
+            if (!released)
+            {
+                Log.ClaimLost(_logger, key, fencingToken);
+                throw IdempotencyClaimLostException.ForKey(key, error);
+            }
+        }
+        else if (await ReleaseAfterFailureAsync(key, owner, error).ConfigureAwait(false))
+        {
+            Log.ClaimReleased(_logger, key, attempt, error);
+        }
+
+        ExceptionDispatchInfo.Throw(error);
+        return null!;
+    }
+
+    private async Task<bool> ReleaseAfterFailureAsync(string key, string owner, Exception error)
+    {
+        try
+        {
+            return await _store.ReleaseAsync(key, owner, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception releaseError) when (releaseError is LeaseStoreUnavailableException or OperationCanceledException or TimeoutException)
+        {
+            // The action's exception is the one to report; the claim expires after its lease.
+            Log.ClaimReleaseFailed(_logger, key, new AggregateException(error, releaseError));
+            return false;
+        }
+    }
+
+    // Completing found the claim gone: replay the key's outcome if someone stored one, else say so.
+    private async Task<ExecutionOutcome> AfterClaimLostAsync(string key, string fingerprint, long fencingToken, Exception? error)
+    {
+        Log.ClaimLost(_logger, key, fencingToken);
+        var record = await _store.GetAsync(key, CancellationToken.None).ConfigureAwait(false);
+        if (record is { Status: IdempotencyStatus.Succeeded or IdempotencyStatus.Failed } && string.Equals(record.Fingerprint, fingerprint, StringComparison.Ordinal))
+        {
+            return ExecutionOutcome.Replay(record);
+        }
+
+        throw IdempotencyClaimLostException.ForKey(key, error);
+    }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    private sealed class NoSubscription : IAsyncDisposable
+    {
+        public static readonly NoSubscription Instance = new();
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+}
