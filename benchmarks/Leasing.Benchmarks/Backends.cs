@@ -1,11 +1,7 @@
+using Leasing.Redis;
+using Leasing.Sql;
 using Npgsql;
 using StackExchange.Redis;
-#if REDIS_STORE
-using Leasing.Redis;
-#endif
-#if SQL_STORE
-using Leasing.Sql;
-#endif
 
 namespace Leasing.Benchmarks;
 
@@ -15,24 +11,14 @@ internal static class Backends
     /// <summary>The table prefix of one run's PostgreSQL tables.</summary>
     public static string PostgresTablePrefix(string runId) => $"bench_{runId}_";
 
-    /// <summary>The Redis lease store on <paramref name="redis"/>; <see langword="null"/> while this build has none.</summary>
-    public static ILeaseStore? Redis(IConnectionMultiplexer redis) =>
-#if REDIS_STORE
-        new RedisLeaseStore(redis);
-#else
-        null;
-#endif
+    /// <summary>The Redis lease store on <paramref name="redis"/> (default options: scripts, no <c>WAIT</c>).</summary>
+    public static ILeaseStore Redis(IConnectionMultiplexer redis) => new RedisLeaseStore(redis);
 
-    /// <summary>The PostgreSQL lease store on <paramref name="dataSource"/> in tables of its own, schema created; <see langword="null"/> while this build has none.</summary>
-    public static async Task<ILeaseStore?> PostgresAsync(NpgsqlDataSource dataSource, string runId)
+    /// <summary>The PostgreSQL lease store on <paramref name="dataSource"/> in tables of its own, schema created.</summary>
+    public static async Task<ILeaseStore> PostgresAsync(NpgsqlDataSource dataSource, string runId)
     {
-#if SQL_STORE
         var store = new SqlLeaseStore(dataSource, SqlDialect.PostgreSql, new SqlLeasingOptions { TablePrefix = PostgresTablePrefix(runId) });
         await store.EnsureSchemaAsync().ConfigureAwait(false);
         return store;
-#else
-        await Task.CompletedTask.ConfigureAwait(false);
-        return null;
-#endif
     }
 }

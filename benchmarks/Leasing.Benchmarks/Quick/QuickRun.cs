@@ -164,15 +164,6 @@ internal sealed class QuickRun
         };
 
         var store = Backends.Redis(redis);
-        if (store is null)
-        {
-            Console.Error.WriteLine("Redis (no Redis lease store in this build: library figures not measured)");
-            await RunRoundsAsync(RedisWorkers, scenarios).ConfigureAwait(false);
-            var rawSamples = await ClosedLoop.SampleMicrosAsync(2_000, () => new ValueTask<RedisResult>(raw.CallAsync(0)), _ => ValueTask.CompletedTask).ConfigureAwait(false);
-            figures.RawEvalshaP50Micros = ClosedLoop.Median(rawSamples);
-            return;
-        }
-
         await using var pool2000 = await OpenPoolAsync(store, "2000", Channels).ConfigureAwait(false);
         await using var pool100 = await OpenPoolAsync(store, "100", 100).ConfigureAwait(false);
         await using var pool100k = await OpenPoolAsync(store, "100k", 100_000).ConfigureAwait(false);
@@ -291,7 +282,7 @@ internal sealed class QuickRun
     {
         // A multiplexer of its own, so the profiler sees only the counted operations.
         using var redis = await Servers.ConnectRedisAsync(configuration, $"leasing-bench-{_runId}-count").ConfigureAwait(false);
-        var store = Backends.Redis(redis)!;
+        var store = Backends.Redis(redis);
         var counter = new CommandCounter(redis);
         await using var pool = new ChannelPool(store, new ChannelPoolOptions
         {
@@ -376,13 +367,6 @@ internal sealed class QuickRun
         };
 
         var store = await Backends.PostgresAsync(postgres, _runId).ConfigureAwait(false);
-        if (store is null)
-        {
-            Console.Error.WriteLine("PostgreSQL (no PostgreSQL lease store in this build: library figures not measured)");
-            await RunRoundsAsync(PostgresWorkers, scenarios).ConfigureAwait(false);
-            return;
-        }
-
         await using var pool = await OpenPoolAsync(store, "pg", Channels).ConfigureAwait(false);
         scenarios.Add(new("pool, 2,000 channels", _ => PairAsync(pool), x => _results.Postgres.PairsPerSecond = x));
         Console.Error.WriteLine($"PostgreSQL: {PostgresWorkers} workers, {Rounds} interleaved rounds per figure (median)");

@@ -14,7 +14,7 @@ public class PostgresLeaseStoreBenchmark : LeaseStoreBenchmark
     {
         _dataSource = await Servers.ConnectPostgresAsync(Servers.Resolve().Postgres, maxPoolSize: 8);
         _raw = await RawUpsert.CreateAsync(_dataSource, $"{Backends.PostgresTablePrefix(RunId)}raw", 1);
-        return (await Backends.PostgresAsync(_dataSource, RunId))!;
+        return await Backends.PostgresAsync(_dataSource, RunId);
     }
 
     protected override async ValueTask RawPairAsync() => await _raw.PairAsync(0);

@@ -14,7 +14,7 @@ public class RedisLeaseStoreBenchmark : LeaseStoreBenchmark
     {
         _redis = await Servers.ConnectRedisAsync(Servers.Resolve().Redis, $"leasing-bench-{RunId}");
         _raw = await RawEvalsha.CreateAsync(_redis, $"bench:{RunId}", 1);
-        return Backends.Redis(_redis)!;
+        return Backends.Redis(_redis);
     }
 
     protected override async ValueTask RawPairAsync() => await _raw.PairAsync(0);
