@@ -17,7 +17,6 @@ public class IdempotentExecutionBenchmark
     private static readonly ReadOnlyMemory<byte> Payload = Encoding.UTF8.GetBytes("{\"value\":42}");
     private readonly InMemoryIdempotencyStore _store = new();
     private long _next;
-#if IDEMPOTENT_EXECUTOR
     private IdempotentExecutor _executor = null!;
 
     [GlobalSetup]
@@ -41,7 +40,6 @@ public class IdempotentExecutionBenchmark
     [Benchmark(Description = "executor: replay of a completed key")]
     public async Task<int> ExecuteReplay() =>
         (await _executor.ExecuteAsync("replayed", static _ => Task.FromResult(42), "fingerprint")).Value;
-#endif
 
     [Benchmark(Baseline = true, Description = "store claim+complete")]
     public async Task StoreClaimComplete()
