@@ -1,6 +1,6 @@
 namespace Leasing.Sql;
 
-/// <summary>The SQL dialect a <see cref="SqlLeaseStore"/> or the SQL idempotency store speaks.</summary>
+/// <summary>The SQL dialect a <see cref="SqlLeaseStore"/> or <see cref="SqlIdempotencyStore"/> speaks.</summary>
 public enum SqlDialect
 {
     /// <summary>

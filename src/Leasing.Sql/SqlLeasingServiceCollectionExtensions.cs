@@ -13,8 +13,8 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class SqlLeasingServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers <see cref="SqlLeaseStore"/> as the singleton <see cref="ILeaseStore"/> (unless one is
-    /// registered), over the data source <paramref name="dataSource"/> creates, and a hosted service that
+    /// Registers <see cref="SqlLeaseStore"/> as the singleton <see cref="ILeaseStore"/> and
+    /// <see cref="SqlIdempotencyStore"/> as the singleton <see cref="IIdempotencyStore"/> (unless registered), over the data source <paramref name="dataSource"/> creates, and a hosted service that
     /// ensures the schema when the host starts. The store uses the registered <see cref="TimeProvider"/>
     /// as the SQLite clock when <see cref="SqlLeasingOptions.TimeProvider"/> is not set.
     /// </summary>
@@ -35,6 +35,12 @@ public static class SqlLeasingServiceCollectionExtensions
             return new SqlLeaseStore(SqlBackendRegistration.DataSource(provider), registration.Dialect, registration.Options(provider));
         });
         services.TryAddSingleton<ILeaseStore>(static provider => provider.GetRequiredService<SqlLeaseStore>());
+        services.TryAddSingleton(static provider =>
+        {
+            var registration = provider.GetRequiredService<SqlBackendRegistration>();
+            return new SqlIdempotencyStore(SqlBackendRegistration.DataSource(provider), registration.Dialect, registration.Options(provider));
+        });
+        services.TryAddSingleton<IIdempotencyStore>(static provider => provider.GetRequiredService<SqlIdempotencyStore>());
         services.AddHostedService<SqlSchemaInitializer>();
         return services;
     }
@@ -64,6 +70,7 @@ internal sealed class SqlSchemaInitializer(IServiceProvider provider) : IHostedS
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await provider.GetRequiredService<SqlLeaseStore>().EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+        await provider.GetRequiredService<SqlIdempotencyStore>().EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

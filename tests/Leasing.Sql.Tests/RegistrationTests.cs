@@ -21,6 +21,9 @@ public sealed class RegistrationTests
             var store = provider.GetRequiredService<ILeaseStore>();
             store.Should().BeOfType<SqlLeaseStore>().Which.Dialect.Should().Be(SqlDialect.Sqlite);
             (await store.TryAcquireAsync("k", TimeSpan.FromSeconds(30))).Should().NotBeNull();
+            var idempotency = provider.GetRequiredService<IIdempotencyStore>();
+            idempotency.Should().BeOfType<SqlIdempotencyStore>();
+            (await idempotency.TryClaimAsync("k", "fp", TimeSpan.FromSeconds(30))).Outcome.Should().Be(ClaimOutcome.Claimed);
         }
 
         File.Exists(path).Should().BeTrue();
@@ -39,8 +42,9 @@ public sealed class RegistrationTests
         var store = provider.GetRequiredService<ILeaseStore>();
         store.Should().BeOfType<SqlLeaseStore>().Which.Dialect.Should().Be(SqlDialect.PostgreSql);
         (await store.TryAcquireAsync(Unique.Name(), TimeSpan.FromSeconds(30))).Should().NotBeNull();
+        (await provider.GetRequiredService<IIdempotencyStore>().TryClaimAsync(Unique.Name(), "fp", TimeSpan.FromSeconds(30))).Outcome.Should().Be(ClaimOutcome.Claimed);
         await using var drop = Npgsql.NpgsqlDataSource.Create(await PostgresServer.GetConnectionStringAsync())
-            .CreateCommand($"DROP TABLE {prefix}leases, {prefix}pools, {prefix}pool_members, {prefix}schema; DROP SEQUENCE {prefix}lru");
+            .CreateCommand($"DROP TABLE {prefix}leases, {prefix}pools, {prefix}pool_members, {prefix}idempotency, {prefix}schema; DROP SEQUENCE {prefix}lru");
         await drop.ExecuteNonQueryAsync();
     }
 

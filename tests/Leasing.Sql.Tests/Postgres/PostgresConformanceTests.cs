@@ -12,3 +12,8 @@ public sealed class PostgresChannelPoolConformanceTests(PostgresTables tables) :
 {
     protected override ValueTask<LeaseBackend> CreateBackendAsync() => ValueTask.FromResult<LeaseBackend>(new PostgresLeaseBackend(tables));
 }
+
+public sealed class PostgresIdempotencyStoreConformanceTests(PostgresTables tables) : IdempotencyStoreConformanceTests, IClassFixture<PostgresTables>
+{
+    protected override ValueTask<IdempotencyBackend> CreateBackendAsync() => ValueTask.FromResult<IdempotencyBackend>(new PostgresIdempotencyBackend(tables));
+}

@@ -22,6 +22,7 @@ public sealed class PostgresTables : IAsyncLifetime
     {
         dataSource = NpgsqlDataSource.Create(await PostgresServer.GetConnectionStringAsync());
         await new SqlLeaseStore(DataSource, SqlDialect.PostgreSql, Options).EnsureSchemaAsync();
+        await new SqlIdempotencyStore(DataSource, SqlDialect.PostgreSql, Options).EnsureSchemaAsync();
     }
 
     public async Task DisposeAsync()

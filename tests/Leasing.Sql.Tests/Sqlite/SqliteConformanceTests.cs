@@ -11,3 +11,8 @@ public sealed class SqliteChannelPoolConformanceTests : ChannelPoolConformanceTe
 {
     protected override ValueTask<LeaseBackend> CreateBackendAsync() => SqliteLeaseBackend.CreateAsync();
 }
+
+public sealed class SqliteIdempotencyStoreConformanceTests : IdempotencyStoreConformanceTests
+{
+    protected override ValueTask<IdempotencyBackend> CreateBackendAsync() => SqliteIdempotencyBackend.CreateAsync();
+}

@@ -1,0 +1,135 @@
+using System.Data.Common;
+
+namespace Leasing.Sql;
+
+/// <summary>
+/// An <see cref="IIdempotencyStore"/> over SQLite or PostgreSQL through any ADO.NET <see cref="DbDataSource"/>.
+/// Claim, heartbeat, complete and release are each one parameterised statement, timed by the database clock;
+/// a claim always writes the row (<c>SET col = CASE WHEN claimable THEN new ELSE col END ... RETURNING</c>) and
+/// reads who won from the returned owner token, so nothing is read, decided in the client, then written.
+/// </summary>
+/// <remarks>
+/// Call <see cref="EnsureSchemaAsync"/> once before use. Options, clock and failures are those of
+/// <see cref="SqlLeaseStore"/>: a driver error or timeout throws <see cref="LeaseStoreUnavailableException"/>.
+/// </remarks>
+public sealed class SqlIdempotencyStore : IIdempotencyStore
+{
+    private const int SchemaVersion = 1;
+    private readonly SqlRunner _runner;
+    private readonly IdempotencyStatements _sql;
+
+    /// <summary>Creates a store; nothing is read or written until the first call.</summary>
+    /// <param name="dataSource">The data source (Microsoft.Data.Sqlite or Npgsql); the host owns and disposes it.</param>
+    /// <param name="dialect">The dialect of <paramref name="dataSource"/>.</param>
+    /// <param name="options">Table prefix, timeout and (SQLite) clock; defaults when <see langword="null"/>.</param>
+    /// <exception cref="ArgumentException">The table prefix is not an identifier, or the timeout is out of range.</exception>
+    public SqlIdempotencyStore(DbDataSource dataSource, SqlDialect dialect, SqlLeasingOptions? options = null)
+    {
+        _runner = new SqlRunner(dataSource, dialect, options ?? new SqlLeasingOptions(), "SQL idempotency store");
+        _sql = new IdempotencyStatements(_runner);
+    }
+
+    /// <summary>The dialect this store speaks.</summary>
+    public SqlDialect Dialect => _runner.Dialect;
+
+    /// <summary>Creates the idempotency table and schema version row if missing. Idempotent; safe from several processes at once.</summary>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>A task that completes when the schema is ready.</returns>
+    /// <exception cref="InvalidOperationException">The stored schema is newer than this release understands.</exception>
+    /// <exception cref="LeaseStoreUnavailableException">The database could not be reached.</exception>
+    public ValueTask EnsureSchemaAsync(CancellationToken cancellationToken = default) =>
+        SqlSchema.EnsureAsync(_runner, "idempotency", SchemaVersion, _sql.Schema, _sql.Schema, cancellationToken);
+
+    /// <inheritdoc/>
+    public ValueTask<IdempotencyClaim> TryClaimAsync(string key, string fingerprint, TimeSpan lease, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
+        LeaseArguments.ThrowIfInvalidFingerprint(fingerprint, nameof(fingerprint));
+        LeaseArguments.ThrowIfInvalidTtl(lease, nameof(lease));
+        var owner = OwnerTokens.Create();
+        var args = new SqlArgs().Text("key", key).Text("fingerprint", fingerprint).Text("owner", owner)
+            .Int64("lease", SqlLeaseStore.Micro(lease)).Int64("unfinished", SqlLeaseStore.Micro(IdempotencyStatements.UnfinishedRetention));
+        return _runner.QuerySingleAsync(_sql.Claim, args, r => ReadClaim(r, owner, fingerprint), null!, cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<bool> HeartbeatAsync(string key, string ownerToken, TimeSpan lease, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
+        LeaseArguments.ThrowIfInvalidOwnerToken(ownerToken, nameof(ownerToken));
+        LeaseArguments.ThrowIfInvalidTtl(lease, nameof(lease));
+        var args = new SqlArgs().Text("key", key).Text("owner", ownerToken)
+            .Int64("lease", SqlLeaseStore.Micro(lease)).Int64("unfinished", SqlLeaseStore.Micro(IdempotencyStatements.UnfinishedRetention));
+        return _runner.QuerySingleAsync(_sql.Heartbeat, args, Found, false, cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<bool> CompleteAsync(string key, string ownerToken, IdempotencyOutcome outcome, ReadOnlyMemory<byte> payload, TimeSpan retention, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
+        LeaseArguments.ThrowIfInvalidOwnerToken(ownerToken, nameof(ownerToken));
+        if (outcome is not (IdempotencyOutcome.Succeeded or IdempotencyOutcome.Failed))
+        {
+            throw new ArgumentOutOfRangeException(nameof(outcome), outcome, "The outcome must be Succeeded or Failed.");
+        }
+
+        LeaseArguments.ThrowIfInvalidRetention(retention, nameof(retention));
+        var status = outcome == IdempotencyOutcome.Succeeded ? IdempotencyStatus.Succeeded : IdempotencyStatus.Failed;
+        var args = new SqlArgs().Text("key", key).Text("owner", ownerToken).Int64("status", (long)status)
+            .Bytes("result", payload).Int64("retention", SqlLeaseStore.Micro(retention));
+        return _runner.QuerySingleAsync(_sql.Complete, args, Found, false, cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<bool> ReleaseAsync(string key, string ownerToken, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
+        LeaseArguments.ThrowIfInvalidOwnerToken(ownerToken, nameof(ownerToken));
+        var args = new SqlArgs().Text("key", key).Text("owner", ownerToken)
+            .Int64("unfinished", SqlLeaseStore.Micro(IdempotencyStatements.UnfinishedRetention));
+        return _runner.QuerySingleAsync(_sql.Release, args, Found, false, cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<IdempotencyRecord?> GetAsync(string key, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
+        return _runner.QuerySingleAsync(_sql.Get, new SqlArgs().Text("key", key), ReadRecord, null, cancellationToken, write: false);
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<bool> EvictAsync(string key, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
+        return _runner.QuerySingleAsync(_sql.Evict, new SqlArgs().Text("key", key), Found, false, cancellationToken);
+    }
+
+    /// <summary>Describes the store without secrets.</summary>
+    /// <returns>The dialect and table prefix.</returns>
+    public override string ToString() => $"SqlIdempotencyStore {{ Dialect = {Dialect}, TablePrefix = {_runner.Names.Prefix} }}";
+
+    private static bool Found(DbDataReader reader) => true;
+
+    // Columns: key, present, status, fingerprint, owner_token, lease_expires_at, record_expires_at, result, attempt, fencing, now.
+    private static IdempotencyRecord ReadRecord(DbDataReader r) => new(
+        r.GetString(0),
+        (IdempotencyStatus)r.GetInt32(2),
+        r.GetString(3),
+        SqlLeaseStore.Time(r.GetInt64(5)),
+        r.IsDBNull(7) ? (ReadOnlyMemory<byte>?)null : new ReadOnlyMemory<byte>((byte[])r.GetValue(7)),
+        r.GetInt32(8),
+        r.GetInt64(9));
+
+    private static IdempotencyClaim ReadClaim(DbDataReader r, string owner, string fingerprint)
+    {
+        var record = ReadRecord(r);
+        var outcome = !r.IsDBNull(4) && string.Equals(r.GetString(4), owner, StringComparison.Ordinal)
+            ? ClaimOutcome.Claimed
+            : !string.Equals(record.Fingerprint, fingerprint, StringComparison.Ordinal)
+                ? ClaimOutcome.FingerprintMismatch
+                : record.Status is IdempotencyStatus.Succeeded or IdempotencyStatus.Failed
+                    ? ClaimOutcome.Completed
+                    : ClaimOutcome.InProgress;
+        return new IdempotencyClaim(outcome, outcome == ClaimOutcome.Claimed ? owner : null, record.FencingToken, record);
+    }
+}

@@ -1,0 +1,21 @@
+using Leasing.Testing;
+
+namespace Leasing.Sql.Tests.Postgres;
+
+/// <summary>PostgreSQL with the class's table prefix; time is the server's clock, so it passes for real.</summary>
+public sealed class PostgresIdempotencyBackend(PostgresTables tables) : IdempotencyBackend
+{
+    public override string Name => "postgres";
+
+    public override TimeProvider TimeProvider => TimeProvider.System;
+
+    public override bool IsTimeVirtual => false;
+
+    public override TimeSpan Ttl => SqlTestTimes.Ttl;
+
+    public override bool SignalsCompletion => false;
+
+    public override IIdempotencyStore CreateStore() => new SqlIdempotencyStore(tables.DataSource, SqlDialect.PostgreSql, tables.Options);
+
+    public override async ValueTask PassAsync(TimeSpan duration) => await Task.Delay(duration);
+}
