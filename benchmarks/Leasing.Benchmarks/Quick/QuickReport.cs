@@ -40,6 +40,12 @@ internal static class QuickReport
 
         Row(table, "PostgreSQL pool acquire+release, 16 workers, 2,000 channels", Rate(r.Postgres.PairsPerSecond),
             $"raw 2× prepared upsert: {Rate(r.Postgres.RawUpsertPairsPerSecond)}", Div(r.Postgres.PairsPerSecond, r.Postgres.RawUpsertPairsPerSecond), ">= 0.50", AtLeast(0.50));
+        if (notes.TryGetValue("duplicates", out var duplicates))
+        {
+            var met = duplicates.StartsWith("1 execution(s), 1 claim(s)", StringComparison.Ordinal) ? "yes" : "**no**";
+            table.AppendLine(CultureInfo.InvariantCulture, $"| IdempotentExecutor: 50 parallel duplicates in one process (in-memory store, worst of 20 keys) | {duplicates} |  |  | 1 execution, 1 claim | {met} |");
+        }
+
         Row(table, "In-memory pool acquire+release, one thread", Rate(r.Memory.PairsPerSecondSingleThread),
             "", r.Memory.PairsPerSecondSingleThread, ">= 1,000,000/s", AtLeast(1_000_000), showRatio: false);
         Row(table, "In-memory allocated bytes per pair", Bytes(r.Memory.AllocatedBytesPerPair),

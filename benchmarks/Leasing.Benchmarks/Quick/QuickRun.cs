@@ -83,6 +83,9 @@ internal sealed class QuickRun
         Console.Error.WriteLine($"run {_runId}: Redis {redisConfiguration} ({await redis.GetServers()[0].DatabaseSizeAsync().ConfigureAwait(false)} keys in db), PostgreSQL {new NpgsqlConnectionStringBuilder(postgresConnectionString).Host}:{new NpgsqlConnectionStringBuilder(postgresConnectionString).Port}");
 
         await MeasureMemoryAsync().ConfigureAwait(false);
+        var (executions, claims, duplicateKeys) = await DuplicateCalls.RunAsync().ConfigureAwait(false);
+        _notes["duplicates"] = $"{executions} execution(s), {claims} claim(s)";
+        Console.Error.WriteLine($"idempotency, 50 parallel duplicates in one process (worst of {duplicateKeys} keys): {_notes["duplicates"]}");
         try
         {
             await MeasureRedisAsync(redis, redisConfiguration).ConfigureAwait(false);
