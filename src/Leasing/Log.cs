@@ -40,4 +40,7 @@ internal static partial class Log
 
     [LoggerMessage(104, LogLevel.Warning, "Idempotency key {Key}: the claim was lost while the action ran (fencing token {FencingToken}).")]
     public static partial void ClaimLost(ILogger logger, string key, long fencingToken);
+
+    [LoggerMessage(121, LogLevel.Warning, "Releasing the lock {Key} at dispose failed; it will expire on its own.")]
+    public static partial void LockReleaseAtDisposeFailed(ILogger logger, string key, Exception exception);
 }

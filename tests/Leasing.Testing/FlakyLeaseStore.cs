@@ -8,6 +8,7 @@ namespace Leasing.Testing;
 public sealed class FlakyLeaseStore(ILeaseStore inner) : ILeaseStore
 {
     private int _renews;
+    private int _acquires;
 
     /// <summary>When true, every call throws <see cref="LeaseStoreUnavailableException"/>.</summary>
     public bool Down { get; set; }
@@ -15,8 +16,14 @@ public sealed class FlakyLeaseStore(ILeaseStore inner) : ILeaseStore
     /// <summary>How many renew calls were made (up or down).</summary>
     public int Renews => Volatile.Read(ref _renews);
 
-    public ValueTask<Lease?> TryAcquireAsync(string key, TimeSpan ttl, CancellationToken cancellationToken = default) =>
-        Down ? Failed() : inner.TryAcquireAsync(key, ttl, cancellationToken);
+    /// <summary>How many single-key acquire calls were made (up or down).</summary>
+    public int Acquires => Volatile.Read(ref _acquires);
+
+    public ValueTask<Lease?> TryAcquireAsync(string key, TimeSpan ttl, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _acquires);
+        return Down ? Failed() : inner.TryAcquireAsync(key, ttl, cancellationToken);
+    }
 
     public ValueTask<Lease?> RenewAsync(Lease lease, TimeSpan ttl, CancellationToken cancellationToken = default)
     {

@@ -1,0 +1,215 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Leasing;
+
+/// <summary>
+/// Runs a block of work as the single writer for a key across replicas. One object is one replica:
+/// its in-process guard answers a second caller in the same process (<see cref="LockSkipReason.InProgressHere"/>)
+/// without a round trip; another replica's holder gives <see cref="LockSkipReason.LockHeld"/>.
+/// </summary>
+/// <remarks>
+/// A held lock is renewed every LeaseDuration/3 by compare-and-set. When a renewal finds the lease
+/// lost, or the local deadline passes unconfirmed, <see cref="LockHandle.LeaseLost"/> (and the token
+/// passed to the work) is cancelled, so the work stops instead of racing a new writer. Keys follow
+/// <see cref="LeaseArguments"/>; locks share the single-key namespace of the <see cref="ILeaseStore"/>.
+/// </remarks>
+public sealed class DistributedLock
+{
+    private static readonly Task Never = new TaskCompletionSource().Task;
+
+    private readonly ILeaseStore _store;
+    private readonly DistributedLockOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly KeyValuePair<string, object?>[] _tags;
+    private readonly ConcurrentDictionary<string, LockHolder> _guard = new(StringComparer.Ordinal);
+
+    /// <summary>Creates a lock over a store.</summary>
+    /// <param name="store">The lease store shared by every replica.</param>
+    /// <param name="options">The options; defaults when <see langword="null"/>.</param>
+    /// <param name="timeProvider">The local clock (renewals, deadlines, waits); <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
+    /// <param name="logger">The logger.</param>
+    /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
+    public DistributedLock(ILeaseStore store, DistributedLockOptions? options = null, TimeProvider? timeProvider = null, ILogger<DistributedLock>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        options ??= new DistributedLockOptions();
+        DistributedLockOptionsValidator.ThrowIfInvalid(options, nameof(options));
+        _store = store;
+        _options = options;
+        _time = timeProvider ?? TimeProvider.System;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _tags = [new(LeasingTelemetry.BackendTag, LeasingTelemetry.BackendOf(store))];
+    }
+
+    /// <summary>Takes the lock if it is free.</summary>
+    /// <param name="key">The key (the rules of <see cref="LeaseArguments"/>).</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The handle; <see langword="null"/> when another caller here or another replica holds the key.</returns>
+    /// <exception cref="ArgumentException">The key breaks the key rules.</exception>
+    /// <exception cref="LeaseStoreUnavailableException">The backend could not be reached.</exception>
+    public async ValueTask<LockHandle?> TryAcquireAsync(string key, CancellationToken cancellationToken = default) =>
+        (await TryAcquireCoreAsync(key, cancellationToken).ConfigureAwait(false)).Handle;
+
+    /// <summary>Takes the lock, waiting up to <paramref name="timeout"/> for it to be free.</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="timeout">How long to wait; <see cref="TimeSpan.Zero"/> tries once; <see cref="Timeout.InfiniteTimeSpan"/> waits until cancelled.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>The handle.</returns>
+    /// <exception cref="ArgumentException">The key breaks the key rules, or the timeout is negative.</exception>
+    /// <exception cref="TimeoutException">The lock stayed held for the whole timeout.</exception>
+    /// <exception cref="LeaseStoreUnavailableException">The backend could not be reached.</exception>
+    public async ValueTask<LockHandle> AcquireAsync(string key, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
+        if (timeout < TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "The timeout must not be negative (use Timeout.InfiniteTimeSpan to wait until cancelled).");
+        }
+
+        var started = _time.GetTimestamp();
+        var delay = _options.RetryMinDelay;
+        while (true)
+        {
+            var (handle, _, holder) = await TryAcquireCoreAsync(key, cancellationToken).ConfigureAwait(false);
+            if (handle is not null)
+            {
+                return handle;
+            }
+
+            var left = timeout == Timeout.InfiniteTimeSpan ? Timeout.InfiniteTimeSpan : timeout - _time.GetElapsedTime(started);
+            if (left != Timeout.InfiniteTimeSpan && left <= TimeSpan.Zero)
+            {
+                throw new TimeoutException($"The lock '{key}' stayed held for {timeout.TotalMilliseconds:0} ms.");
+            }
+
+            // A release here wakes the wait at once; another replica's release is found by the poll.
+            var sleep = Jitter(delay);
+            if (left != Timeout.InfiniteTimeSpan && left < sleep)
+            {
+                sleep = left;
+            }
+
+            var woken = holder?.Released ?? Never;
+            try
+            {
+                await woken.WaitAsync(sleep, _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // The poll is due.
+            }
+
+            delay = delay * 2 < _options.RetryMaxDelay ? delay * 2 : _options.RetryMaxDelay;
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> as the single writer for <paramref name="key"/> if the lock is free;
+    /// the lock is always released afterwards, also when the work throws (the exception propagates).
+    /// </summary>
+    /// <typeparam name="T">The work's result type.</typeparam>
+    /// <param name="key">The key.</param>
+    /// <param name="work">The work; its token is cancelled when the lease is lost or <paramref name="cancellationToken"/> is.</param>
+    /// <param name="cancellationToken">Cancels the acquire and the work.</param>
+    /// <returns>The work's result, or why it did not run.</returns>
+    /// <exception cref="ArgumentException">The key breaks the key rules.</exception>
+    /// <exception cref="LeaseStoreUnavailableException">The backend could not be reached.</exception>
+    public async Task<LockResult<T>> TryRunExclusiveAsync<T>(string key, Func<LockHandle, CancellationToken, Task<T>> work, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        var (handle, skipped, _) = await TryAcquireCoreAsync(key, cancellationToken).ConfigureAwait(false);
+        if (handle is null)
+        {
+            return new LockResult<T>(false, default, skipped);
+        }
+
+        await using (handle.ConfigureAwait(false))
+        {
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, handle.LeaseLost);
+            var value = await work(handle, linked.Token).ConfigureAwait(false);
+            return new LockResult<T>(true, value, null);
+        }
+    }
+
+    internal async ValueTask<bool> ReleaseAsync(LockHandle handle, CancellationToken cancellationToken)
+    {
+        var monitor = handle.Monitor;
+        try
+        {
+            await monitor.StopRenewingAsync().ConfigureAwait(false);
+            var released = await _store.ReleaseAsync(monitor.Lease, cancellationToken).ConfigureAwait(false);
+            await monitor.StopAsync().ConfigureAwait(false);
+            return released;
+        }
+        finally
+        {
+            // Leaves the guard either way: a lease we could not release expires on its own, and this
+            // replica's next caller then learns from the backend whether the key is free.
+            Leave(monitor.Lease.Key, handle.Holder);
+        }
+    }
+
+    internal void OnReleaseAtDisposeFailed(LockHandle handle, Exception error) =>
+        Log.LockReleaseAtDisposeFailed(_logger, handle.Key, error);
+
+    private async ValueTask<(LockHandle? Handle, LockSkipReason? Skipped, LockHolder? Holder)> TryAcquireCoreAsync(string key, CancellationToken cancellationToken)
+    {
+        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
+        cancellationToken.ThrowIfCancellationRequested();
+
+        var holder = new LockHolder();
+        while (!_guard.TryAdd(key, holder))
+        {
+            if (_guard.TryGetValue(key, out var current))
+            {
+                if (current.IsActive)
+                {
+                    return (null, LockSkipReason.InProgressHere, current);
+                }
+
+                // A holder whose lease is known lost (or a handle dropped without release) guards nothing.
+                _guard.TryRemove(new KeyValuePair<string, LockHolder>(key, current));
+                current.Leave();
+            }
+        }
+
+        using var activity = LeasingTelemetry.ActivitySource.StartActivity("leasing.lock.acquire");
+        Lease? lease;
+        var sentAt = _time.GetTimestamp();
+        try
+        {
+            lease = await _store.TryAcquireAsync(key, _options.LeaseDuration, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            Leave(key, holder);
+            throw;
+        }
+
+        if (lease is null)
+        {
+            Leave(key, holder);
+            activity?.SetTag("leasing.lock.acquired", false);
+            return (null, LockSkipReason.LockHeld, null);
+        }
+
+        var monitor = LeaseMonitor.Start(_store, lease, _options.LeaseDuration, sentAt, autoRenew: true, owner: null, _time, _logger, _tags);
+        var handle = new LockHandle(this, monitor, holder);
+        monitor.AttachOwner(handle);
+        holder.Hold(monitor);
+        activity?.SetTag("leasing.lock.acquired", true);
+        return (handle, null, null);
+    }
+
+    private void Leave(string key, LockHolder holder)
+    {
+        _guard.TryRemove(new KeyValuePair<string, LockHolder>(key, holder));
+        holder.Leave();
+    }
+
+    private static TimeSpan Jitter(TimeSpan delay) =>
+        TimeSpan.FromTicks((long)(delay.Ticks * (0.5 + (Random.Shared.NextDouble() * 0.5))));
+}
