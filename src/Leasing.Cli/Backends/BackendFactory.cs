@@ -1,7 +1,9 @@
 using Leasing.InMemory;
+using Leasing.Redis;
 using Leasing.Sql;
 using Microsoft.Data.Sqlite;
 using Npgsql;
+using StackExchange.Redis;
 
 namespace Leasing.Cli.Backends;
 
@@ -23,6 +25,7 @@ internal static class BackendFactory
             BackendKind.Memory => new Backend(choice, new InMemoryLeaseStore(), new InMemoryIdempotencyStore()),
             BackendKind.Sqlite => await OpenSqliteAsync(choice, createIfMissing, cancellationToken).ConfigureAwait(false),
             BackendKind.Postgres => await OpenPostgresAsync(choice, cancellationToken).ConfigureAwait(false),
+            BackendKind.Redis => await OpenRedisAsync(choice, cancellationToken).ConfigureAwait(false),
             _ => throw new NotSupportedException($"The {choice.Kind.ToString().ToLowerInvariant()} backend is not available in this build."),
         };
     }
@@ -43,7 +46,7 @@ internal static class BackendFactory
             SqliteConnection.ClearAllPools();
         }
 
-        return await OpenSqlAsync(choice with { Connection = path }, new SqlLeaseStore(dataSource, SqlDialect.Sqlite), CloseAsync, cancellationToken).ConfigureAwait(false);
+        return await OpenSqlAsync(choice with { Connection = path }, new SqlLeaseStore(dataSource, SqlDialect.Sqlite, SqlOptions(choice)), CloseAsync, cancellationToken).ConfigureAwait(false);
     }
 
     private static async Task<Backend> OpenPostgresAsync(BackendChoice choice, CancellationToken cancellationToken)
@@ -58,8 +61,38 @@ internal static class BackendFactory
             throw new ArgumentException($"The --postgres connection string is not valid: {e.Message}", e);
         }
 
-        return await OpenSqlAsync(choice, new SqlLeaseStore(dataSource, SqlDialect.PostgreSql), dataSource.DisposeAsync, cancellationToken).ConfigureAwait(false);
+        return await OpenSqlAsync(choice, new SqlLeaseStore(dataSource, SqlDialect.PostgreSql, SqlOptions(choice)), dataSource.DisposeAsync, cancellationToken).ConfigureAwait(false);
     }
+
+    private static async Task<Backend> OpenRedisAsync(BackendChoice choice, CancellationToken cancellationToken)
+    {
+        ConfigurationOptions configuration;
+        try
+        {
+            configuration = ConfigurationOptions.Parse(choice.Connection!);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"The --redis connection string is not valid: {e.Message}", e);
+        }
+
+        configuration.AbortOnConnectFail = true;
+        IConnectionMultiplexer redis;
+        try
+        {
+            redis = await ConnectionMultiplexer.ConnectAsync(configuration).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (RedisException e)
+        {
+            throw new LeaseStoreUnavailableException("Could not connect to Redis.", e);
+        }
+
+        var options = choice.Prefix is null ? null : new RedisLeasingOptions { KeyPrefix = choice.Prefix };
+        return new Backend(choice, new RedisLeaseStore(redis, options), idempotency: null, redis.DisposeAsync);
+    }
+
+    private static SqlLeasingOptions? SqlOptions(BackendChoice choice) =>
+        choice.Prefix is null ? null : new SqlLeasingOptions { TablePrefix = choice.Prefix };
 
     private static async Task<Backend> OpenSqlAsync(BackendChoice choice, SqlLeaseStore leases, Func<ValueTask> close, CancellationToken cancellationToken)
     {

@@ -16,8 +16,8 @@ internal enum BackendKind
     Postgres,
 }
 
-/// <summary>A backend named on the command line: its kind and its file path or connection string.</summary>
-internal sealed record BackendChoice(BackendKind Kind, string? Connection)
+/// <summary>A backend named on the command line: its kind, its file path or connection string, and the table or key prefix the application configured (null: the default).</summary>
+internal sealed record BackendChoice(BackendKind Kind, string? Connection, string? Prefix = null)
 {
     /// <summary>Describes the backend for people without printing a password.</summary>
     public override string ToString() => Kind switch

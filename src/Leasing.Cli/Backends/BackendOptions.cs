@@ -31,12 +31,19 @@ internal sealed class BackendOptions
         HelpName = "CONN",
     };
 
+    public Option<string?> Prefix { get; } = new("--prefix")
+    {
+        Description = "The table prefix (SQL, default leasing_) or key prefix (Redis, default leasing) the application configured.",
+        HelpName = "PREFIX",
+    };
+
     /// <summary>Adds the options to <paramref name="command"/> with a check that at most (or, when required, exactly) one is given.</summary>
     public void AddTo(Command command)
     {
         command.Options.Add(Sqlite);
         command.Options.Add(Redis);
         command.Options.Add(Postgres);
+        command.Options.Add(Prefix);
         command.Validators.Add(result =>
         {
             var given = new[] { Sqlite, Redis, Postgres }.Where(o => result.GetResult(o) is not null).Select(o => o.Name).ToArray();
@@ -47,6 +54,11 @@ internal sealed class BackendOptions
             else if (given.Length == 0 && _required)
             {
                 result.AddError("Name the backend: --sqlite PATH, --redis CONN or --postgres CONN.");
+            }
+
+            if (result.GetResult(Prefix) is not null && given.Length == 0)
+            {
+                result.AddError("Option --prefix needs a backend: --sqlite, --redis or --postgres.");
             }
 
             foreach (var option in new[] { Sqlite, Redis, Postgres })
@@ -62,16 +74,17 @@ internal sealed class BackendOptions
     /// <summary>The backend named on the command line, or <see langword="null"/> when none was.</summary>
     public BackendChoice? Read(ParseResult result)
     {
+        var prefix = result.GetValue(Prefix);
         if (result.GetValue(Sqlite) is { } path)
         {
-            return new BackendChoice(BackendKind.Sqlite, path);
+            return new BackendChoice(BackendKind.Sqlite, path, prefix);
         }
 
         if (result.GetValue(Redis) is { } redis)
         {
-            return new BackendChoice(BackendKind.Redis, redis);
+            return new BackendChoice(BackendKind.Redis, redis, prefix);
         }
 
-        return result.GetValue(Postgres) is { } postgres ? new BackendChoice(BackendKind.Postgres, postgres) : null;
+        return result.GetValue(Postgres) is { } postgres ? new BackendChoice(BackendKind.Postgres, postgres, prefix) : null;
     }
 }
