@@ -1,6 +1,6 @@
 namespace Leasing.Redis;
 
-/// <summary>Options of the Redis backend (<see cref="RedisLeaseStore"/>); usable without DI.</summary>
+/// <summary>Options of the Redis backend (<see cref="RedisLeaseStore"/>, <see cref="RedisIdempotencyStore"/>); usable without DI.</summary>
 public sealed class RedisLeasingOptions
 {
     /// <summary>The longest key prefix, in characters.</summary>

@@ -10,8 +10,9 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class RedisLeasingServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers <see cref="RedisLeaseStore"/> as the singleton <see cref="ILeaseStore"/> over a
-    /// connection the container opens from <paramref name="connectionString"/> (StackExchange.Redis
+    /// Registers <see cref="RedisLeaseStore"/> as the singleton <see cref="ILeaseStore"/> and
+    /// <see cref="RedisIdempotencyStore"/> as the singleton <see cref="IIdempotencyStore"/> (each unless
+    /// one is registered already) over a connection the container opens from <paramref name="connectionString"/> (StackExchange.Redis
     /// configuration syntax) and disposes with itself. The connection does not fail start-up when
     /// Redis is down (it keeps reconnecting), and commands sent while it is down fail at once
     /// (<see cref="LeaseStoreUnavailableException"/>) instead of queueing.
@@ -41,8 +42,8 @@ public static class RedisLeasingServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Registers <see cref="RedisLeaseStore"/> as the singleton <see cref="ILeaseStore"/> over a
-    /// connection the host shares; the container does not dispose it.
+    /// Registers <see cref="RedisLeaseStore"/> and <see cref="RedisIdempotencyStore"/> as the singleton
+    /// <see cref="ILeaseStore"/> and <see cref="IIdempotencyStore"/> over a connection the host shares; the container does not dispose it.
     /// </summary>
     /// <param name="services">The services.</param>
     /// <param name="redis">The shared connection.</param>
@@ -56,8 +57,8 @@ public static class RedisLeasingServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Registers <see cref="RedisLeaseStore"/> as the singleton <see cref="ILeaseStore"/> over a
-    /// connection taken from <paramref name="redisFactory"/> on first use (for example one the host
+    /// Registers <see cref="RedisLeaseStore"/> and <see cref="RedisIdempotencyStore"/> as the singleton
+    /// <see cref="ILeaseStore"/> and <see cref="IIdempotencyStore"/> over a connection taken from <paramref name="redisFactory"/> on first use (for example one the host
     /// registered itself); the container does not dispose it through this registration.
     /// </summary>
     /// <param name="services">The services.</param>
@@ -85,6 +86,10 @@ public static class RedisLeasingServiceCollectionExtensions
             provider.GetRequiredService<LeasingConnection>().Redis,
             provider.GetRequiredService<IOptions<RedisLeasingOptions>>().Value));
         services.TryAddSingleton<ILeaseStore>(static provider => provider.GetRequiredService<RedisLeaseStore>());
+        services.TryAddSingleton(static provider => new RedisIdempotencyStore(
+            provider.GetRequiredService<LeasingConnection>().Redis,
+            provider.GetRequiredService<IOptions<RedisLeasingOptions>>().Value));
+        services.TryAddSingleton<IIdempotencyStore>(static provider => provider.GetRequiredService<RedisIdempotencyStore>());
         return services;
     }
 }

@@ -79,6 +79,30 @@ public sealed class RoundTripTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task IdempotencyOperations_OneCommandEach()
+    {
+        var store = new RedisIdempotencyStore(redis);
+        var warm = await store.TryClaimAsync(Unique.Name(), "fp", Ttl);
+        await store.HeartbeatAsync(warm.Existing!.Key, warm.OwnerToken!, Ttl);
+        await store.CompleteAsync(warm.Existing.Key, warm.OwnerToken!, IdempotencyOutcome.Succeeded, "r"u8.ToArray(), Ttl);
+        var warmRelease = await store.TryClaimAsync(Unique.Name(), "fp", Ttl);
+        await store.ReleaseAsync(warmRelease.Existing!.Key, warmRelease.OwnerToken!);
+        var key = Unique.Name();
+
+        var (claim, claimed) = await CountAsync(() => store.TryClaimAsync(key, "fp", Ttl).AsTask());
+        var (_, heartbeat) = await CountAsync(() => store.HeartbeatAsync(key, claim.OwnerToken!, Ttl).AsTask());
+        var (_, duplicate) = await CountAsync(() => store.TryClaimAsync(key, "fp", Ttl).AsTask());
+        var (_, complete) = await CountAsync(() => store.CompleteAsync(key, claim.OwnerToken!, IdempotencyOutcome.Succeeded, "r"u8.ToArray(), Ttl).AsTask());
+        var (replay, replayed) = await CountAsync(() => store.TryClaimAsync(key, "fp", Ttl).AsTask());
+        var other = Unique.Name();
+        var second = await store.TryClaimAsync(other, "fp", Ttl);
+        var (_, release) = await CountAsync(() => store.ReleaseAsync(other, second.OwnerToken!).AsTask());
+
+        replay.Outcome.Should().Be(ClaimOutcome.Completed);
+        new[] { claimed, heartbeat, duplicate, complete, replayed, release }.Should().AllBeEquivalentTo(new Commands(1, 1));
+    }
+
+    [Fact]
     public async Task FirstCallAfterScriptCacheFlush_ReloadsTheScriptOnceThenOneCommandAgain()
     {
         var store = new RedisLeaseStore(redis);
