@@ -12,11 +12,12 @@ namespace Leasing.Sql;
 /// Call <see cref="EnsureSchemaAsync"/> once before use. Options, clock and failures are those of
 /// <see cref="SqlLeaseStore"/>: a driver error or timeout throws <see cref="LeaseStoreUnavailableException"/>.
 /// </remarks>
-public sealed class SqlIdempotencyStore : IIdempotencyStore
+public sealed class SqlIdempotencyStore : IIdempotencyStore, IIdempotencyCompletionSource
 {
     private const int SchemaVersion = 1;
     private readonly SqlRunner _runner;
     private readonly IdempotencyStatements _sql;
+    private readonly SqlSignals _signals;
 
     /// <summary>Creates a store; nothing is read or written until the first call.</summary>
     /// <param name="dataSource">The data source (Microsoft.Data.Sqlite or Npgsql); the host owns and disposes it.</param>
@@ -27,6 +28,7 @@ public sealed class SqlIdempotencyStore : IIdempotencyStore
     {
         _runner = new SqlRunner(dataSource, dialect, options ?? new SqlLeasingOptions(), "SQL idempotency store");
         _sql = new IdempotencyStatements(_runner);
+        _signals = SqlSignals.For(dataSource, _runner.Names.Prefix);
     }
 
     /// <summary>The dialect this store speaks.</summary>
@@ -77,7 +79,7 @@ public sealed class SqlIdempotencyStore : IIdempotencyStore
         var status = outcome == IdempotencyOutcome.Succeeded ? IdempotencyStatus.Succeeded : IdempotencyStatus.Failed;
         var args = new SqlArgs().Text("key", key).Text("owner", ownerToken).Int64("status", (long)status)
             .Bytes("result", payload).Int64("retention", SqlLeaseStore.Micro(retention));
-        return _runner.QuerySingleAsync(_sql.Complete, args, Found, false, cancellationToken);
+        return SignalAsync(_runner.QuerySingleAsync(_sql.Complete, args, Found, false, cancellationToken), key);
     }
 
     /// <inheritdoc/>
@@ -87,7 +89,7 @@ public sealed class SqlIdempotencyStore : IIdempotencyStore
         LeaseArguments.ThrowIfInvalidOwnerToken(ownerToken, nameof(ownerToken));
         var args = new SqlArgs().Text("key", key).Text("owner", ownerToken)
             .Int64("unfinished", SqlLeaseStore.Micro(IdempotencyStatements.UnfinishedRetention));
-        return _runner.QuerySingleAsync(_sql.Release, args, Found, false, cancellationToken);
+        return SignalAsync(_runner.QuerySingleAsync(_sql.Release, args, Found, false, cancellationToken), key);
     }
 
     /// <inheritdoc/>
@@ -101,7 +103,24 @@ public sealed class SqlIdempotencyStore : IIdempotencyStore
     public ValueTask<bool> EvictAsync(string key, CancellationToken cancellationToken = default)
     {
         LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
-        return _runner.QuerySingleAsync(_sql.Evict, new SqlArgs().Text("key", key), Found, false, cancellationToken);
+        return SignalAsync(_runner.QuerySingleAsync(_sql.Evict, new SqlArgs().Text("key", key), Found, false, cancellationToken), key);
+    }
+
+    /// <summary>
+    /// Subscribes to completions, releases and evictions of <paramref name="key"/> made through any SQL
+    /// idempotency store over the same data source and tables in this process. Other processes' are not
+    /// announced (waiters poll).
+    /// </summary>
+    /// <param name="key">The idempotency key.</param>
+    /// <param name="onCompleted">Called, on the completing thread, after the key completed or was released. Must not block.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>A handle that unsubscribes when disposed.</returns>
+    public ValueTask<IAsyncDisposable> SubscribeToCompletionAsync(string key, Action onCompleted, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
+        ArgumentNullException.ThrowIfNull(onCompleted);
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(_signals.Subscribe(SqlSignals.Complete, key, onCompleted));
     }
 
     /// <summary>Describes the store without secrets.</summary>
@@ -109,6 +128,17 @@ public sealed class SqlIdempotencyStore : IIdempotencyStore
     public override string ToString() => $"SqlIdempotencyStore {{ Dialect = {Dialect}, TablePrefix = {_runner.Names.Prefix} }}";
 
     private static bool Found(DbDataReader reader) => true;
+
+    private async ValueTask<bool> SignalAsync(ValueTask<bool> change, string key)
+    {
+        var changed = await change.ConfigureAwait(false);
+        if (changed)
+        {
+            _signals.Publish(SqlSignals.Complete, key);
+        }
+
+        return changed;
+    }
 
     // Columns: key, present, status, fingerprint, owner_token, lease_expires_at, record_expires_at, result, attempt, fencing, now.
     private static IdempotencyRecord ReadRecord(DbDataReader r) => new(

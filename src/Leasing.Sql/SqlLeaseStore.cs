@@ -18,11 +18,12 @@ namespace Leasing.Sql;
 /// throws <see cref="LeaseStoreUnavailableException"/> (the driver's exception inside); the caller's
 /// cancellation throws <see cref="OperationCanceledException"/>.</para>
 /// </remarks>
-public sealed class SqlLeaseStore : ILeaseStore
+public sealed class SqlLeaseStore : ILeaseStore, ILeaseReleaseSource
 {
     private const int SchemaVersion = 1;
     private readonly SqlRunner _runner;
     private readonly LeaseStatements _sql;
+    private readonly SqlSignals _signals;
 
     /// <summary>Creates a store; nothing is read or written until the first call.</summary>
     /// <param name="dataSource">The data source (Microsoft.Data.Sqlite or Npgsql); the host owns and disposes it.</param>
@@ -33,6 +34,7 @@ public sealed class SqlLeaseStore : ILeaseStore
     {
         _runner = new SqlRunner(dataSource, dialect, options ?? new SqlLeasingOptions(), "SQL lease store");
         _sql = new LeaseStatements(_runner);
+        _signals = SqlSignals.For(dataSource, _runner.Names.Prefix);
     }
 
     /// <summary>The dialect this store speaks.</summary>
@@ -106,7 +108,13 @@ public sealed class SqlLeaseStore : ILeaseStore
     public async ValueTask<bool> ReleaseAsync(Lease lease, CancellationToken cancellationToken = default)
     {
         LeaseArguments.ThrowIfInvalidLease(lease, nameof(lease));
-        return await _runner.QuerySingleAsync(lease.Pool is null ? _sql.Release : _sql.ReleaseMember, Target(lease), Found, false, cancellationToken).ConfigureAwait(false);
+        var released = await _runner.QuerySingleAsync(lease.Pool is null ? _sql.Release : _sql.ReleaseMember, Target(lease), Found, false, cancellationToken).ConfigureAwait(false);
+        if (released && lease.Pool is not null)
+        {
+            _signals.Publish(SqlSignals.Release, lease.Pool);
+        }
+
+        return released;
     }
 
     /// <inheritdoc/>
@@ -203,7 +211,29 @@ public sealed class SqlLeaseStore : ILeaseStore
         }
 
         var args = pool is null ? new SqlArgs().Text("name", key) : new SqlArgs().Text("pool", pool).Text("member", key);
-        return await _runner.QuerySingleAsync(pool is null ? _sql.ForceRelease : _sql.ForceReleaseMember, args, Found, false, cancellationToken).ConfigureAwait(false);
+        var released = await _runner.QuerySingleAsync(pool is null ? _sql.ForceRelease : _sql.ForceReleaseMember, args, Found, false, cancellationToken).ConfigureAwait(false);
+        if (released && pool is not null)
+        {
+            _signals.Publish(SqlSignals.Release, pool);
+        }
+
+        return released;
+    }
+
+    /// <summary>
+    /// Subscribes to releases of members of <paramref name="pool"/> made through any SQL lease store over the
+    /// same data source and tables in this process. Releases in other processes are not announced (waiters poll).
+    /// </summary>
+    /// <param name="pool">The pool name.</param>
+    /// <param name="onReleased">Called, on the releasing thread, after a member was released. Must not block.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>A handle that unsubscribes when disposed.</returns>
+    public ValueTask<IAsyncDisposable> SubscribeToReleasesAsync(string pool, Action onReleased, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
+        ArgumentNullException.ThrowIfNull(onReleased);
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(_signals.Subscribe(SqlSignals.Release, pool, onReleased));
     }
 
     /// <summary>Describes the store without secrets.</summary>

@@ -17,3 +17,8 @@ public sealed class PostgresIdempotencyStoreConformanceTests(PostgresTables tabl
 {
     protected override ValueTask<IdempotencyBackend> CreateBackendAsync() => ValueTask.FromResult<IdempotencyBackend>(new PostgresIdempotencyBackend(tables));
 }
+
+public sealed class PostgresIdempotentExecutorConformanceTests(PostgresTables tables) : IdempotentExecutorConformanceTests, IClassFixture<PostgresTables>
+{
+    protected override ValueTask<IdempotencyBackend> CreateBackendAsync() => ValueTask.FromResult<IdempotencyBackend>(new PostgresIdempotencyBackend(tables));
+}

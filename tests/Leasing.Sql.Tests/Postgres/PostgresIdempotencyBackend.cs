@@ -13,8 +13,6 @@ public sealed class PostgresIdempotencyBackend(PostgresTables tables) : Idempote
 
     public override TimeSpan Ttl => SqlTestTimes.Ttl;
 
-    public override bool SignalsCompletion => false;
-
     public override IIdempotencyStore CreateStore() => new SqlIdempotencyStore(tables.DataSource, SqlDialect.PostgreSql, tables.Options);
 
     public override async ValueTask PassAsync(TimeSpan duration) => await Task.Delay(duration);

@@ -16,3 +16,8 @@ public sealed class SqliteIdempotencyStoreConformanceTests : IdempotencyStoreCon
 {
     protected override ValueTask<IdempotencyBackend> CreateBackendAsync() => SqliteIdempotencyBackend.CreateAsync();
 }
+
+public sealed class SqliteIdempotentExecutorConformanceTests : IdempotentExecutorConformanceTests
+{
+    protected override ValueTask<IdempotencyBackend> CreateBackendAsync() => SqliteIdempotencyBackend.CreateAsync();
+}

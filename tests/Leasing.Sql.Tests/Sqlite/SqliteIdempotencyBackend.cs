@@ -17,8 +17,6 @@ public sealed class SqliteIdempotencyBackend : IdempotencyBackend
 
     public override TimeSpan Ttl => TimeSpan.FromSeconds(30);
 
-    public override bool SignalsCompletion => false;
-
     public static async ValueTask<IdempotencyBackend> CreateAsync()
     {
         var backend = new SqliteIdempotencyBackend();
