@@ -19,7 +19,7 @@ internal sealed class QuickRun
     private const int RedisWorkers = 64;
     private const int PostgresWorkers = 16;
     private const int Channels = 2_000;
-    private const int Rounds = 3;
+    private const int Rounds = 5;
 
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
 
@@ -52,6 +52,7 @@ internal sealed class QuickRun
             $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {seconds:0.#} s per rate, total {clock.Elapsed.TotalSeconds:F0} s"));
         if (json is not null)
         {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(json))!);
             await File.WriteAllTextAsync(json, JsonSerializer.Serialize(run._results, JsonOptions)).ConfigureAwait(false);
             Console.WriteLine($"wrote {json}");
         }
