@@ -3,6 +3,8 @@
 //
 //   idem sqlite|postgres CONNECTION PREFIX KEY JOURNAL     one IdempotentExecutor call; the action appends "executed PID" to JOURNAL
 //   pool postgres CONNECTION PREFIX POOL CYCLES JOURNAL    ChannelPool cycles; appends "channel fencing startTicks endTicks" per hold
+//   bench postgres CONNECTION PREFIX WORKERS SECONDS       prints pool acquire+release pairs/s (2,000 channels) and, in the same
+//                                                          run, pairs of raw prepared single-row upserts/s, interleaved rounds
 using System.Data.Common;
 using System.Diagnostics;
 using System.Globalization;
@@ -63,6 +65,11 @@ else if (mode == "pool")
 
     await File.AppendAllLinesAsync(args[6], lines);
     Console.WriteLine($"done {cycles}");
+}
+
+else if (mode == "bench")
+{
+    await Bench.RunAsync((NpgsqlDataSource)source, options, int.Parse(args[4], CultureInfo.InvariantCulture), double.Parse(args[5], CultureInfo.InvariantCulture));
 }
 
 await source.DisposeAsync();
