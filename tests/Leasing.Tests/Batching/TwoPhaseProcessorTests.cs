@@ -42,21 +42,50 @@ public sealed class TwoPhaseProcessorTests
     }
 
     [Fact]
-    public async Task RunAsync_PrepareRunsOutsideTheLock_AndOtherWritersGetItBetweenBatches()
+    public async Task RunAsync_PrepareRunsOutsideTheLock()
     {
         var processor = new TwoPhaseProcessor(replica, new TwoPhaseProcessorOptions { BatchSize = 10 });
-        var otherReplica = new DistributedLock(store);
         var heldDuringPrepare = 0;
-        var otherWriterRuns = new ConcurrentBag<bool>();
+        var heldDuringCommit = 0;
 
         var report = await processor.RunAsync(LockKey, Enumerable.Range(0, 25), async (item, ct) =>
         {
-            var state = (await store.InspectAsync([LockKey], ct)).Single();
-            if (state.Status != LeaseStatus.Free)
+            if ((await store.InspectAsync([LockKey], ct)).Single().Status != LeaseStatus.Free)
             {
                 Interlocked.Increment(ref heldDuringPrepare);
             }
 
+            var patch = await PrepareSummaryAsync(item, ct);
+            if ((await store.InspectAsync([LockKey], ct)).Single().Status != LeaseStatus.Free)
+            {
+                Interlocked.Increment(ref heldDuringPrepare);
+            }
+
+            return patch;
+        }, async (batch, handle, ct) =>
+        {
+            if ((await store.InspectAsync([LockKey], ct)).Single().Status == LeaseStatus.Held)
+            {
+                heldDuringCommit++;
+            }
+
+            await CommitSummariesAsync(batch, handle, ct);
+        });
+
+        heldDuringPrepare.Should().Be(0, "phase 1 never holds the lock");
+        heldDuringCommit.Should().Be(3, "phase 2 always does");
+        report.Committed.Should().Be(25);
+    }
+
+    [Fact]
+    public async Task RunAsync_OtherWritersGetTheLockBetweenBatches()
+    {
+        var processor = new TwoPhaseProcessor(replica, new TwoPhaseProcessorOptions { BatchSize = 10 });
+        var otherReplica = new DistributedLock(store);
+        var otherWriterRuns = new ConcurrentBag<bool>();
+
+        var report = await processor.RunAsync(LockKey, Enumerable.Range(0, 25), async (item, ct) =>
+        {
             if (item % 10 == 0)
             {
                 // Another writer (another replica) takes the lock while this batch prepares.
@@ -67,7 +96,6 @@ public sealed class TwoPhaseProcessorTests
             return await PrepareSummaryAsync(item, ct);
         }, CommitSummariesAsync);
 
-        heldDuringPrepare.Should().Be(0, "phase 1 never holds the lock");
         otherWriterRuns.Should().HaveCount(3).And.OnlyContain(acquired => acquired, "the lock is free between batches");
         report.Committed.Should().Be(25);
     }
