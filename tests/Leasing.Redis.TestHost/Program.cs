@@ -5,6 +5,9 @@
 //       confirmed, appends "channel fencing start-ticks end-ticks" (UTC) to <journal>.
 //   hold <redis> <pool> <channels> <lease-ms>
 //       acquires one channel (auto-renewed), prints "HELD channel fencing", and waits to be killed.
+//   idem <redis> <key> <start-at-utc-ticks> <journal>
+//       waits until <start-at>, then runs one IdempotentExecutor call on <key> whose action appends
+//       a line to <journal> and takes 300 ms; prints "RESULT value replayed".
 using System.Globalization;
 using Leasing;
 using Leasing.Redis;
@@ -14,6 +17,27 @@ var mode = args[0];
 var options = ConfigurationOptions.Parse(args[1]);
 options.AbortOnConnectFail = false;
 await using var redis = await ConnectionMultiplexer.ConnectAsync(options);
+if (mode == "idem")
+{
+    await using var executor = new IdempotentExecutor(
+        new RedisIdempotencyStore(redis, new RedisLeasingOptions { KeyPrefix = "leasing-test" }),
+        new IdempotencyOptions { WaitForInProgress = TimeSpan.FromSeconds(30), LeaseDuration = TimeSpan.FromSeconds(10) });
+    var startAt = new DateTime(long.Parse(args[3], CultureInfo.InvariantCulture), DateTimeKind.Utc);
+    while (DateTime.UtcNow < startAt)
+    {
+        await Task.Delay(1);
+    }
+
+    var outcome = await executor.ExecuteAsync(args[2], args[2], async (input, ct) =>
+    {
+        await File.AppendAllTextAsync(args[4], $"{Environment.ProcessId}{Environment.NewLine}", ct);
+        await Task.Delay(300, ct);
+        return $"{input}-run-by-{Environment.ProcessId}";
+    });
+    Console.WriteLine($"RESULT {outcome.Value} {outcome.Replayed}");
+    return 0;
+}
+
 var store = new RedisLeaseStore(redis, new RedisLeasingOptions { KeyPrefix = "leasing-test" });
 var channels = Enumerable.Range(0, int.Parse(args[3], CultureInfo.InvariantCulture)).Select(i => $"ch-{i}").ToList();
 var leaseMs = int.Parse(args[mode == "race" ? 6 : 4], CultureInfo.InvariantCulture);

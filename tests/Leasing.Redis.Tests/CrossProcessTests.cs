@@ -84,4 +84,34 @@ public sealed class CrossProcessTests
         killed.Elapsed.Should().BeLessThan(leaseDuration + TimeSpan.FromSeconds(1), "the channel is back once the last renewed lease runs out");
         recovered!.FencingToken.Should().BeGreaterThan(fencing);
     }
+
+    [Fact]
+    public async Task EightProcesses_OneKeyThroughIdempotentExecutor_ExactlyOneExecutionAndEveryoneGetsItsResult()
+    {
+        var redis = await RedisTestServer.GetConnectionStringAsync();
+        var key = Unique.Name("idem");
+        var journal = Path.Combine(Path.GetTempPath(), $"{key}.journal");
+        var startAt = DateTime.UtcNow.AddSeconds(4).Ticks.ToString(CultureInfo.InvariantCulture);
+        try
+        {
+            var hosts = Enumerable.Range(0, 8).Select(_ => TestHostProcess.Start("idem", redis, key, startAt, journal)).ToList();
+            var results = new List<string[]>();
+            foreach (var host in hosts)
+            {
+                using (host)
+                {
+                    results.Add((await host.ReadLineAsync(TimeSpan.FromSeconds(60))).Split(' '));
+                }
+            }
+
+            File.ReadAllLines(journal).Should().ContainSingle("the action ran in exactly one of eight processes");
+            results.Should().AllSatisfy(r => r[0].Should().Be("RESULT"));
+            results.Select(r => r[1]).Distinct().Should().ContainSingle("every process got the one execution's result");
+            results.Count(r => r[2] == "False").Should().Be(1, "one process ran the action, seven replayed it");
+        }
+        finally
+        {
+            File.Delete(journal);
+        }
+    }
 }
