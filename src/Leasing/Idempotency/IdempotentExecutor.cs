@@ -282,11 +282,15 @@ public sealed class IdempotentExecutor : IAsyncDisposable
         var signal = new CompletionSignal();
         IAsyncDisposable? subscription = null;
         var poll = FirstPoll;
+
+        // Waiting ends when every caller left or the executor shuts down; a running action is another matter.
+        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(flight.CancellationToken, _shutdown.Token);
         try
         {
             while (true)
             {
-                // Not the flight's token: once sent, a claim's answer is acted on (a won claim runs).
+                // Not the waiting token: once sent, a claim's answer is acted on (a won claim runs).
+                waiting.Token.ThrowIfCancellationRequested();
                 var sentAt = _time.GetTimestamp();
                 var claim = await _store.TryClaimAsync(key, fingerprint, _options.LeaseDuration, CancellationToken.None).ConfigureAwait(false);
                 switch (claim.Outcome)
@@ -305,7 +309,7 @@ public sealed class IdempotentExecutor : IAsyncDisposable
                 {
                     try
                     {
-                        subscription = await source.SubscribeToCompletionAsync(key, signal.Set, flight.CancellationToken).ConfigureAwait(false);
+                        subscription = await source.SubscribeToCompletionAsync(key, signal.Set, waiting.Token).ConfigureAwait(false);
                     }
                     catch (Exception e) when (e is not OperationCanceledException)
                     {
@@ -320,7 +324,7 @@ public sealed class IdempotentExecutor : IAsyncDisposable
                 // Poll no later than the owner's lease end (estimated on the local clock).
                 var untilExpiry = claim.Existing is { } record ? record.LeaseExpiresAt - _time.GetUtcNow() : poll;
                 var delay = untilExpiry < poll ? Max(untilExpiry, TimeSpan.FromMilliseconds(1)) : poll;
-                await signal.WaitAsync(delay, _time, flight.CancellationToken).ConfigureAwait(false);
+                await signal.WaitAsync(delay, _time, waiting.Token).ConfigureAwait(false);
                 poll = poll * 2 < MaxPoll ? poll * 2 : MaxPoll;
             }
         }
