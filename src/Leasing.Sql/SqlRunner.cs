@@ -72,6 +72,7 @@ internal sealed class SqlRunner
             await using (connection.ConfigureAwait(false))
             {
                 using var command = Prepare(connection, sql, args);
+                await PrepareOnServerAsync(command, limit.Token).ConfigureAwait(false);
                 var reader = await command.ExecuteReaderAsync(limit.Token).ConfigureAwait(false);
                 await using (reader.ConfigureAwait(false))
                 {
@@ -105,6 +106,7 @@ internal sealed class SqlRunner
             await using (connection.ConfigureAwait(false))
             {
                 using var command = Prepare(connection, sql, args);
+                await PrepareOnServerAsync(command, limit.Token).ConfigureAwait(false);
                 var reader = await command.ExecuteReaderAsync(limit.Token).ConfigureAwait(false);
                 await using (reader.ConfigureAwait(false))
                 {
@@ -229,6 +231,11 @@ internal sealed class SqlRunner
 
         return command;
     }
+
+    // PostgreSQL: a server-side prepared statement is planned once per physical connection (Npgsql keeps
+    // it across pooled opens and makes later calls a lookup), which matters for the pool pick's plan.
+    private ValueTask PrepareOnServerAsync(DbCommand command, CancellationToken cancellationToken) =>
+        Dialect == SqlDialect.PostgreSql ? new ValueTask(command.PrepareAsync(cancellationToken)) : ValueTask.CompletedTask;
 
     private static void Add(DbCommand command, string name, object? value, DbType type)
     {
