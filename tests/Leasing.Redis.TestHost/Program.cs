@@ -5,6 +5,9 @@
 //       confirmed, appends "channel fencing start-ticks end-ticks" (UTC) to <journal>.
 //   hold <redis> <pool> <channels> <lease-ms>
 //       acquires one channel (auto-renewed), prints "HELD channel fencing", and waits to be killed.
+//   bench <redis> [workers=64] [channels=2000] [seconds-per-round=1] [rounds=5]
+//       ChannelPool acquire+release pairs/s against pairs of two trivial EVALSHA calls, same
+//       workers and multiplexer, in interleaved rounds; prints each round and the medians.
 //   idem <redis> <key> <start-at-utc-ticks> <journal>
 //       waits until <start-at>, then runs one IdempotentExecutor call on <key> whose action appends
 //       a line to <journal> and takes 300 ms; prints "RESULT value replayed".
@@ -17,6 +20,11 @@ var mode = args[0];
 var options = ConfigurationOptions.Parse(args[1]);
 options.AbortOnConnectFail = false;
 await using var redis = await ConnectionMultiplexer.ConnectAsync(options);
+if (mode == "bench")
+{
+    return await Bench.RunAsync(redis, args);
+}
+
 if (mode == "idem")
 {
     await using var executor = new IdempotentExecutor(

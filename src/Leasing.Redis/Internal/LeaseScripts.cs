@@ -52,9 +52,12 @@ internal static class LeaseScripts
           redis.call('ZADD', KEYS[3], fmt(e), m)
           return {m, nf, e}
         end
-        local function free(m)
+        local function free(m, q)
           if redis.call('HEXISTS', KEYS[4], m) == 1 then
-            local f, q = load(m)
+            if not q then
+              local f
+              f, q = load(m)
+            end
             redis.call('ZADD', KEYS[2], fmt(q), m)
             return true
           end
@@ -175,7 +178,7 @@ internal static class LeaseScripts
         local b = redis.call('ZSCORE', KEYS[3], m)
         if tok ~= ARGV[1] or not b or tonumber(b) <= now then return 0 end
         redis.call('ZREM', KEYS[3], m)
-        if free(m) then redis.call('PUBLISH', ARGV[3], m) end
+        if free(m, q) then redis.call('PUBLISH', ARGV[3], m) end
         return 1
         """);
 
@@ -206,7 +209,7 @@ internal static class LeaseScripts
         redis.call('ZREM', KEYS[3], m)
         local f, q, l = load(m)
         save(m, f, q, l, '')
-        if free(m) then redis.call('PUBLISH', ARGV[2], m) end
+        if free(m, q) then redis.call('PUBLISH', ARGV[2], m) end
         return 1
         """);
 
