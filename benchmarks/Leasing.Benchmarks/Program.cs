@@ -1,6 +1,11 @@
 using BenchmarkDotNet.Running;
 using Leasing.Benchmarks.Quick;
 
+if (args.Length > 0 && args[0] == DuplicateCalls.WorkerSwitch)
+{
+    return await DuplicateCalls.WorkerAsync(args); // one of the quick run's duplicate processes
+}
+
 // `--quick`: the one-run comparison with the servers (benchmarks/README.md); otherwise BenchmarkDotNet.
 if (args.Contains("--quick"))
 {

@@ -1,22 +1,28 @@
-using Leasing.InMemory;
+using System.Diagnostics;
+using Leasing.Redis;
+using StackExchange.Redis;
 
 namespace Leasing.Benchmarks.Quick;
 
 /// <summary>
-/// DESIGN §7 idempotency, in one process: 50 parallel duplicates of one call through one
-/// <see cref="IdempotentExecutor"/> must run the action once and claim once. Counted over several
-/// keys; the worst key is reported.
+/// DESIGN §7 idempotency. In one process: 50 parallel duplicates of one call through one
+/// <see cref="IdempotentExecutor"/> must run the action once and claim once (counted over several
+/// keys; the worst key is reported). Across processes: 8 copies of this program, started together,
+/// run the same call on Redis; the action counts itself in Redis, so the count must be 1.
 /// </summary>
 internal static class DuplicateCalls
 {
-    public static async Task<(int MaxExecutions, int MaxClaims, int Keys)> RunAsync(int duplicates = 50, int keys = 20)
+    /// <summary>The argument that turns this program into one of the duplicate processes.</summary>
+    public const string WorkerSwitch = "--duplicate-worker";
+
+    public static async Task<(int MaxExecutions, int MaxClaims, int Keys)> InProcessAsync(IIdempotencyStore inner, string runId, int duplicates = 50, int keys = 20)
     {
-        var store = new ClaimCountingStore(new InMemoryIdempotencyStore());
+        var store = new ClaimCountingStore(inner);
         await using var executor = new IdempotentExecutor(store);
         int maxExecutions = 0, maxClaims = 0;
         for (var k = 0; k < keys; k++)
         {
-            var key = $"bench-duplicates-{k}";
+            var key = $"bench-{runId}-duplicates-{k}";
             var executions = 0;
             var claimsBefore = store.Claims;
             using var start = new ManualResetEventSlim();
@@ -44,8 +50,69 @@ internal static class DuplicateCalls
         return (maxExecutions, maxClaims, keys);
     }
 
+    /// <summary>Starts <paramref name="processes"/> copies of this program that run one call on Redis at the same moment; returns how often the action ran.</summary>
+    public static async Task<(long Executions, int Late)> AcrossProcessesAsync(IConnectionMultiplexer redis, string configuration, string runId, int processes = 8)
+    {
+        var key = $"bench-{runId}-processes";
+        var counter = $"bench:{runId}:executions";
+        var startAt = DateTimeOffset.UtcNow.AddSeconds(4).ToUnixTimeMilliseconds();
+        var self = Environment.ProcessPath ?? throw new InvalidOperationException("No process path to start the duplicate processes from.");
+        var arguments = new List<string>();
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+        {
+            arguments.Add(typeof(DuplicateCalls).Assembly.Location);
+        }
+
+        arguments.AddRange([WorkerSwitch, configuration, key, counter, startAt.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        var started = Enumerable.Range(0, processes).Select(_ => Process.Start(new ProcessStartInfo(self, arguments) { RedirectStandardError = true, RedirectStandardOutput = true })
+            ?? throw new InvalidOperationException("A duplicate process did not start.")).ToArray();
+        var late = 0;
+        foreach (var process in started)
+        {
+            var output = await process.StandardOutput.ReadToEndAsync().ConfigureAwait(false);
+            var errors = await process.StandardError.ReadToEndAsync().ConfigureAwait(false);
+            late += output.Contains("late", StringComparison.Ordinal) ? 1 : 0;
+            await process.WaitForExitAsync().ConfigureAwait(false);
+            if (process.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"A duplicate process failed (exit code {process.ExitCode}): {errors}");
+            }
+
+            process.Dispose();
+        }
+
+        return ((long)await redis.GetDatabase().StringGetAsync(counter).ConfigureAwait(false), late);
+    }
+
+    /// <summary>One duplicate process: waits for the common start, runs the call, counts the action in Redis.</summary>
+    public static async Task<int> WorkerAsync(string[] args)
+    {
+        var (configuration, key, counter) = (args[1], args[2], args[3]);
+        var startAt = DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture));
+        using var redis = await Servers.ConnectRedisAsync(configuration, "leasing-bench-duplicate").ConfigureAwait(false);
+        var db = redis.GetDatabase();
+        await using var executor = new IdempotentExecutor(new RedisIdempotencyStore(redis));
+        var wait = startAt - DateTimeOffset.UtcNow;
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait).ConfigureAwait(false);
+        }
+        else
+        {
+            Console.WriteLine("late"); // started after the common moment: the run says so
+        }
+
+        var result = await executor.ExecuteAsync(key, async ct =>
+        {
+            await db.StringIncrementAsync(counter).ConfigureAwait(false);
+            await Task.Delay(200, ct).ConfigureAwait(false);
+            return 42;
+        }, "fingerprint").ConfigureAwait(false);
+        return result.Value == 42 ? 0 : 1;
+    }
+
     /// <summary>Counts claim round trips; forwards everything (completion signals included) to the real store.</summary>
-    private sealed class ClaimCountingStore(InMemoryIdempotencyStore inner) : IIdempotencyStore, IIdempotencyCompletionSource
+    private sealed class ClaimCountingStore(IIdempotencyStore inner) : IIdempotencyStore, IIdempotencyCompletionSource
     {
         private int _claims;
 
@@ -73,6 +140,8 @@ internal static class DuplicateCalls
             inner.EvictAsync(key, cancellationToken);
 
         public ValueTask<IAsyncDisposable> SubscribeToCompletionAsync(string key, Action onCompleted, CancellationToken cancellationToken = default) =>
-            inner.SubscribeToCompletionAsync(key, onCompleted, cancellationToken);
+            inner is IIdempotencyCompletionSource source
+                ? source.SubscribeToCompletionAsync(key, onCompleted, cancellationToken)
+                : throw new NotSupportedException("The store sends no completion signals.");
     }
 }

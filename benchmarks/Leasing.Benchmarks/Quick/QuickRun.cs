@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Leasing.Benchmarks.Baselines;
 using Leasing.InMemory;
+using Leasing.Redis;
 using Npgsql;
 using StackExchange.Redis;
 
@@ -33,7 +34,7 @@ internal sealed class QuickRun
     private QuickRun(TimeSpan duration)
     {
         _duration = duration;
-        _warmup = TimeSpan.FromSeconds(Math.Min(0.5, duration.TotalSeconds / Rounds / 3));
+        _warmup = TimeSpan.FromSeconds(Math.Clamp(duration.TotalSeconds / Rounds / 3, 0.2, 0.5));
     }
 
     private string Prefix => $"bench:{_runId}";
@@ -84,12 +85,10 @@ internal sealed class QuickRun
         Console.Error.WriteLine($"run {_runId}: Redis {redisConfiguration} ({await redis.GetServers()[0].DatabaseSizeAsync().ConfigureAwait(false)} keys in db), PostgreSQL {new NpgsqlConnectionStringBuilder(postgresConnectionString).Host}:{new NpgsqlConnectionStringBuilder(postgresConnectionString).Port}");
 
         await MeasureMemoryAsync().ConfigureAwait(false);
-        var (executions, claims, duplicateKeys) = await DuplicateCalls.RunAsync().ConfigureAwait(false);
-        _notes["duplicates"] = $"{executions} execution(s), {claims} claim(s)";
-        Console.Error.WriteLine($"idempotency, 50 parallel duplicates in one process (worst of {duplicateKeys} keys): {_notes["duplicates"]}");
         try
         {
             await MeasureRedisAsync(redis, redisConfiguration).ConfigureAwait(false);
+            await MeasureDuplicatesAsync(redis, redisConfiguration).ConfigureAwait(false);
             await MeasurePostgresAsync(postgres).ConfigureAwait(false);
         }
         finally
@@ -98,6 +97,19 @@ internal sealed class QuickRun
             var tables = await Cleanup.PostgresAsync(postgres, Backends.PostgresTablePrefix(_runId)).ConfigureAwait(false);
             Console.Error.WriteLine($"removed this run's {keys} Redis keys and {tables} PostgreSQL tables");
         }
+    }
+
+    private async Task MeasureDuplicatesAsync(ConnectionMultiplexer redis, string configuration)
+    {
+        Console.Error.WriteLine("idempotency: 50 parallel duplicates in one process (worst of 20 keys); 8 processes at once");
+        var (executions, claims, _) = await DuplicateCalls.InProcessAsync(new InMemoryIdempotencyStore(), _runId).ConfigureAwait(false);
+        var (redisExecutions, redisClaims, _) = await DuplicateCalls.InProcessAsync(new RedisIdempotencyStore(redis), _runId).ConfigureAwait(false);
+        var (processes, late) = await DuplicateCalls.AcrossProcessesAsync(redis, configuration, _runId).ConfigureAwait(false);
+        _notes["duplicates"] = $"in-memory: {executions} execution(s), {claims} claim(s); Redis: {redisExecutions} execution(s), {redisClaims} claim(s)";
+        _notes["duplicates-met"] = executions == 1 && claims == 1 && redisExecutions == 1 && redisClaims == 1 ? "yes" : "**no**";
+        _notes["processes"] = $"{processes} execution(s)" + (late > 0 ? $" ({late} of 8 processes started after the common moment)" : "");
+        _notes["processes-met"] = processes == 1 ? "yes" : "**no**";
+        Console.Error.WriteLine($"  one process: {_notes["duplicates"]}; 8 processes on Redis: {_notes["processes"]}");
     }
 
     private async Task MeasureMemoryAsync()
@@ -204,7 +216,7 @@ internal sealed class QuickRun
     private async Task RunRoundsAsync(int workers, IReadOnlyList<Scenario> scenarios)
     {
         var rates = scenarios.Select(_ => new List<double>()).ToArray();
-        var perRound = _duration / Rounds;
+        var perRound = TimeSpan.FromSeconds(Math.Max(0.5, _duration.TotalSeconds / Rounds)); // the slow baselines need some completions per round
         foreach (var scenario in scenarios)
         {
             await ClosedLoop.RateAsync(workers, _warmup, _warmup, scenario.Pair).ConfigureAwait(false); // JIT and connections warm before any round counts
