@@ -7,8 +7,8 @@ namespace Leasing.Benchmarks.Quick;
 /// <summary>
 /// DESIGN §7 idempotency. In one process: 50 parallel duplicates of one call through one
 /// <see cref="IdempotentExecutor"/> must run the action once and claim once (counted over several
-/// keys; the worst key is reported). Across processes: 8 copies of this program, started together,
-/// run the same call on Redis; the action counts itself in Redis, so the count must be 1.
+/// keys; the worst key is reported). Across processes: 8 copies of this program, released together
+/// once all are connected, run the same call on Redis; the action counts itself in Redis, so the count must be 1.
 /// </summary>
 internal static class DuplicateCalls
 {
@@ -51,11 +51,11 @@ internal static class DuplicateCalls
     }
 
     /// <summary>Starts <paramref name="processes"/> copies of this program that run one call on Redis at the same moment; returns how often the action ran.</summary>
-    public static async Task<(long Executions, int Late)> AcrossProcessesAsync(IConnectionMultiplexer redis, string configuration, string runId, int processes = 8)
+    public static async Task<long> AcrossProcessesAsync(IConnectionMultiplexer redis, string configuration, string runId, int processes = 8)
     {
         var key = $"bench-{runId}-processes";
         var counter = $"bench:{runId}:executions";
-        var startAt = DateTimeOffset.UtcNow.AddSeconds(4).ToUnixTimeMilliseconds();
+        var ready = $"bench:{runId}:ready";
         var self = Environment.ProcessPath ?? throw new InvalidOperationException("No process path to start the duplicate processes from.");
         var arguments = new List<string>();
         if (Path.GetFileNameWithoutExtension(self) == "dotnet")
@@ -63,15 +63,12 @@ internal static class DuplicateCalls
             arguments.Add(typeof(DuplicateCalls).Assembly.Location);
         }
 
-        arguments.AddRange([WorkerSwitch, configuration, key, counter, startAt.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-        var started = Enumerable.Range(0, processes).Select(_ => Process.Start(new ProcessStartInfo(self, arguments) { RedirectStandardError = true, RedirectStandardOutput = true })
+        arguments.AddRange([WorkerSwitch, configuration, key, counter, ready, processes.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        var started = Enumerable.Range(0, processes).Select(_ => Process.Start(new ProcessStartInfo(self, arguments) { RedirectStandardError = true })
             ?? throw new InvalidOperationException("A duplicate process did not start.")).ToArray();
-        var late = 0;
         foreach (var process in started)
         {
-            var output = await process.StandardOutput.ReadToEndAsync().ConfigureAwait(false);
             var errors = await process.StandardError.ReadToEndAsync().ConfigureAwait(false);
-            late += output.Contains("late", StringComparison.Ordinal) ? 1 : 0;
             await process.WaitForExitAsync().ConfigureAwait(false);
             if (process.ExitCode != 0)
             {
@@ -81,25 +78,28 @@ internal static class DuplicateCalls
             process.Dispose();
         }
 
-        return ((long)await redis.GetDatabase().StringGetAsync(counter).ConfigureAwait(false), late);
+        return (long)await redis.GetDatabase().StringGetAsync(counter).ConfigureAwait(false);
     }
 
-    /// <summary>One duplicate process: waits for the common start, runs the call, counts the action in Redis.</summary>
+    /// <summary>One duplicate process: connects, waits until every copy is ready (a counter in Redis), runs the call, counts the action in Redis.</summary>
     public static async Task<int> WorkerAsync(string[] args)
     {
-        var (configuration, key, counter) = (args[1], args[2], args[3]);
-        var startAt = DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture));
+        var (configuration, key, counter, ready) = (args[1], args[2], args[3], args[4]);
+        var processes = int.Parse(args[5], System.Globalization.CultureInfo.InvariantCulture);
         using var redis = await Servers.ConnectRedisAsync(configuration, "leasing-bench-duplicate").ConfigureAwait(false);
         var db = redis.GetDatabase();
         await using var executor = new IdempotentExecutor(new RedisIdempotencyStore(redis));
-        var wait = startAt - DateTimeOffset.UtcNow;
-        if (wait > TimeSpan.Zero)
+        await db.StringIncrementAsync(ready).ConfigureAwait(false);
+        var deadline = Stopwatch.StartNew();
+        while ((long)await db.StringGetAsync(ready).ConfigureAwait(false) < processes)
         {
-            await Task.Delay(wait).ConfigureAwait(false);
-        }
-        else
-        {
-            Console.WriteLine("late"); // started after the common moment: the run says so
+            if (deadline.Elapsed > TimeSpan.FromSeconds(60))
+            {
+                await Console.Error.WriteLineAsync("the other duplicate processes did not get ready within 60 s").ConfigureAwait(false);
+                return 2;
+            }
+
+            await Task.Delay(2).ConfigureAwait(false);
         }
 
         var result = await executor.ExecuteAsync(key, async ct =>
