@@ -81,6 +81,21 @@ public sealed class IdempotentExecutor : IAsyncDisposable
         return RunAsync(key, fingerprint ?? ResultCodec.NoFingerprint, context => action(context.CancellationToken), null, cancellationToken);
     }
 
+    /// <summary>As <see cref="ExecuteAsync{T}(string, Func{CancellationToken, Task{T}}, string?, CancellationToken)"/>, storing the result with source-generated metadata (trimming, AOT).</summary>
+    /// <typeparam name="T">The result type.</typeparam>
+    /// <param name="key">The idempotency key.</param>
+    /// <param name="resultType">Serialises the result.</param>
+    /// <param name="action">The action; its token is cancelled on lease loss or shutdown only.</param>
+    /// <param name="fingerprint">Identifies the input; <see langword="null"/>: not checked.</param>
+    /// <param name="cancellationToken">Stops this caller's wait only; a started action runs on.</param>
+    /// <returns>The result, with <see cref="IdempotentResult{T}.Replayed"/> set when the action did not run for this call.</returns>
+    public Task<IdempotentResult<T>> ExecuteAsync<T>(string key, JsonTypeInfo<T> resultType, Func<CancellationToken, Task<T>> action, string? fingerprint = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(resultType);
+        ArgumentNullException.ThrowIfNull(action);
+        return RunAsync(key, fingerprint ?? ResultCodec.NoFingerprint, context => action(context.CancellationToken), resultType, cancellationToken);
+    }
+
     /// <summary>Runs <paramref name="action"/> on <paramref name="input"/> once for <paramref name="key"/>, or replays its outcome. The fingerprint is the SHA-256 of the input's JSON.</summary>
     /// <typeparam name="TInput">The input type (serialised with System.Text.Json for the fingerprint).</typeparam>
     /// <typeparam name="T">The result type (stored with System.Text.Json).</typeparam>

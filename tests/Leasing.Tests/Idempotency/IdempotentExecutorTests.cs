@@ -124,6 +124,23 @@ public sealed class IdempotentExecutorTests
     }
 
     [Fact]
+    public async Task ExecuteAsync_WithJsonTypeInfo_StoresAndReplaysThroughSourceGeneratedMetadata()
+    {
+        var store = new InMemoryIdempotencyStore();
+        await using var executor = new IdempotentExecutor(store);
+
+        var first = await executor.ExecuteAsync("inv", InvoiceJsonContext.Default.Invoice, ct => Task.FromResult(new Invoice("A-1", 9.5m)), fingerprint: "order-7");
+        var replay = await executor.ExecuteAsync("inv", InvoiceJsonContext.Default.Invoice, ct => Task.FromResult(new Invoice("B-2", 0m)), fingerprint: "order-7");
+        var typed = await executor.ExecuteAsync("inv2", "input", InvoiceJsonContext.Default.String, InvoiceJsonContext.Default.Invoice, (i, ct) => Task.FromResult(new Invoice(i, 1m)));
+
+        first.Replayed.Should().BeFalse();
+        replay.Replayed.Should().BeTrue();
+        replay.Value.Should().Be(new Invoice("A-1", 9.5m));
+        typed.Value.Number.Should().Be("input");
+        System.Text.Encoding.UTF8.GetString((await store.GetAsync("inv"))!.Result!.Value.Span).Should().Be("{\"Number\":\"A-1\",\"Total\":9.5}");
+    }
+
+    [Fact]
     public async Task AddIdempotentExecutor_RegistersOneExecutorAndValidatesOptionsAtStart()
     {
         var services = new ServiceCollection();
@@ -143,3 +160,9 @@ public sealed class IdempotentExecutorTests
             .Should().Throw<OptionsValidationException>().WithMessage("*IdempotencyOptions.Retention*");
     }
 }
+
+public sealed record Invoice(string Number, decimal Total);
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(Invoice))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(string))]
+public sealed partial class InvoiceJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
