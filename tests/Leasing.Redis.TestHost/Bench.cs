@@ -73,8 +73,15 @@ internal static class Bench
         var rawMedian = Median(rawRates);
         var poolMedian = Median(poolRates);
         Console.WriteLine(FormattableString.Invariant($"median: pool acquire+release {poolMedian:N0} pairs/s, raw 2x EVALSHA {rawMedian:N0} pairs/s, ratio {poolMedian / rawMedian:F2}; store alone {Median(aloneRates):N0} pairs/s ({workers} workers, {channels} channels)"));
-        var stats = ((string?)await redis.GetServers()[0].ExecuteAsync("INFO", "commandstats") ?? string.Empty).Split("\r\n").Where(l => l.StartsWith("cmdstat_evalsha", StringComparison.Ordinal));
-        Console.WriteLine($"server: {string.Join(" ", stats)} (since the server's last stats reset, all clients)");
+        try
+        {
+            var stats = ((string?)await redis.GetServers()[0].ExecuteAsync("INFO", "commandstats") ?? string.Empty).Split("\r\n").Where(l => l.StartsWith("cmdstat_evalsha", StringComparison.Ordinal));
+            Console.WriteLine($"server: {string.Join(" ", stats)} (since the server's last stats reset, all clients)");
+        }
+        catch (RedisCommandException)
+        {
+            Console.WriteLine("server script time: add allowAdmin=true to the connection string to print it");
+        }
         await db.KeyDeleteAsync(rawKeys);
         return 0;
     }
