@@ -15,6 +15,7 @@ public sealed class DemoCommandTests
         result.Out.Should().Contain("violations: 0");
         result.Out.Should().MatchRegex(@"pairs:\s+[1-9][\d,]* acquire\+release", "the workers got channels");
         result.Out.Should().MatchRegex(@"killed worker:\s+held ch-0\d \(fencing \d+\), died without releasing; channel back (0\.[4-9]|[1-9])\d*\.?\d* s after it was taken \(lease 0\.5 s\)", "the killed worker's channel came back after its lease");
+        result.Out.Should().MatchRegex(@"payment:\s+4 senders at once, 1 execution, 3 replays", "the payment ran once and the other senders replayed it");
         result.Out.Should().Contain("ch-01").And.Contain("ch-02");
         result.Error.Should().BeEmpty();
     }

@@ -3,7 +3,7 @@ using Microsoft.Data.Sqlite;
 
 namespace Leasing.Cli.Tests;
 
-/// <summary>A SQLite database file in a temp folder with the lease schema, as a deployment would have it; deleted on dispose.</summary>
+/// <summary>A SQLite database file in a temp folder with the lease and idempotency schemas, as a deployment would have it; deleted on dispose.</summary>
 internal sealed class SqliteFile : IAsyncDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("leasing-cli-test-").FullName;
@@ -14,16 +14,20 @@ internal sealed class SqliteFile : IAsyncDisposable
         Path = System.IO.Path.Combine(_folder, "leasing.db");
         _dataSource = SqliteFactory.Instance.CreateDataSource(new SqliteConnectionStringBuilder { DataSource = Path, Pooling = true }.ToString());
         Leases = new SqlLeaseStore(_dataSource, SqlDialect.Sqlite);
+        Idempotency = new SqlIdempotencyStore(_dataSource, SqlDialect.Sqlite);
     }
 
     public string Path { get; }
 
     public SqlLeaseStore Leases { get; }
 
+    public SqlIdempotencyStore Idempotency { get; }
+
     public static async Task<SqliteFile> CreateAsync()
     {
         var file = new SqliteFile();
         await file.Leases.EnsureSchemaAsync();
+        await file.Idempotency.EnsureSchemaAsync();
         return file;
     }
 

@@ -46,7 +46,7 @@ internal static class BackendFactory
             SqliteConnection.ClearAllPools();
         }
 
-        return await OpenSqlAsync(choice with { Connection = path }, new SqlLeaseStore(dataSource, SqlDialect.Sqlite, SqlOptions(choice)), CloseAsync, cancellationToken).ConfigureAwait(false);
+        return await OpenSqlAsync(choice with { Connection = path }, dataSource, SqlDialect.Sqlite, CloseAsync, cancellationToken).ConfigureAwait(false);
     }
 
     private static async Task<Backend> OpenPostgresAsync(BackendChoice choice, CancellationToken cancellationToken)
@@ -61,7 +61,7 @@ internal static class BackendFactory
             throw new ArgumentException($"The --postgres connection string is not valid: {e.Message}", e);
         }
 
-        return await OpenSqlAsync(choice, new SqlLeaseStore(dataSource, SqlDialect.PostgreSql, SqlOptions(choice)), dataSource.DisposeAsync, cancellationToken).ConfigureAwait(false);
+        return await OpenSqlAsync(choice, dataSource, SqlDialect.PostgreSql, dataSource.DisposeAsync, cancellationToken).ConfigureAwait(false);
     }
 
     private static async Task<Backend> OpenRedisAsync(BackendChoice choice, CancellationToken cancellationToken)
@@ -94,12 +94,15 @@ internal static class BackendFactory
     private static SqlLeasingOptions? SqlOptions(BackendChoice choice) =>
         choice.Prefix is null ? null : new SqlLeasingOptions { TablePrefix = choice.Prefix };
 
-    private static async Task<Backend> OpenSqlAsync(BackendChoice choice, SqlLeaseStore leases, Func<ValueTask> close, CancellationToken cancellationToken)
+    private static async Task<Backend> OpenSqlAsync(BackendChoice choice, System.Data.Common.DbDataSource dataSource, SqlDialect dialect, Func<ValueTask> close, CancellationToken cancellationToken)
     {
         try
         {
+            var leases = new SqlLeaseStore(dataSource, dialect, SqlOptions(choice));
+            var idempotency = new SqlIdempotencyStore(dataSource, dialect, SqlOptions(choice));
             await leases.EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
-            return new Backend(choice, leases, idempotency: null, close);
+            await idempotency.EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+            return new Backend(choice, leases, idempotency, close);
         }
         catch
         {

@@ -196,12 +196,57 @@ internal sealed class DemoRun(Backend backend, DemoSettings settings)
         }
     }
 
-    private Task<PaymentReport?> SendPaymentAsync(string name, CancellationToken stop)
+    /// <summary>
+    /// Halfway through, several workers send the same payment at once, each through its own
+    /// <see cref="IdempotentExecutor"/> (as if in its own process): one runs it, the others wait and
+    /// replay its receipt. Counts how often the payment really ran.
+    /// </summary>
+    private async Task<PaymentReport?> SendPaymentAsync(string name, CancellationToken stop)
     {
-        _ = name;
-        _ = stop;
-        _ = backend.Idempotency;
-        return Task.FromResult<PaymentReport?>(null);
+        if (backend.Idempotency is not { } store)
+        {
+            return null;
+        }
+
+        try
+        {
+            await Task.Delay(settings.Duration / 2, stop).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            return null;
+        }
+
+        var key = $"payment-{name}";
+        var executions = 0;
+        var executors = Enumerable.Range(0, settings.PaymentSenders).Select(_ => new IdempotentExecutor(store)).ToArray();
+        try
+        {
+            var sends = executors.Select(executor => Task.Run(() => executor.ExecuteAsync(
+                key,
+                async cancellationToken =>
+                {
+                    Interlocked.Increment(ref executions);
+                    await Task.Delay(200, cancellationToken).ConfigureAwait(false); // the payment provider's round trip
+                    return $"receipt-{Guid.NewGuid():N}";
+                },
+                fingerprint: "amount=100;currency=EUR",
+                CancellationToken.None))).ToArray();
+            var results = await Task.WhenAll(sends).ConfigureAwait(false);
+            if (results.Select(r => r.Value).Distinct(StringComparer.Ordinal).Count() != 1)
+            {
+                Interlocked.Increment(ref executions); // two receipts: it ran twice whatever the counter says
+            }
+
+            return new PaymentReport(settings.PaymentSenders, Volatile.Read(ref executions), results.Count(r => r.Replayed));
+        }
+        finally
+        {
+            foreach (var executor in executors)
+            {
+                await executor.DisposeAsync().ConfigureAwait(false);
+            }
+        }
     }
 
     private static string Since(long started, long timestamp) =>
