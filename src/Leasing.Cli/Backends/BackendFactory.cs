@@ -88,7 +88,7 @@ internal static class BackendFactory
         }
 
         var options = choice.Prefix is null ? null : new RedisLeasingOptions { KeyPrefix = choice.Prefix };
-        return new Backend(choice, new RedisLeaseStore(redis, options), idempotency: null, redis.DisposeAsync);
+        return new Backend(choice, new RedisLeaseStore(redis, options), new RedisIdempotencyStore(redis, options), redis.DisposeAsync);
     }
 
     private static SqlLeasingOptions? SqlOptions(BackendChoice choice) =>

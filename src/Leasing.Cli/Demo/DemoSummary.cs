@@ -23,9 +23,7 @@ internal static class DemoSummary
         });
         o.WriteLine(report.Payment switch
         {
-            null => report.Backend.StartsWith("redis", StringComparison.Ordinal)
-                ? "payment:        skipped (no Redis idempotency store in this build)"
-                : "payment:        skipped (the run ended first)",
+            null => "payment:        skipped (the run ended first)",
             var p => string.Create(c, $"payment:        {p.Senders} senders at once, {p.Executions} execution{(p.Executions == 1 ? string.Empty : "s")}, {p.Replays} replays of its receipt"),
         });
         o.Flush();
