@@ -147,6 +147,13 @@ public sealed class ChannelPool : IAsyncDisposable
     {
         await EnsureMembersAsync(cancellationToken).ConfigureAwait(false);
         var states = await _store.InspectPoolAsync(Name, cancellationToken).ConfigureAwait(false);
+        if (states.Count == 0)
+        {
+            // The backend does not know the pool (a restart without persistence lost it): write the
+            // member list again before the next acquire. The version rule keeps a newer list.
+            ForgetMembersWritten();
+        }
+
         var result = new ChannelStatus[states.Count];
         int held = 0, cooling = 0;
         for (var i = 0; i < states.Count; i++)
@@ -212,6 +219,17 @@ public sealed class ChannelPool : IAsyncDisposable
         {
             _members = new MemberList([.. channels], version);
             _membersWritten = null;
+        }
+    }
+
+    private void ForgetMembersWritten()
+    {
+        lock (_gate)
+        {
+            if (_members.Channels.Length > 0 && _membersWritten is { IsCompleted: true })
+            {
+                _membersWritten = null;
+            }
         }
     }
 
