@@ -10,7 +10,7 @@ namespace Leasing.Benchmarks.Quick;
 internal static class ClosedLoop
 {
     /// <summary>Runs <paramref name="operation"/> on <paramref name="workers"/> workers; returns completed operations per second after a warm-up.</summary>
-    public static async Task<double> RateAsync(int workers, TimeSpan warmup, TimeSpan duration, Func<int, ValueTask> operation)
+    public static async Task<double> RateAsync(int workers, TimeSpan warmup, TimeSpan duration, Func<int, ValueTask> operation, int minimumOperations = 20)
     {
         var counts = new long[workers * 16]; // one slot per worker, 128 bytes apart
         using var stop = new CancellationTokenSource();
@@ -41,16 +41,30 @@ internal static class ClosedLoop
             await Stop(stop, tasks).ConfigureAwait(false);
         }
 
+        // A slow design (a few pairs per second under load) gets more time, up to 30 s, until it has
+        // completed enough pairs for a rate; a warm-up pass asks for none.
+        while (Sum(counts) - before < minimumOperations && clock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            if (await Task.WhenAny(failed, Task.Delay(50)).ConfigureAwait(false) == failed)
+            {
+                await Stop(stop, tasks).ConfigureAwait(false);
+            }
+        }
+
         var done = Sum(counts) - before;
         var elapsed = clock.Elapsed;
         await Stop(stop, tasks).ConfigureAwait(false);
-        if (done == 0)
+        if (done == 0 && minimumOperations > 0)
         {
             throw new InvalidOperationException($"No operation completed in {elapsed.TotalSeconds:F1} s with {workers} workers.");
         }
 
         return done / elapsed.TotalSeconds;
     }
+
+    /// <summary>Runs <paramref name="operation"/> on <paramref name="workers"/> workers for <paramref name="duration"/>, counting nothing (warm-up).</summary>
+    public static Task WarmAsync(int workers, TimeSpan duration, Func<int, ValueTask> operation) =>
+        RateAsync(workers, TimeSpan.Zero, duration, operation, minimumOperations: 0);
 
     /// <summary>Latencies, in microseconds, of <paramref name="count"/> sequential calls of <paramref name="measured"/>, each followed by <paramref name="after"/> (not timed).</summary>
     public static async Task<double[]> SampleMicrosAsync<T>(int count, Func<ValueTask<T>> measured, Func<T, ValueTask> after)

@@ -219,7 +219,7 @@ internal sealed class QuickRun
         var perRound = TimeSpan.FromSeconds(Math.Max(0.5, _duration.TotalSeconds / Rounds)); // the slow baselines need some completions per round
         foreach (var scenario in scenarios)
         {
-            await ClosedLoop.RateAsync(workers, _warmup, _warmup, scenario.Pair).ConfigureAwait(false); // JIT and connections warm before any round counts
+            await ClosedLoop.WarmAsync(workers, _warmup + _warmup, scenario.Pair).ConfigureAwait(false); // JIT and connections warm before any round counts
         }
 
         for (var round = 0; round < Rounds; round++)
