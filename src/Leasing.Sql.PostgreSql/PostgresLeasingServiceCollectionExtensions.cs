@@ -1,4 +1,5 @@
 using Leasing.Sql;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -9,7 +10,8 @@ public static class PostgresLeasingServiceCollectionExtensions
     /// <summary>
     /// Registers the SQL stores (<see cref="SqlLeaseStore"/> as <see cref="Leasing.ILeaseStore"/>) on the
     /// PostgreSQL database of <paramref name="connectionString"/> (one Npgsql data source, disposed with the
-    /// container); the schema is ensured when the host starts.
+    /// container); the schema is ensured when the host starts. Releases and completions are announced to
+    /// waiters in other processes through LISTEN/NOTIFY (<see cref="NpgsqlNotificationChannel"/>).
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="connectionString">An Npgsql connection string.</param>
@@ -21,6 +23,8 @@ public static class PostgresLeasingServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         _ = new NpgsqlConnectionStringBuilder(connectionString); // a malformed string fails here, at registration
-        return services.AddSqlLeasing(_ => NpgsqlDataSource.Create(connectionString), SqlDialect.PostgreSql, configure);
+        var dataSource = new Lazy<NpgsqlDataSource>(() => NpgsqlDataSource.Create(connectionString));
+        services.TryAddSingleton<ISqlNotificationChannel>(_ => new NpgsqlNotificationChannel(dataSource.Value));
+        return services.AddSqlLeasing(_ => dataSource.Value, SqlDialect.PostgreSql, configure);
     }
 }

@@ -47,7 +47,13 @@ internal sealed class IdempotencyStatements
             """;
 
         // Stores the outcome of the owner's claim (also just past its lease if nobody reclaimed the key).
-        Complete = p + with + $"""
+        Complete = pg
+            ? LeaseStatements.Notifying(runner.Names, "complete", "@key", $"""
+            UPDATE {t} SET status = @status, owner_token = NULL, result = @result,
+                lease_expires_at = {now} + @retention, record_expires_at = {now} + @retention
+            WHERE {owned}
+            """)
+            : p + $"""
             UPDATE {t} SET status = @status, owner_token = NULL, result = @result,
                 lease_expires_at = {now} + @retention, record_expires_at = {now} + @retention
             WHERE {owned}
@@ -55,7 +61,12 @@ internal sealed class IdempotencyStatements
             """;
 
         // Gives the owner's claim up: claimable again at once, fingerprint and attempt kept.
-        Release = p + with + $"""
+        Release = pg
+            ? LeaseStatements.Notifying(runner.Names, "complete", "@key", $"""
+            UPDATE {t} SET status = 3, owner_token = NULL, lease_expires_at = {now}, record_expires_at = {now} + @unfinished
+            WHERE {owned}
+            """)
+            : p + $"""
             UPDATE {t} SET status = 3, owner_token = NULL, lease_expires_at = {now}, record_expires_at = {now} + @unfinished
             WHERE {owned}
             RETURNING 1
@@ -67,7 +78,12 @@ internal sealed class IdempotencyStatements
             """;
 
         // Deletes a live record; the row (and its fencing counter) stays.
-        Evict = p + with + $"""
+        Evict = pg
+            ? LeaseStatements.Notifying(runner.Names, "complete", "@key", $"""
+            UPDATE {t} SET present = 0, owner_token = NULL, result = NULL
+            WHERE key = @key AND present = 1 AND record_expires_at > {now}
+            """)
+            : p + $"""
             UPDATE {t} SET present = 0, owner_token = NULL, result = NULL
             WHERE key = @key AND present = 1 AND record_expires_at > {now}
             RETURNING 1
@@ -79,7 +95,7 @@ internal sealed class IdempotencyStatements
                   key text COLLATE "C" PRIMARY KEY, present integer NOT NULL, status integer NOT NULL, fingerprint text NOT NULL,
                   owner_token text, lease_expires_at bigint NOT NULL, record_expires_at bigint NOT NULL, result bytea,
                   attempt integer NOT NULL, fencing bigint NOT NULL);
-              """
+              """ + LeaseStatements.WaitersTable(runner.Names)
             : $"""
               CREATE TABLE IF NOT EXISTS {t} (
                   key TEXT PRIMARY KEY, present INTEGER NOT NULL, status INTEGER NOT NULL, fingerprint TEXT NOT NULL,

@@ -134,12 +134,18 @@ internal sealed class LeaseStatements
             RETURNING fencing, expires_at
             """;
 
-        // Frees a member held under @token back into the free index at its acquisition position.
-        ReleaseMember = p + with + $"""
-            UPDATE {n.Members} SET state = 0, token = NULL, expires_at = NULL, free_lru = lru
-            WHERE pool = @pool AND member = @member AND token = @token AND state = 1 AND expires_at > {now}
-            RETURNING 1
-            """;
+        // Frees a member held under @token back into the free index at its acquisition position
+        // (PostgreSQL: and NOTIFYs, only while a waiter's marker row says someone waits on the pool).
+        ReleaseMember = pg
+            ? Notifying(n, "release", "@pool", $"""
+              UPDATE {n.Members} SET state = 0, token = NULL, expires_at = NULL, free_lru = lru
+              WHERE pool = @pool AND member = @member AND token = @token AND state = 1 AND expires_at > {now}
+              """)
+            : p + $"""
+              UPDATE {n.Members} SET state = 0, token = NULL, expires_at = NULL, free_lru = lru
+              WHERE pool = @pool AND member = @member AND token = @token AND state = 1 AND expires_at > {now}
+              RETURNING 1
+              """;
 
         // Blocks a member that is ours or free until now + @ttl; it keeps its lru for afterwards.
         CooldownMember = p + with + $"""
@@ -148,11 +154,16 @@ internal sealed class LeaseStatements
             RETURNING 1
             """;
 
-        ForceReleaseMember = p + with + $"""
-            UPDATE {n.Members} SET state = 0, token = NULL, expires_at = NULL, free_lru = lru
-            WHERE pool = @pool AND member = @member AND state <> 0 AND expires_at > {now}
-            RETURNING 1
-            """;
+        ForceReleaseMember = pg
+            ? Notifying(n, "release", "@pool", $"""
+              UPDATE {n.Members} SET state = 0, token = NULL, expires_at = NULL, free_lru = lru
+              WHERE pool = @pool AND member = @member AND state <> 0 AND expires_at > {now}
+              """)
+            : p + $"""
+              UPDATE {n.Members} SET state = 0, token = NULL, expires_at = NULL, free_lru = lru
+              WHERE pool = @pool AND member = @member AND state <> 0 AND expires_at > {now}
+              RETURNING 1
+              """;
 
         InspectPool = p + with + $"""
             SELECT member, state, expires_at, acquired_at, fencing, {now}
@@ -197,6 +208,32 @@ internal sealed class LeaseStatements
               COMMIT;
               """;
     }
+
+    /// <summary>
+    /// PostgreSQL: runs <paramref name="update"/> and, when it changed a row and a marker row says someone
+    /// waits on <paramref name="nameParameter"/>, NOTIFYs the channel of <paramref name="kind"/> with the name;
+    /// returns one row when the update changed one. Still one statement.
+    /// </summary>
+    public static string Notifying(SqlNames n, string kind, string nameParameter, string update) => $"""
+        WITH {Clock},
+        changed AS ({update} RETURNING 1 AS done),
+        notified AS (
+            SELECT pg_notify('{n.Prefix}{kind}', {nameParameter}) FROM {n.Waiters}
+            WHERE kind = '{kind}' AND name = {nameParameter} AND until > (SELECT now_us FROM clock) AND EXISTS (SELECT 1 FROM changed))
+        SELECT done FROM changed WHERE (SELECT count(*) FROM notified) >= 0
+        """;
+
+    /// <summary>PostgreSQL: marks that this process waits on the names in @names (a JSON array) until now + @ttl.</summary>
+    public static string MarkWaiting(SqlNames n) => $"""
+        WITH {Clock}
+        INSERT INTO {n.Waiters} (kind, name, until)
+        SELECT @kind, value, (SELECT now_us FROM clock) + @ttl FROM json_array_elements_text(CAST(@names AS json))
+        ON CONFLICT (kind, name) DO UPDATE SET until = GREATEST({n.Waiters}.until, excluded.until)
+        """;
+
+    /// <summary>PostgreSQL: the marker table.</summary>
+    public static string WaitersTable(SqlNames n) =>
+        $"CREATE TABLE IF NOT EXISTS {n.Waiters} (kind text NOT NULL, name text COLLATE \"C\" NOT NULL, until bigint NOT NULL, PRIMARY KEY (kind, name));";
 
     private const string Clock = "clock AS (SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS bigint) AS now_us)";
 

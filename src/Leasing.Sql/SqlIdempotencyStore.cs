@@ -28,7 +28,7 @@ public sealed class SqlIdempotencyStore : IIdempotencyStore, IIdempotencyComplet
     {
         _runner = new SqlRunner(dataSource, dialect, options ?? new SqlLeasingOptions(), "SQL idempotency store");
         _sql = new IdempotencyStatements(_runner);
-        _signals = SqlSignals.For(dataSource, _runner.Names.Prefix);
+        _signals = SqlSignals.For(dataSource, _runner, (options ?? new SqlLeasingOptions()).Notifications);
     }
 
     /// <summary>The dialect this store speaks.</summary>
@@ -107,9 +107,9 @@ public sealed class SqlIdempotencyStore : IIdempotencyStore, IIdempotencyComplet
     }
 
     /// <summary>
-    /// Subscribes to completions, releases and evictions of <paramref name="key"/> made through any SQL
-    /// idempotency store over the same data source and tables in this process. Other processes' are not
-    /// announced (waiters poll).
+    /// Subscribes to completions, releases and evictions of <paramref name="key"/>: those made through any SQL
+    /// idempotency store over the same data source and tables in this process, and on PostgreSQL with
+    /// <see cref="SqlLeasingOptions.Notifications"/> those of other processes (LISTEN/NOTIFY). Waiters poll as well.
     /// </summary>
     /// <param name="key">The idempotency key.</param>
     /// <param name="onCompleted">Called, on the completing thread, after the key completed or was released. Must not block.</param>
@@ -119,8 +119,7 @@ public sealed class SqlIdempotencyStore : IIdempotencyStore, IIdempotencyComplet
     {
         LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
         ArgumentNullException.ThrowIfNull(onCompleted);
-        cancellationToken.ThrowIfCancellationRequested();
-        return ValueTask.FromResult(_signals.Subscribe(SqlSignals.Complete, key, onCompleted));
+        return _signals.SubscribeAsync(SqlSignals.Complete, key, onCompleted, cancellationToken);
     }
 
     /// <summary>Describes the store without secrets.</summary>

@@ -34,7 +34,7 @@ public sealed class SqlLeaseStore : ILeaseStore, ILeaseReleaseSource
     {
         _runner = new SqlRunner(dataSource, dialect, options ?? new SqlLeasingOptions(), "SQL lease store");
         _sql = new LeaseStatements(_runner);
-        _signals = SqlSignals.For(dataSource, _runner.Names.Prefix);
+        _signals = SqlSignals.For(dataSource, _runner, (options ?? new SqlLeasingOptions()).Notifications);
     }
 
     /// <summary>The dialect this store speaks.</summary>
@@ -63,7 +63,7 @@ public sealed class SqlLeaseStore : ILeaseStore, ILeaseReleaseSource
             CREATE INDEX IF NOT EXISTS {n.Members}_free ON {n.Members} (pool, free_lru, member) WHERE is_member = 1 AND free_lru IS NOT NULL;
             CREATE INDEX IF NOT EXISTS {n.Members}_busy ON {n.Members} (pool, expires_at) WHERE is_member = 1 AND free_lru IS NULL;
             CREATE SEQUENCE IF NOT EXISTS {n.LruSequence};
-            """;
+            """ + LeaseStatements.WaitersTable(n);
         var sqlite = $"""
             CREATE TABLE IF NOT EXISTS {n.Leases} (
                 name TEXT PRIMARY KEY, token TEXT, state INTEGER NOT NULL, fencing INTEGER NOT NULL,
@@ -221,8 +221,9 @@ public sealed class SqlLeaseStore : ILeaseStore, ILeaseReleaseSource
     }
 
     /// <summary>
-    /// Subscribes to releases of members of <paramref name="pool"/> made through any SQL lease store over the
-    /// same data source and tables in this process. Releases in other processes are not announced (waiters poll).
+    /// Subscribes to releases of members of <paramref name="pool"/>: those made through any SQL lease store over
+    /// the same data source and tables in this process, and on PostgreSQL with <see cref="SqlLeasingOptions.Notifications"/>
+    /// those of other processes (LISTEN/NOTIFY). Notifications can be lost; waiters poll as well.
     /// </summary>
     /// <param name="pool">The pool name.</param>
     /// <param name="onReleased">Called, on the releasing thread, after a member was released. Must not block.</param>
@@ -232,8 +233,7 @@ public sealed class SqlLeaseStore : ILeaseStore, ILeaseReleaseSource
     {
         LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
         ArgumentNullException.ThrowIfNull(onReleased);
-        cancellationToken.ThrowIfCancellationRequested();
-        return ValueTask.FromResult(_signals.Subscribe(SqlSignals.Release, pool, onReleased));
+        return _signals.SubscribeAsync(SqlSignals.Release, pool, onReleased, cancellationToken);
     }
 
     /// <summary>Describes the store without secrets.</summary>

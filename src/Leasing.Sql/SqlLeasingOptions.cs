@@ -25,4 +25,12 @@ public sealed class SqlLeasingOptions
     /// </summary>
     /// <value>The default (<see langword="null"/>) is <see cref="System.TimeProvider.System"/>.</value>
     public TimeProvider? TimeProvider { get; set; }
+
+    /// <summary>
+    /// PostgreSQL only: receives the release and completion notifications the stores send (NOTIFY, only
+    /// while a waiter has said it waits), so waiters in other processes wake at once. Without one,
+    /// waiters in other processes poll. <c>AddPostgresLeasing</c> sets an Npgsql one.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: signals reach this process only.</value>
+    public ISqlNotificationChannel? Notifications { get; set; }
 }

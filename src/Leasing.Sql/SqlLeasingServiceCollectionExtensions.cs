@@ -60,6 +60,7 @@ internal sealed class SqlBackendRegistration(SqlDialect dialect, Action<SqlLeasi
         var options = new SqlLeasingOptions();
         configure?.Invoke(options);
         options.TimeProvider ??= provider.GetService<TimeProvider>();
+        options.Notifications ??= provider.GetService<ISqlNotificationChannel>();
         return options;
     }
 }

@@ -16,12 +16,94 @@ internal sealed class SqlSignals
 
     private static readonly ConditionalWeakTable<DbDataSource, ConcurrentDictionary<string, SqlSignals>> Hubs = new();
 
-    private readonly ConcurrentDictionary<(string Kind, string Name), Action[]> _subscribers = new();
-    private readonly Lock _gate = new();
+    // Waiters renew their marker rows well before they lapse; a marker outlives a crashed waiter by MarkerTtl at most.
+    private static readonly TimeSpan MarkerTtl = TimeSpan.FromMinutes(3);
+    private static readonly TimeSpan MarkerRefresh = TimeSpan.FromMinutes(1);
 
-    public static SqlSignals For(DbDataSource source, string prefix) =>
+    private readonly ConcurrentDictionary<(string Kind, string Name), Action[]> _subscribers = new();
+    private readonly ConcurrentDictionary<string, Lazy<Task>> _listening = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+    private readonly SqlRunner _runner;
+    private readonly ISqlNotificationChannel? _notifications;
+    private Task? _refresh;
+
+    private SqlSignals(SqlRunner runner, ISqlNotificationChannel? notifications)
+    {
+        _runner = runner;
+        _notifications = runner.Dialect == SqlDialect.PostgreSql ? notifications : null;
+    }
+
+    public static SqlSignals For(DbDataSource source, SqlRunner runner, ISqlNotificationChannel? notifications) =>
         Hubs.GetValue(source, static _ => new ConcurrentDictionary<string, SqlSignals>(StringComparer.Ordinal))
-            .GetOrAdd(prefix, static _ => new SqlSignals());
+            .GetOrAdd(runner.Names.Prefix, static (_, state) => new SqlSignals(state.runner, state.notifications), (runner, notifications));
+
+    /// <summary>
+    /// Subscribes in this process and, on PostgreSQL with a notification channel, listens for other
+    /// processes' NOTIFYs and marks the name as waited on (so they send them).
+    /// </summary>
+    public async ValueTask<IAsyncDisposable> SubscribeAsync(string kind, string name, Action callback, CancellationToken cancellationToken)
+    {
+        var subscription = Subscribe(kind, name, callback);
+        if (_notifications is null)
+        {
+            return subscription;
+        }
+
+        try
+        {
+            await _listening.GetOrAdd(kind, k => new Lazy<Task>(() => ListenAsync(k))).Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await MarkAsync(kind, [name], cancellationToken).ConfigureAwait(false);
+            lock (_gate)
+            {
+                _refresh ??= Task.Run(RefreshMarkersAsync, CancellationToken.None);
+            }
+
+            return subscription;
+        }
+        catch
+        {
+            _listening.TryRemove(new KeyValuePair<string, Lazy<Task>>(kind, _listening.GetValueOrDefault(kind)!));
+            await subscription.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task ListenAsync(string kind)
+    {
+        await _notifications!.ListenAsync(_runner.Names.Prefix + kind, payload => Publish(kind, payload)).ConfigureAwait(false);
+    }
+
+    private ValueTask<int> MarkAsync(string kind, IReadOnlyList<string> names, CancellationToken cancellationToken)
+    {
+        var args = new SqlArgs().Text("kind", kind).Int64("ttl", SqlLeaseStore.Micro(MarkerTtl))
+            .Text("names", System.Text.Json.JsonSerializer.Serialize(names, SqlJson.Default.IReadOnlyListString));
+        return _runner.ExecuteAsync(LeaseStatements.MarkWaiting(_runner.Names), args, cancellationToken);
+    }
+
+    private async Task RefreshMarkersAsync()
+    {
+        while (true)
+        {
+            await Task.Delay(MarkerRefresh).ConfigureAwait(false);
+            foreach (var kind in new[] { Release, Complete })
+            {
+                var names = _subscribers.Keys.Where(k => k.Kind == kind).Select(k => k.Name).ToList();
+                if (names.Count == 0)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    await MarkAsync(kind, names, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (LeaseStoreUnavailableException)
+                {
+                    // Try again at the next refresh; the markers last three refreshes, and waiters poll.
+                }
+            }
+        }
+    }
 
     /// <summary>Whether anyone in this process waits for <paramref name="name"/>.</summary>
     public bool IsWatched(string kind, string name) => _subscribers.ContainsKey((kind, name));
