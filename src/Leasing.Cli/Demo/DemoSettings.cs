@@ -5,7 +5,7 @@ internal sealed record DemoSettings(int Workers, int Channels, TimeSpan Duration
 {
     public const int DefaultWorkers = 8;
     public const int DefaultChannels = 4;
-    public const int DefaultSeconds = 8;
+    public const int DefaultSeconds = 5;
 
     /// <summary>Short enough that the killed worker's channel comes back well within the run; at most 2 s.</summary>
     public TimeSpan LeaseDuration => TimeSpan.FromMilliseconds(Math.Clamp(Duration.TotalMilliseconds / 4, 500, 2_000));
