@@ -4,4 +4,6 @@ namespace Leasing.Sql.Tests;
 public static class SqlTestTimes
 {
     public static readonly TimeSpan Ttl = TimeSpan.FromMilliseconds(800);
+
+    public static readonly TimeSpan PoolTtl = TimeSpan.FromSeconds(2);
 }

@@ -3,7 +3,7 @@ using Leasing.Testing;
 namespace Leasing.Sql.Tests.Postgres;
 
 /// <summary>PostgreSQL with the class's table prefix; time is the server's clock, so it passes for real.</summary>
-public sealed class PostgresLeaseBackend(PostgresTables tables) : LeaseBackend
+public sealed class PostgresLeaseBackend(PostgresTables tables, TimeSpan? ttl = null) : LeaseBackend
 {
     public override string Name => "postgres";
 
@@ -11,7 +11,7 @@ public sealed class PostgresLeaseBackend(PostgresTables tables) : LeaseBackend
 
     public override bool IsTimeVirtual => false;
 
-    public override TimeSpan Ttl => SqlTestTimes.Ttl;
+    public override TimeSpan Ttl => ttl ?? SqlTestTimes.Ttl;
 
     public override ILeaseStore CreateStore() => new SqlLeaseStore(tables.DataSource, SqlDialect.PostgreSql, tables.Options);
 
