@@ -23,3 +23,8 @@ public sealed class PostgresIdempotentExecutorConformanceTests(PostgresTables ta
 {
     protected override ValueTask<IdempotencyBackend> CreateBackendAsync() => ValueTask.FromResult<IdempotencyBackend>(new PostgresIdempotencyBackend(tables));
 }
+
+public sealed class PostgresDistributedLockConformanceTests(PostgresTables tables) : DistributedLockConformanceTests, IClassFixture<PostgresTables>
+{
+    protected override ValueTask<LeaseBackend> CreateBackendAsync() => ValueTask.FromResult<LeaseBackend>(new PostgresLeaseBackend(tables));
+}

@@ -21,3 +21,8 @@ public sealed class SqliteIdempotentExecutorConformanceTests : IdempotentExecuto
 {
     protected override ValueTask<IdempotencyBackend> CreateBackendAsync() => SqliteIdempotencyBackend.CreateAsync();
 }
+
+public sealed class SqliteDistributedLockConformanceTests : DistributedLockConformanceTests
+{
+    protected override ValueTask<LeaseBackend> CreateBackendAsync() => SqliteLeaseBackend.CreateAsync();
+}
