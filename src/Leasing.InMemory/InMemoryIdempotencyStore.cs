@@ -21,24 +21,23 @@ namespace Leasing.InMemory;
 /// </remarks>
 public sealed class InMemoryIdempotencyStore : IIdempotencyStore, IIdempotencyCompletionSource
 {
-    private const int MinSweepThreshold = 1024;
-
     private static readonly TimeSpan UnfinishedRetention = TimeSpan.FromDays(1);
 
     private readonly TimeProvider time;
-    private readonly ConcurrentDictionary<string, IdempotencyEntry> entries = new(StringComparer.Ordinal);
+    private readonly SweptTable<IdempotencyEntry> entries;
     private readonly ConcurrentDictionary<string, Action[]> subscribers = new(StringComparer.Ordinal);
     private readonly Lock subscribersGate = new();
-    private int count;
-    private int sweepThreshold = MinSweepThreshold;
-    private int sweeping;
 
     /// <summary>Creates an empty store.</summary>
     /// <param name="timeProvider">The backend clock; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
-    public InMemoryIdempotencyStore(TimeProvider? timeProvider = null) => time = timeProvider ?? TimeProvider.System;
+    public InMemoryIdempotencyStore(TimeProvider? timeProvider = null)
+    {
+        time = timeProvider ?? TimeProvider.System;
+        entries = new SweptTable<IdempotencyEntry>(time);
+    }
 
     /// <summary>Entries currently stored, including evicted and expired ones not yet swept (tests of the sweep).</summary>
-    internal int EntryCount => Volatile.Read(ref count);
+    internal int EntryCount => entries.Count;
 
     /// <inheritdoc/>
     public ValueTask<IdempotencyClaim> TryClaimAsync(string key, string fingerprint, TimeSpan lease, CancellationToken cancellationToken = default)
@@ -319,57 +318,5 @@ public sealed class InMemoryIdempotencyStore : IIdempotencyStore, IIdempotencyCo
         }
     }
 
-    private IdempotencyEntry GetOrAdd(string key)
-    {
-        if (entries.TryGetValue(key, out var entry))
-        {
-            return entry;
-        }
-
-        var added = new IdempotencyEntry();
-        entry = entries.GetOrAdd(key, added);
-        if (ReferenceEquals(entry, added) && Interlocked.Increment(ref count) > Volatile.Read(ref sweepThreshold))
-        {
-            Sweep();
-        }
-
-        return entry;
-    }
-
-    // Amortised O(1) per added key: a full pass runs only after the table has doubled since the last
-    // one. An entry goes once its record is gone and its fencing token is behind the clock, from when
-    // on the clock term of Fencing.Next alone keeps the next token above every one issued.
-    private void Sweep()
-    {
-        if (Interlocked.Exchange(ref sweeping, 1) == 1)
-        {
-            return;
-        }
-
-        try
-        {
-            foreach (var (key, entry) in entries)
-            {
-                lock (entry.Gate)
-                {
-                    var now = time.GetUtcNow();
-                    if (entry.IsLive(now.UtcTicks) || entry.Fencing >= Fencing.ToUnixMicroseconds(now))
-                    {
-                        continue;
-                    }
-
-                    entry.Removed = true;
-                    entries.TryRemove(new KeyValuePair<string, IdempotencyEntry>(key, entry));
-                }
-
-                Interlocked.Decrement(ref count);
-            }
-
-            Volatile.Write(ref sweepThreshold, Math.Max(MinSweepThreshold, Volatile.Read(ref count) * 2));
-        }
-        finally
-        {
-            Volatile.Write(ref sweeping, 0);
-        }
-    }
+    private IdempotencyEntry GetOrAdd(string key) => entries.GetOrAdd(key);
 }

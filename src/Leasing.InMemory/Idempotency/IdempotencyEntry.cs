@@ -1,10 +1,8 @@
 namespace Leasing.InMemory.Idempotency;
 
-/// <summary>The stored state of one idempotency key. Fields are guarded by <see cref="Gate"/>.</summary>
-internal sealed class IdempotencyEntry
+/// <summary>The stored state of one idempotency key. Fields are guarded by <see cref="SweptEntry.Gate"/>.</summary>
+internal sealed class IdempotencyEntry : SweptEntry
 {
-    public readonly Lock Gate = new();
-
     /// <summary>False before the first claim and after an eviction; the fencing counter survives both.</summary>
     public bool Exists;
 
@@ -25,12 +23,8 @@ internal sealed class IdempotencyEntry
 
     public int Attempt;
 
-    public long Fencing;
-
-    /// <summary>Set when the sweep dropped the entry from the table: a caller holding it looks the key up again.</summary>
-    public bool Removed;
-
-    public bool IsLive(long nowTicks) => Exists && RecordExpiresAtTicks > nowTicks;
+    /// <inheritdoc/>
+    public override bool IsLive(long nowTicks) => Exists && RecordExpiresAtTicks > nowTicks;
 
     public bool IsOwnedBy(string ownerToken, long nowTicks) =>
         IsLive(nowTicks)

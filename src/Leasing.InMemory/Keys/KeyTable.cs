@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-
 namespace Leasing.InMemory.Keys;
 
 /// <summary>
@@ -10,15 +8,10 @@ namespace Leasing.InMemory.Keys;
 /// </summary>
 internal sealed class KeyTable(TimeProvider time)
 {
-    private const int MinSweepThreshold = 1024;
-
-    private readonly ConcurrentDictionary<string, KeyEntry> entries = new(StringComparer.Ordinal);
-    private int count;
-    private int sweepThreshold = MinSweepThreshold;
-    private int sweeping;
+    private readonly SweptTable<KeyEntry> entries = new(time);
 
     /// <summary>Entries currently stored, for tests of the sweep.</summary>
-    internal int Count => Volatile.Read(ref count);
+    internal int Count => entries.Count;
 
     public Lease? TryAcquire(string key, TimeSpan ttl)
     {
@@ -160,55 +153,5 @@ internal sealed class KeyTable(TimeProvider time)
         && entry.ExpiresAtTicks > nowTicks
         && string.Equals(entry.Token, token, StringComparison.Ordinal);
 
-    private KeyEntry GetOrAdd(string key)
-    {
-        if (entries.TryGetValue(key, out var entry))
-        {
-            return entry;
-        }
-
-        var added = new KeyEntry();
-        entry = entries.GetOrAdd(key, added);
-        if (ReferenceEquals(entry, added) && Interlocked.Increment(ref count) > Volatile.Read(ref sweepThreshold))
-        {
-            Sweep();
-        }
-
-        return entry;
-    }
-
-    // Amortised O(1) per added key: a full pass runs only after the table has doubled since the last one.
-    private void Sweep()
-    {
-        if (Interlocked.Exchange(ref sweeping, 1) == 1)
-        {
-            return;
-        }
-
-        try
-        {
-            foreach (var (key, entry) in entries)
-            {
-                lock (entry.Gate)
-                {
-                    var now = time.GetUtcNow();
-                    if (entry.IsBusy(now.UtcTicks) || entry.Fencing >= Fencing.ToUnixMicroseconds(now))
-                    {
-                        continue;
-                    }
-
-                    entry.Removed = true;
-                    entries.TryRemove(new KeyValuePair<string, KeyEntry>(key, entry));
-                }
-
-                Interlocked.Decrement(ref count);
-            }
-
-            Volatile.Write(ref sweepThreshold, Math.Max(MinSweepThreshold, Volatile.Read(ref count) * 2));
-        }
-        finally
-        {
-            Volatile.Write(ref sweeping, 0);
-        }
-    }
+    private KeyEntry GetOrAdd(string key) => entries.GetOrAdd(key);
 }
