@@ -61,100 +61,76 @@ internal sealed class SqlRunner
     private string What { get; }
 
     /// <summary>Runs a statement and maps its first row, or returns <paramref name="none"/> when it returns no row.</summary>
-    public async ValueTask<T> QuerySingleAsync<T>(string sql, SqlArgs args, Func<DbDataReader, T> map, T none, CancellationToken cancellationToken, bool write = true)
-    {
-        using var limit = Limit(cancellationToken);
-        var gated = false;
-        try
-        {
-            gated = await EnterAsync(write, limit.Token).ConfigureAwait(false);
-            var connection = await _source.OpenConnectionAsync(limit.Token).ConfigureAwait(false);
-            await using (connection.ConfigureAwait(false))
-            {
-                using var command = Prepare(connection, sql, args);
-                await PrepareOnServerAsync(command, limit.Token).ConfigureAwait(false);
-                var reader = await command.ExecuteReaderAsync(limit.Token).ConfigureAwait(false);
-                await using (reader.ConfigureAwait(false))
-                {
-                    await SkipPreambleAsync(reader, limit.Token).ConfigureAwait(false);
-                    return await reader.ReadAsync(limit.Token).ConfigureAwait(false) ? map(reader) : none;
-                }
-            }
-        }
-        catch (Exception e) when (IsOutage(e, cancellationToken))
-        {
-            throw Unavailable(e, limit);
-        }
-        finally
-        {
-            if (gated)
-            {
-                _writeGate!.Release();
-            }
-        }
-    }
+    public ValueTask<T> QuerySingleAsync<T>(string sql, SqlArgs args, Func<DbDataReader, T> map, T none, CancellationToken cancellationToken, bool write = true) =>
+        RunAsync(
+            (connection, token) => ReadAsync(
+                connection,
+                sql,
+                args,
+                async (reader, readToken) => await reader.ReadAsync(readToken).ConfigureAwait(false) ? map(reader) : none,
+                token),
+            write,
+            cancellationToken);
 
     /// <summary>Runs a statement and maps every row.</summary>
-    public async ValueTask<List<T>> QueryListAsync<T>(string sql, SqlArgs args, Func<DbDataReader, T> map, CancellationToken cancellationToken, bool write = false)
-    {
-        using var limit = Limit(cancellationToken);
-        var gated = false;
-        try
-        {
-            gated = await EnterAsync(write, limit.Token).ConfigureAwait(false);
-            var connection = await _source.OpenConnectionAsync(limit.Token).ConfigureAwait(false);
-            await using (connection.ConfigureAwait(false))
-            {
-                using var command = Prepare(connection, sql, args);
-                await PrepareOnServerAsync(command, limit.Token).ConfigureAwait(false);
-                var reader = await command.ExecuteReaderAsync(limit.Token).ConfigureAwait(false);
-                await using (reader.ConfigureAwait(false))
+    public ValueTask<List<T>> QueryListAsync<T>(string sql, SqlArgs args, Func<DbDataReader, T> map, CancellationToken cancellationToken, bool write = false) =>
+        RunAsync(
+            (connection, token) => ReadAsync(
+                connection,
+                sql,
+                args,
+                async (reader, readToken) =>
                 {
-                    await SkipPreambleAsync(reader, limit.Token).ConfigureAwait(false);
                     var rows = new List<T>();
-                    while (await reader.ReadAsync(limit.Token).ConfigureAwait(false))
+                    while (await reader.ReadAsync(readToken).ConfigureAwait(false))
                     {
                         rows.Add(map(reader));
                     }
 
                     return rows;
-                }
-            }
-        }
-        catch (Exception e) when (IsOutage(e, cancellationToken))
-        {
-            throw Unavailable(e, limit);
-        }
-        finally
-        {
-            if (gated)
-            {
-                _writeGate!.Release();
-            }
-        }
-    }
+                },
+                token),
+            write,
+            cancellationToken);
 
     /// <summary>Runs a statement (or, on SQLite, one BEGIN IMMEDIATE ... COMMIT script) and returns the rows it changed.</summary>
-    public async ValueTask<int> ExecuteAsync(string sql, SqlArgs args, CancellationToken cancellationToken, bool rollbackOnError = false, bool write = true)
-    {
-        using var limit = Limit(cancellationToken);
-        var gated = false;
-        try
-        {
-            gated = await EnterAsync(write, limit.Token).ConfigureAwait(false);
-            var connection = await _source.OpenConnectionAsync(limit.Token).ConfigureAwait(false);
-            await using (connection.ConfigureAwait(false))
+    public ValueTask<int> ExecuteAsync(string sql, SqlArgs args, CancellationToken cancellationToken, bool rollbackOnError = false, bool write = true) =>
+        RunAsync(
+            async (connection, token) =>
             {
                 using var command = Prepare(connection, sql, args);
                 try
                 {
-                    return await command.ExecuteNonQueryAsync(limit.Token).ConfigureAwait(false);
+                    return await command.ExecuteNonQueryAsync(token).ConfigureAwait(false);
                 }
                 catch when (rollbackOnError)
                 {
                     await RollBackAsync(connection).ConfigureAwait(false);
                     throw;
                 }
+            },
+            write,
+            cancellationToken);
+
+    /// <summary>Runs a script (schema creation) in one call; not counted as an operation.</summary>
+    public ValueTask<T> ScriptAsync<T>(Func<DbConnection, CancellationToken, Task<T>> script, CancellationToken cancellationToken) =>
+        RunAsync(async (connection, token) => await script(connection, token).ConfigureAwait(false), write: true, cancellationToken, TimeSpan.FromMinutes(1));
+
+    /// <summary>
+    /// The frame of every call: the caller's token limited by the command timeout, the SQLite write
+    /// gate, one pooled connection, and driver failures turned into <see cref="LeaseStoreUnavailableException"/>.
+    /// </summary>
+    private async ValueTask<T> RunAsync<T>(Func<DbConnection, CancellationToken, ValueTask<T>> body, bool write, CancellationToken cancellationToken, TimeSpan? timeout = null)
+    {
+        using var limit = Limit(cancellationToken, timeout);
+        var gated = false;
+        try
+        {
+            gated = await EnterAsync(write, limit.Token).ConfigureAwait(false);
+            var connection = await _source.OpenConnectionAsync(limit.Token).ConfigureAwait(false);
+            await using (connection.ConfigureAwait(false))
+            {
+                return await body(connection, limit.Token).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (IsOutage(e, cancellationToken))
@@ -170,30 +146,16 @@ internal sealed class SqlRunner
         }
     }
 
-    /// <summary>Runs a script (schema creation) in one call; not counted as an operation.</summary>
-    public async ValueTask<T> ScriptAsync<T>(Func<DbConnection, CancellationToken, Task<T>> script, CancellationToken cancellationToken)
+    /// <summary>Prepares and runs a statement, skips the SQLite preamble's results and reads the rest with <paramref name="read"/>.</summary>
+    private async ValueTask<T> ReadAsync<T>(DbConnection connection, string sql, SqlArgs args, Func<DbDataReader, CancellationToken, ValueTask<T>> read, CancellationToken cancellationToken)
     {
-        using var limit = Limit(cancellationToken, TimeSpan.FromMinutes(1));
-        var gated = false;
-        try
+        using var command = Prepare(connection, sql, args);
+        await PrepareOnServerAsync(command, cancellationToken).ConfigureAwait(false);
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
         {
-            gated = await EnterAsync(true, limit.Token).ConfigureAwait(false);
-            var connection = await _source.OpenConnectionAsync(limit.Token).ConfigureAwait(false);
-            await using (connection.ConfigureAwait(false))
-            {
-                return await script(connection, limit.Token).ConfigureAwait(false);
-            }
-        }
-        catch (Exception e) when (IsOutage(e, cancellationToken))
-        {
-            throw Unavailable(e, limit);
-        }
-        finally
-        {
-            if (gated)
-            {
-                _writeGate!.Release();
-            }
+            await SkipPreambleAsync(reader, cancellationToken).ConfigureAwait(false);
+            return await read(reader, cancellationToken).ConfigureAwait(false);
         }
     }
 
