@@ -87,6 +87,38 @@ public interface ILeaseStore
     /// <returns>The lease, or <see langword="null"/> when the member is busy or not a member.</returns>
     ValueTask<Lease?> TryAcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// As <see cref="TryAcquireLeastRecentlyUsedAsync(string, TimeSpan, CancellationToken)"/>, checking in the
+    /// same atomic step that the backend holds the caller's member list: when it does not know the pool
+    /// (its data was lost) or holds an older version than <paramref name="membersVersion"/>, nothing is
+    /// claimed and <see cref="PoolMembersOutdatedException"/> is thrown, so the caller writes its list
+    /// again (<see cref="SetPoolMembersAsync"/>) and retries. No extra round trip.
+    /// </summary>
+    /// <param name="pool">The pool name.</param>
+    /// <param name="ttl">How long the lease lasts unless renewed.</param>
+    /// <param name="membersVersion">The version of the caller's member list (0 or more).</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The lease (with <see cref="Lease.Pool"/> set), or <see langword="null"/> when every member is held or cooling down.</returns>
+    /// <exception cref="PoolMembersOutdatedException">The backend does not know the pool, or holds an older member list.</exception>
+    /// <remarks>The default implementation does not check (it calls the overload without a version): a backend that can lose its data overrides it.</remarks>
+    ValueTask<Lease?> TryAcquireLeastRecentlyUsedAsync(string pool, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken = default) =>
+        TryAcquireLeastRecentlyUsedAsync(pool, ttl, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="TryAcquirePoolMemberAsync(string, string, TimeSpan, CancellationToken)"/>, with the member-list
+    /// check of <see cref="TryAcquireLeastRecentlyUsedAsync(string, TimeSpan, long, CancellationToken)"/>.
+    /// </summary>
+    /// <param name="pool">The pool name.</param>
+    /// <param name="member">The member id.</param>
+    /// <param name="ttl">How long the lease lasts unless renewed.</param>
+    /// <param name="membersVersion">The version of the caller's member list (0 or more).</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The lease, or <see langword="null"/> when the member is busy or not a member.</returns>
+    /// <exception cref="PoolMembersOutdatedException">The backend does not know the pool, or holds an older member list.</exception>
+    /// <remarks>The default implementation does not check (it calls the overload without a version): a backend that can lose its data overrides it.</remarks>
+    ValueTask<Lease?> TryAcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken = default) =>
+        TryAcquirePoolMemberAsync(pool, member, ttl, cancellationToken);
+
     /// <summary>Reads the state of every member of a pool in one round trip.</summary>
     /// <param name="pool">The pool name.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
