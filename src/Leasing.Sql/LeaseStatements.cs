@@ -175,8 +175,14 @@ internal sealed class LeaseStatements
 
         // Applies a member list (JSON array) when @version is at least the stored one: adds new members
         // (never acquired: first in LRU order), re-adds removed ones with their counters, removes the rest.
+        // PostgreSQL: the pool's row is created if missing and locked first, in the same implicit transaction
+        // (one batch: one round trip), so the member statement's snapshot is taken after any concurrent writer of
+        // the pool committed. Without the lock, two writers of equal versions each remove only the members their
+        // own (older) snapshot saw, and both lists survive as a union.
         SetMembers = pg
             ? $"""
+              INSERT INTO {n.Pools} (pool, version) VALUES (@pool, @version) ON CONFLICT (pool) DO NOTHING;
+              SELECT 1 FROM {n.Pools} WHERE pool = @pool FOR UPDATE;
               WITH input AS (SELECT DISTINCT value AS member FROM json_array_elements_text(CAST(@members AS json))),
               applied AS (
                   INSERT INTO {n.Pools} (pool, version) VALUES (@pool, @version)
