@@ -34,6 +34,9 @@ public sealed class NpgsqlNotificationChannel : ISqlNotificationChannel, IAsyncD
     private readonly Dictionary<string, TaskCompletionSource> _pending = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
     private readonly CancellationTokenSource _stop = new();
+
+    // Released when a caller asks for a LISTEN, so an idle loop (no connection, nothing to listen on) opens one.
+    private readonly SemaphoreSlim _asked = new(0);
     private Task? _loop;
     private bool _disposed;
 
@@ -70,6 +73,8 @@ public sealed class NpgsqlNotificationChannel : ISqlNotificationChannel, IAsyncD
                     listened = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                     _pending[channel] = listened;
                 }
+
+                _asked.Release();
             }
 
             _loop ??= Task.Run(RunAsync, CancellationToken.None);
@@ -117,6 +122,7 @@ public sealed class NpgsqlNotificationChannel : ISqlNotificationChannel, IAsyncD
 
         FailPending(new ObjectDisposedException(nameof(NpgsqlNotificationChannel)));
         _stop.Dispose();
+        _asked.Dispose();
     }
 
     /// <summary>The loop that owns the connection: (re)open, LISTEN what is asked for, wait a slice, repeat.</summary>
@@ -132,6 +138,14 @@ public sealed class NpgsqlNotificationChannel : ISqlNotificationChannel, IAsyncD
             {
                 try
                 {
+                    if (connection is null && !IsWanted())
+                    {
+                        // Nothing to listen on (every caller left after a failure): hold no connection and make
+                        // no attempts until someone asks again.
+                        await _asked.WaitAsync(stop).ConfigureAwait(false);
+                        continue;
+                    }
+
                     if (connection is null)
                     {
                         connection = await OpenAsync(stop).ConfigureAwait(false);
@@ -187,6 +201,14 @@ public sealed class NpgsqlNotificationChannel : ISqlNotificationChannel, IAsyncD
             {
                 await CloseAsync(connection).ConfigureAwait(false);
             }
+        }
+    }
+
+    private bool IsWanted()
+    {
+        lock (_gate)
+        {
+            return _handlers.Count > 0 || _pending.Count > 0;
         }
     }
 
