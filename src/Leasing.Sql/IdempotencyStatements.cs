@@ -89,18 +89,33 @@ internal sealed class IdempotencyStatements
             RETURNING 1
             """;
 
+        // Deletes up to @batch records past their end, payload and all: a completed one at the end of its
+        // retention, an unfinished one (in progress, released, evicted) a day after its claim ended, as on Redis.
+        Purge = p + (pg
+            ? $"""
+              {with}, doomed AS (SELECT key FROM {t} WHERE record_expires_at <= {now} LIMIT @batch FOR UPDATE SKIP LOCKED)
+              DELETE FROM {t} USING doomed WHERE {t}.key = doomed.key
+              RETURNING 1
+              """
+            : $"""
+              DELETE FROM {t} WHERE rowid IN (SELECT rowid FROM {t} WHERE record_expires_at <= {now} LIMIT @batch)
+              RETURNING 1
+              """);
+
         Schema = pg
             ? $"""
               CREATE TABLE IF NOT EXISTS {t} (
                   key text COLLATE "C" PRIMARY KEY, present integer NOT NULL, status integer NOT NULL, fingerprint text NOT NULL,
                   owner_token text, lease_expires_at bigint NOT NULL, record_expires_at bigint NOT NULL, result bytea,
                   attempt integer NOT NULL, fencing bigint NOT NULL);
+              CREATE INDEX IF NOT EXISTS {t}_ended ON {t} (record_expires_at);
               """ + LeaseStatements.WaitersTable(runner.Names)
             : $"""
               CREATE TABLE IF NOT EXISTS {t} (
                   key TEXT PRIMARY KEY, present INTEGER NOT NULL, status INTEGER NOT NULL, fingerprint TEXT NOT NULL,
                   owner_token TEXT, lease_expires_at INTEGER NOT NULL, record_expires_at INTEGER NOT NULL, result BLOB,
                   attempt INTEGER NOT NULL, fencing INTEGER NOT NULL) STRICT;
+              CREATE INDEX IF NOT EXISTS {t}_ended ON {t} (record_expires_at);
               """;
     }
 
@@ -115,6 +130,8 @@ internal sealed class IdempotencyStatements
     public string Get { get; }
 
     public string Evict { get; }
+
+    public string Purge { get; }
 
     public string Schema { get; }
 }

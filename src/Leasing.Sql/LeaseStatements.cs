@@ -44,9 +44,10 @@ internal sealed class LeaseStatements
             RETURNING fencing, expires_at
             """;
 
-        // Frees a lease still held under @token; the fencing counter stays.
+        // Frees a lease still held under @token; the fencing counter stays, expires_at keeps the release
+        // time (a free row ignores it) so the purge knows when the row's last lease ended.
         Release = p + with + $"""
-            UPDATE {n.Leases} SET state = 0, token = NULL, expires_at = NULL
+            UPDATE {n.Leases} SET state = 0, token = NULL, expires_at = {now}
             WHERE name = @name AND token = @token AND state = 1 AND expires_at > {now}
             RETURNING 1
             """;
@@ -60,9 +61,9 @@ internal sealed class LeaseStatements
             RETURNING 1
             """;
 
-        // Frees a held or cooling key whoever holds it.
+        // Frees a held or cooling key whoever holds it (expires_at keeps the release time, as in Release).
         ForceRelease = p + with + $"""
-            UPDATE {n.Leases} SET state = 0, token = NULL, expires_at = NULL
+            UPDATE {n.Leases} SET state = 0, token = NULL, expires_at = {now}
             WHERE name = @name AND state <> 0 AND expires_at > {now}
             RETURNING 1
             """;
@@ -174,8 +175,14 @@ internal sealed class LeaseStatements
 
         // Applies a member list (JSON array) when @version is at least the stored one: adds new members
         // (never acquired: first in LRU order), re-adds removed ones with their counters, removes the rest.
+        // PostgreSQL: the pool's row is created if missing and locked first, in the same implicit transaction
+        // (one batch: one round trip), so the member statement's snapshot is taken after any concurrent writer of
+        // the pool committed. Without the lock, two writers of equal versions each remove only the members their
+        // own (older) snapshot saw, and both lists survive as a union.
         SetMembers = pg
             ? $"""
+              INSERT INTO {n.Pools} (pool, version) VALUES (@pool, @version) ON CONFLICT (pool) DO NOTHING;
+              SELECT 1 FROM {n.Pools} WHERE pool = @pool FOR UPDATE;
               WITH input AS (SELECT DISTINCT value AS member FROM json_array_elements_text(CAST(@members AS json))),
               applied AS (
                   INSERT INTO {n.Pools} (pool, version) VALUES (@pool, @version)
@@ -207,7 +214,39 @@ internal sealed class LeaseStatements
               ON CONFLICT (pool) DO UPDATE SET version = excluded.version WHERE {n.Pools}.version <= excluded.version;
               COMMIT;
               """;
+
+        // Purge ---------------------------------------------------------------------------------------
+
+        // Deletes up to @batch single-key rows whose last lease or cooldown ended at least @keep ago and whose
+        // fencing counter is at least @keep behind the clock, so the clock term of the fencing rule puts the
+        // next token above every earlier one. Legacy free rows without an end time go on the counter alone.
+        // Pool member rows are never purged: they carry the member's fencing counter and LRU position.
+        var purgeable = $"fencing <= {now} - @keep AND (expires_at <= {now} - @keep OR (expires_at IS NULL AND state = 0))";
+        PurgeLeases = p + (pg
+            ? $"""
+              WITH {Clock},
+              doomed AS (SELECT name FROM {n.Leases} WHERE {purgeable} LIMIT @batch FOR UPDATE SKIP LOCKED)
+              DELETE FROM {n.Leases} USING doomed WHERE {n.Leases}.name = doomed.name
+              RETURNING 1
+              """
+            : $"""
+              DELETE FROM {n.Leases} WHERE rowid IN (SELECT rowid FROM {n.Leases} WHERE {purgeable} LIMIT @batch)
+              RETURNING 1
+              """);
     }
+
+    /// <summary>
+    /// PostgreSQL: deletes up to @batch marker rows of @kind whose waiter stopped renewing them (until has passed).
+    /// A live waiter renews its marker every minute; a stale one only makes releases send a NOTIFY nobody needs.
+    /// </summary>
+    public static string PurgeWaiters(SqlNames n) => $"""
+        WITH {Clock},
+        doomed AS (
+            SELECT kind, name FROM {n.Waiters} WHERE kind = @kind AND until <= (SELECT now_us FROM clock)
+            LIMIT @batch FOR UPDATE SKIP LOCKED)
+        DELETE FROM {n.Waiters} USING doomed WHERE {n.Waiters}.kind = doomed.kind AND {n.Waiters}.name = doomed.name
+        RETURNING 1
+        """;
 
     /// <summary>
     /// PostgreSQL: runs <paramref name="update"/> and, when it changed a row and a marker row says someone
@@ -266,4 +305,6 @@ internal sealed class LeaseStatements
     public string GetMembers { get; }
 
     public string SetMembers { get; }
+
+    public string PurgeLeases { get; }
 }

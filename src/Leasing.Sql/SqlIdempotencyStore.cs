@@ -107,6 +107,28 @@ public sealed class SqlIdempotencyStore : IIdempotencyStore, IIdempotencyComplet
     }
 
     /// <summary>
+    /// Deletes the records past their end, key and payload together, in batches of a few hundred rows a statement
+    /// (never one long lock): a completed record once its retention has passed, an unfinished one (its owner's lease
+    /// ran out, or it was released or evicted) a day after its claim ended, as on Redis; on PostgreSQL also the
+    /// markers of completion waiters that stopped renewing them. A later claim of a purged key starts at attempt 1,
+    /// and its fencing token still exceeds the earlier ones through the clock term of the fencing rule. Registered
+    /// through dependency injection, this runs every <see cref="SqlLeasingOptions.PurgeInterval"/>.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the call; batches already run stay deleted.</param>
+    /// <returns>The number of rows removed.</returns>
+    /// <exception cref="LeaseStoreUnavailableException">The database failed or did not answer within the command timeout.</exception>
+    public async ValueTask<int> PurgeExpiredAsync(CancellationToken cancellationToken = default)
+    {
+        var removed = await SqlPurge.RunAsync(_runner, _sql.Purge, static () => new SqlArgs(), cancellationToken).ConfigureAwait(false);
+        if (Dialect == SqlDialect.PostgreSql)
+        {
+            removed += await SqlPurge.RunAsync(_runner, LeaseStatements.PurgeWaiters(_runner.Names), static () => new SqlArgs().Text("kind", SqlSignals.Complete), cancellationToken).ConfigureAwait(false);
+        }
+
+        return removed;
+    }
+
+    /// <summary>
     /// Subscribes to completions, releases and evictions of <paramref name="key"/>: those made through any SQL
     /// idempotency store over the same data source and tables in this process, and on PostgreSQL with
     /// <see cref="SqlLeasingOptions.Notifications"/> those of other processes (LISTEN/NOTIFY). Waiters poll as well.

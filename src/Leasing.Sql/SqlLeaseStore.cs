@@ -63,6 +63,7 @@ public sealed class SqlLeaseStore : ILeaseStore, ILeaseReleaseSource
             CREATE INDEX IF NOT EXISTS {n.Members}_free ON {n.Members} (pool, free_lru, member) WHERE is_member = 1 AND free_lru IS NOT NULL;
             CREATE INDEX IF NOT EXISTS {n.Members}_busy ON {n.Members} (pool, expires_at) WHERE is_member = 1 AND free_lru IS NULL;
             CREATE SEQUENCE IF NOT EXISTS {n.LruSequence};
+            CREATE INDEX IF NOT EXISTS {n.Leases}_ended ON {n.Leases} (expires_at);
             """ + LeaseStatements.WaitersTable(n);
         var sqlite = $"""
             CREATE TABLE IF NOT EXISTS {n.Leases} (
@@ -76,6 +77,7 @@ public sealed class SqlLeaseStore : ILeaseStore, ILeaseReleaseSource
             CREATE INDEX IF NOT EXISTS {n.Members}_free ON {n.Members} (pool, free_lru, member) WHERE is_member = 1 AND free_lru IS NOT NULL;
             CREATE INDEX IF NOT EXISTS {n.Members}_busy ON {n.Members} (pool, expires_at) WHERE is_member = 1 AND free_lru IS NULL;
             CREATE INDEX IF NOT EXISTS {n.Members}_lru ON {n.Members} (pool, lru);
+            CREATE INDEX IF NOT EXISTS {n.Leases}_ended ON {n.Leases} (expires_at);
             """;
         return SqlSchema.EnsureAsync(_runner, "leases", SchemaVersion, postgres, sqlite, cancellationToken);
     }
@@ -218,6 +220,30 @@ public sealed class SqlLeaseStore : ILeaseStore, ILeaseReleaseSource
         }
 
         return released;
+    }
+
+    /// <summary>
+    /// Deletes the rows nobody needs any more, in batches of a few hundred rows a statement (never one long lock):
+    /// single-key (lock) rows whose last lease or cooldown ended at least a day ago, and on PostgreSQL the markers
+    /// of pool waiters that stopped renewing them. A lock row is kept a day, as on Redis, because it holds the key's
+    /// fencing counter: a day later the clock term of the fencing rule (max(stored + 1, clock in µs)) already
+    /// puts the next token above every earlier one. Pool member rows are never purged: they carry the member's
+    /// fencing counter and its least-recently-used position. Registered through dependency injection, this runs
+    /// every <see cref="SqlLeasingOptions.PurgeInterval"/>.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the call; batches already run stay deleted.</param>
+    /// <returns>The number of rows removed.</returns>
+    /// <exception cref="LeaseStoreUnavailableException">The database failed or did not answer within the command timeout.</exception>
+    public async ValueTask<int> PurgeExpiredAsync(CancellationToken cancellationToken = default)
+    {
+        var keep = Micro(SqlPurge.LeaseRowKeep);
+        var removed = await SqlPurge.RunAsync(_runner, _sql.PurgeLeases, () => new SqlArgs().Int64("keep", keep), cancellationToken).ConfigureAwait(false);
+        if (Dialect == SqlDialect.PostgreSql)
+        {
+            removed += await SqlPurge.RunAsync(_runner, LeaseStatements.PurgeWaiters(_runner.Names), static () => new SqlArgs().Text("kind", SqlSignals.Release), cancellationToken).ConfigureAwait(false);
+        }
+
+        return removed;
     }
 
     /// <summary>

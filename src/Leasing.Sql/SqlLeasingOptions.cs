@@ -27,6 +27,17 @@ public sealed class SqlLeasingOptions
     public TimeProvider? TimeProvider { get; set; }
 
     /// <summary>
+    /// How often the background purge registered by <c>AddSqlLeasing</c> (and so by <c>AddSqliteLeasing</c> and
+    /// <c>AddPostgresLeasing</c>) calls <see cref="SqlLeaseStore.PurgeExpiredAsync"/> and
+    /// <see cref="SqlIdempotencyStore.PurgeExpiredAsync"/>: idempotency records past their retention, lock rows a
+    /// day past their end and stale waiter markers are deleted. <see cref="Timeout.InfiniteTimeSpan"/> turns it
+    /// off. Positive and at most one day otherwise. Stores built without dependency injection never purge on
+    /// their own: call <c>PurgeExpiredAsync</c>.
+    /// </summary>
+    /// <value>The default is 1 minute.</value>
+    public TimeSpan PurgeInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
     /// PostgreSQL only: receives the release and completion notifications the stores send (NOTIFY, only
     /// while a waiter has said it waits), so waiters in other processes wake at once. Without one,
     /// waiters in other processes poll. <c>AddPostgresLeasing</c> sets an Npgsql one.

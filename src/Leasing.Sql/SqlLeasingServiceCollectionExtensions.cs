@@ -14,8 +14,9 @@ public static class SqlLeasingServiceCollectionExtensions
 {
     /// <summary>
     /// Registers <see cref="SqlLeaseStore"/> as the singleton <see cref="ILeaseStore"/> and
-    /// <see cref="SqlIdempotencyStore"/> as the singleton <see cref="IIdempotencyStore"/> (unless registered), over the data source <paramref name="dataSource"/> creates, and a hosted service that
-    /// ensures the schema when the host starts. The store uses the registered <see cref="TimeProvider"/>
+    /// <see cref="SqlIdempotencyStore"/> as the singleton <see cref="IIdempotencyStore"/> (unless registered), over the data source <paramref name="dataSource"/> creates, a hosted service that
+    /// ensures the schema when the host starts, and one that purges expired rows every <see cref="SqlLeasingOptions.PurgeInterval"/>
+    /// (timed by the options' clock) until the host stops. The store uses the registered <see cref="TimeProvider"/>
     /// as the SQLite clock when <see cref="SqlLeasingOptions.TimeProvider"/> is not set.
     /// </summary>
     /// <param name="services">The service collection.</param>
@@ -42,6 +43,7 @@ public static class SqlLeasingServiceCollectionExtensions
         });
         services.TryAddSingleton<IIdempotencyStore>(static provider => provider.GetRequiredService<SqlIdempotencyStore>());
         services.AddHostedService<SqlSchemaInitializer>();
+        services.AddHostedService<SqlPurgeService>();
         return services;
     }
 }

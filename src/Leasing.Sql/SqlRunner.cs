@@ -34,6 +34,14 @@ internal sealed class SqlRunner
             throw new ArgumentOutOfRangeException(nameof(options), options.CommandTimeout, "SqlLeasingOptions.CommandTimeout must be between one second and one day.");
         }
 
+        if (options.PurgeInterval != Timeout.InfiniteTimeSpan && (options.PurgeInterval <= TimeSpan.Zero || options.PurgeInterval > TimeSpan.FromDays(1)))
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(options),
+                options.PurgeInterval,
+                "SqlLeasingOptions.PurgeInterval must be positive and at most one day, or Timeout.InfiniteTimeSpan to turn the background purge off.");
+        }
+
         _source = source;
         Dialect = dialect;
         _writeGate = dialect == SqlDialect.Sqlite ? WriteGates.GetValue(source, static _ => new SemaphoreSlim(1, 1)) : null;

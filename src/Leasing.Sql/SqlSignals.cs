@@ -21,7 +21,8 @@ internal sealed class SqlSignals
     private static readonly TimeSpan MarkerRefresh = TimeSpan.FromMinutes(1);
 
     private readonly ConcurrentDictionary<(string Kind, string Name), Action[]> _subscribers = new();
-    private readonly ConcurrentDictionary<string, Lazy<Task>> _listening = new(StringComparer.Ordinal);
+    // One LISTEN per kind, shared by every subscriber; a failed one is replaced by the next subscriber's try.
+    private readonly Dictionary<string, Task> _listening = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
     private readonly SqlRunner _runner;
     private readonly ISqlNotificationChannel? _notifications;
@@ -51,25 +52,49 @@ internal sealed class SqlSignals
 
         try
         {
-            await _listening.GetOrAdd(kind, k => new Lazy<Task>(() => ListenAsync(k))).Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+            // The caller's token limits its own wait only: the shared LISTEN goes on for the next subscriber, so a
+            // cancelled caller never leaves a second handler registered for the same kind.
+            await Listening(kind).WaitAsync(cancellationToken).ConfigureAwait(false);
             await MarkAsync(kind, [name], cancellationToken).ConfigureAwait(false);
             lock (_gate)
             {
-                _refresh ??= Task.Run(RefreshMarkersAsync, CancellationToken.None);
+                if (_refresh is null || _refresh.IsCompleted)
+                {
+                    _refresh = Task.Run(RefreshMarkersAsync, CancellationToken.None);
+                }
             }
 
             return subscription;
         }
         catch
         {
-            _listening.TryRemove(new KeyValuePair<string, Lazy<Task>>(kind, _listening.GetValueOrDefault(kind)!));
             await subscription.DisposeAsync().ConfigureAwait(false);
             throw;
         }
     }
 
+    /// <summary>The LISTEN of <paramref name="kind"/>: the one under way or done, or a new try when the last one failed.</summary>
+    private Task Listening(string kind)
+    {
+        lock (_gate)
+        {
+            if (_listening.TryGetValue(kind, out var listening) && !listening.IsFaulted && !listening.IsCanceled)
+            {
+                return listening;
+            }
+
+            listening = ListenAsync(kind);
+
+            // Observed here, because every subscriber that waited on it may have left before it failed.
+            _ = listening.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            _listening[kind] = listening;
+            return listening;
+        }
+    }
+
     private async Task ListenAsync(string kind)
     {
+        // Kept for the life of the process, like the signals: the channel re-LISTENs by itself after a reconnect.
         await _notifications!.ListenAsync(_runner.Names.Prefix + kind, payload => Publish(kind, payload)).ConfigureAwait(false);
     }
 
@@ -80,11 +105,24 @@ internal sealed class SqlSignals
         return _runner.ExecuteAsync(LeaseStatements.MarkWaiting(_runner.Names), args, cancellationToken);
     }
 
+    /// <summary>
+    /// Renews the markers of the names waited on in this process; ends when nobody waits any more (the next
+    /// subscriber starts it again), so no loop outlives its waiters or keeps a disposed data source busy.
+    /// </summary>
     private async Task RefreshMarkersAsync()
     {
         while (true)
         {
             await Task.Delay(MarkerRefresh).ConfigureAwait(false);
+            lock (_gate)
+            {
+                if (_subscribers.IsEmpty)
+                {
+                    _refresh = null;
+                    return;
+                }
+            }
+
             foreach (var kind in new[] { Release, Complete })
             {
                 var names = _subscribers.Keys.Where(k => k.Kind == kind).Select(k => k.Name).ToList();
@@ -100,6 +138,11 @@ internal sealed class SqlSignals
                 catch (LeaseStoreUnavailableException)
                 {
                     // Try again at the next refresh; the markers last three refreshes, and waiters poll.
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The host disposed the data source: nothing to renew any more.
+                    return;
                 }
             }
         }

@@ -44,7 +44,7 @@ public sealed class RegistrationTests
         (await store.TryAcquireAsync(Unique.Name(), TimeSpan.FromSeconds(30))).Should().NotBeNull();
         (await provider.GetRequiredService<IIdempotencyStore>().TryClaimAsync(Unique.Name(), "fp", TimeSpan.FromSeconds(30))).Outcome.Should().Be(ClaimOutcome.Claimed);
         await using var drop = Npgsql.NpgsqlDataSource.Create(await PostgresServer.GetConnectionStringAsync())
-            .CreateCommand($"DROP TABLE {prefix}leases, {prefix}pools, {prefix}pool_members, {prefix}idempotency, {prefix}schema; DROP SEQUENCE {prefix}lru");
+            .CreateCommand($"DROP TABLE {prefix}leases, {prefix}pools, {prefix}pool_members, {prefix}idempotency, {prefix}waiters, {prefix}schema; DROP SEQUENCE {prefix}lru");
         await drop.ExecuteNonQueryAsync();
     }
 

@@ -1,0 +1,13 @@
+using Microsoft.Extensions.Logging;
+
+namespace Leasing.Sql;
+
+/// <summary>The log messages of the SQL backend (event ids 401 and up).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(401, LogLevel.Debug, "SQL purge removed {Leases} lease and {Idempotency} idempotency rows.")]
+    public static partial void Purged(ILogger logger, int leases, int idempotency);
+
+    [LoggerMessage(402, LogLevel.Warning, "SQL purge failed; it runs again after the next interval.")]
+    public static partial void PurgeFailed(ILogger logger, Exception exception);
+}

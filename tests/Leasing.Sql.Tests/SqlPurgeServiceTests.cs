@@ -1,0 +1,193 @@
+using System.Collections.Concurrent;
+using FluentAssertions;
+using Leasing.Sql.Tests.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
+using Npgsql;
+using Xunit;
+
+namespace Leasing.Sql.Tests;
+
+/// <summary>The background purge that AddSqliteLeasing/AddPostgresLeasing register: on its interval, on the injected clock.</summary>
+public sealed class SqlPurgeServiceTests
+{
+    private static readonly TimeSpan Signal = TimeSpan.FromSeconds(20);
+
+    [Fact]
+    public async Task AddSqliteLeasing_PurgesEveryPurgeInterval_OnTheInjectedClock()
+    {
+        await using var database = new SqliteDatabase();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var logs = new RecordingLoggerFactory();
+        await using var provider = new ServiceCollection()
+            .AddSingleton<TimeProvider>(clock)
+            .AddSingleton<ILoggerFactory>(logs)
+            .AddSqliteLeasing(database.Path, o => o.PurgeInterval = TimeSpan.FromMinutes(10))
+            .BuildServiceProvider();
+        var hosted = provider.GetServices<IHostedService>().ToList();
+        foreach (var service in hosted)
+        {
+            await service.StartAsync(CancellationToken.None);
+        }
+
+        var store = provider.GetRequiredService<SqlIdempotencyStore>();
+        var claim = await store.TryClaimAsync("paid", "fp", TimeSpan.FromMinutes(1));
+        (await store.CompleteAsync("paid", claim.OwnerToken!, IdempotencyOutcome.Succeeded, "receipt"u8.ToArray(), TimeSpan.FromMinutes(1))).Should().BeTrue();
+
+        clock.Advance(TimeSpan.FromMinutes(5));
+        logs.Count(401).Should().Be(0, "the interval has not passed: the timer fires only inside Advance, and did not");
+        (await CountAsync(database)).Should().Be(1);
+
+        var purged = logs.WaitFor(401);
+        clock.Advance(TimeSpan.FromMinutes(5));
+        await purged.WaitAsync(Signal);
+
+        (await CountAsync(database)).Should().Be(0, "the record's retention passed before the purge ran");
+        foreach (var service in hosted)
+        {
+            await service.StopAsync(CancellationToken.None).WaitAsync(Signal);
+        }
+    }
+
+    [Fact]
+    public async Task BackgroundPurge_WhenAPurgeFails_LogsItAndRunsAgainAtTheNextInterval()
+    {
+        await using var database = new SqliteDatabase();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var logs = new RecordingLoggerFactory();
+        await using var provider = new ServiceCollection()
+            .AddSingleton<TimeProvider>(clock)
+            .AddSingleton<ILoggerFactory>(logs)
+            .AddSqliteLeasing(database.Path, o => o.PurgeInterval = TimeSpan.FromMinutes(1))
+            .BuildServiceProvider();
+        var hosted = provider.GetServices<IHostedService>().ToList();
+        foreach (var service in hosted)
+        {
+            await service.StartAsync(CancellationToken.None);
+        }
+
+        await using (var drop = database.DataSource.CreateCommand("DROP TABLE leasing_idempotency"))
+        {
+            await drop.ExecuteNonQueryAsync();
+        }
+
+        var failed = logs.WaitFor(402);
+        clock.Advance(TimeSpan.FromMinutes(1));
+        (await failed.WaitAsync(Signal)).Exception.Should().BeOfType<LeaseStoreUnavailableException>();
+
+        await provider.GetRequiredService<SqlIdempotencyStore>().EnsureSchemaAsync();
+        var purged = logs.WaitFor(401);
+        clock.Advance(TimeSpan.FromMinutes(1));
+        await purged.WaitAsync(Signal);
+
+        foreach (var service in hosted)
+        {
+            await service.StopAsync(CancellationToken.None).WaitAsync(Signal);
+        }
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1_000)]
+    [InlineData(2 * 24 * 3_600_000)]
+    public void PurgeInterval_NotPositiveNorInfinite_ThrowsNamingTheOption(int milliseconds)
+    {
+        var source = NpgsqlDataSource.Create("Host=127.0.0.1");
+        var options = new SqlLeasingOptions { PurgeInterval = TimeSpan.FromMilliseconds(milliseconds) };
+
+        FluentActions.Invoking(() => new SqlLeaseStore(source, SqlDialect.PostgreSql, options))
+            .Should().Throw<ArgumentOutOfRangeException>().WithParameterName("options").WithMessage("*SqlLeasingOptions.PurgeInterval*");
+        FluentActions.Invoking(() => new SqlIdempotencyStore(source, SqlDialect.PostgreSql, options))
+            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*SqlLeasingOptions.PurgeInterval*");
+    }
+
+    [Fact]
+    public async Task PurgeInterval_Infinite_TurnsTheBackgroundPurgeOff()
+    {
+        await using var database = new SqliteDatabase();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var logs = new RecordingLoggerFactory();
+        await using var provider = new ServiceCollection()
+            .AddSingleton<TimeProvider>(clock)
+            .AddSingleton<ILoggerFactory>(logs)
+            .AddSqliteLeasing(database.Path, o => o.PurgeInterval = Timeout.InfiniteTimeSpan)
+            .BuildServiceProvider();
+        foreach (var service in provider.GetServices<IHostedService>())
+        {
+            await service.StartAsync(CancellationToken.None);
+        }
+
+        clock.Advance(TimeSpan.FromDays(2));
+
+        (logs.Count(401) + logs.Count(402)).Should().Be(0, "no timer exists, so Advance started no purge");
+    }
+
+    [Fact]
+    public async Task AddSqliteLeasing_BadPurgeInterval_FailsTheHostStartNamingTheOption()
+    {
+        await using var database = new SqliteDatabase();
+        await using var provider = new ServiceCollection()
+            .AddSqliteLeasing(database.Path, o => o.PurgeInterval = TimeSpan.Zero)
+            .BuildServiceProvider();
+
+        var start = async () =>
+        {
+            foreach (var service in provider.GetServices<IHostedService>())
+            {
+                await service.StartAsync(CancellationToken.None);
+            }
+        };
+
+        await start.Should().ThrowAsync<ArgumentOutOfRangeException>().WithMessage("*PurgeInterval*");
+    }
+
+    private static async Task<long> CountAsync(SqliteDatabase database)
+    {
+        await using var command = database.DataSource.CreateCommand("SELECT count(*) FROM leasing_idempotency");
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>Records log events and lets a test wait for the next one with a given id.</summary>
+    private sealed class RecordingLoggerFactory : ILoggerFactory
+    {
+        private readonly ConcurrentDictionary<int, int> counts = new();
+        private readonly ConcurrentDictionary<int, TaskCompletionSource<(int Id, Exception? Exception)>> waits = new();
+
+        public int Count(int id) => counts.GetValueOrDefault(id);
+
+        public Task<(int Id, Exception? Exception)> WaitFor(int id) =>
+            waits.GetOrAdd(id, _ => new TaskCompletionSource<(int, Exception?)>(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+
+        public ILogger CreateLogger(string categoryName) => new Recorder(this);
+
+        public void AddProvider(ILoggerProvider provider)
+        {
+        }
+
+        public void Dispose()
+        {
+        }
+
+        private void Record(EventId id, Exception? exception)
+        {
+            counts.AddOrUpdate(id.Id, 1, (_, n) => n + 1);
+            if (waits.TryRemove(id.Id, out var wait))
+            {
+                wait.TrySetResult((id.Id, exception));
+            }
+        }
+
+        private sealed class Recorder(RecordingLoggerFactory owner) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                owner.Record(eventId, exception);
+        }
+    }
+}
