@@ -53,6 +53,12 @@ internal static partial class Log
     [LoggerMessage(104, LogLevel.Warning, "Idempotency key {Key}: the claim was lost while the action ran (fencing token {FencingToken}).")]
     public static partial void ClaimLost(ILogger logger, string key, long fencingToken);
 
+    [LoggerMessage(105, LogLevel.Warning, "Idempotency key {Key}: storing the outcome failed; retrying with the same owner token while the claim can still be ours.")]
+    public static partial void CompletionRetried(ILogger logger, string key, Exception exception);
+
+    [LoggerMessage(106, LogLevel.Warning, "Idempotency key {Key}: the store is unreachable while waiting for the execution elsewhere; riding it through for up to the outage tolerance.")]
+    public static partial void WaitOutage(ILogger logger, string key, Exception exception);
+
     [LoggerMessage(121, LogLevel.Warning, "Releasing the lock {Key} at dispose failed; it will expire on its own.")]
     public static partial void LockReleaseAtDisposeFailed(ILogger logger, string key, Exception exception);
 }

@@ -10,7 +10,7 @@ namespace Leasing.Testing;
 /// The ChannelPool behaviours every backend must show, written once. A backend's test project
 /// subclasses this and supplies <see cref="CreateBackendAsync"/>.
 /// </summary>
-public abstract class ChannelPoolConformanceTests : IAsyncLifetime
+public abstract partial class ChannelPoolConformanceTests : IAsyncLifetime
 {
     private readonly List<ChannelPool> _pools = [];
 

@@ -61,6 +61,17 @@ public abstract partial class IdempotentExecutorConformanceTests : IAsyncLifetim
         return (executor, store);
     }
 
+    /// <summary>An executor over a new store object that injects faults (lost completions, outages).</summary>
+    protected (IdempotentExecutor Executor, FaultyIdempotencyStore Store) CreateFaultyExecutor(Action<IdempotencyOptions>? configure = null)
+    {
+        var options = new IdempotencyOptions { LeaseDuration = LongTtl, WaitForInProgress = LongTtl };
+        configure?.Invoke(options);
+        var store = new FaultyIdempotencyStore(Backend.CreateStore());
+        var executor = new IdempotentExecutor(store, options, Backend.TimeProvider);
+        executors.Add(executor);
+        return (executor, store);
+    }
+
     /// <summary>
     /// Lets backend time pass in steps of <paramref name="step"/> until <paramref name="task"/> ends
     /// or <paramref name="total"/> has passed, giving background work a moment after each step.

@@ -24,6 +24,15 @@ public sealed class IdempotencyOptions
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// How long a duplicate waiting for an execution elsewhere rides through a backend outage (it
+    /// keeps re-claiming; within <see cref="WaitForInProgress"/>), and how long the owner keeps retrying
+    /// to store its outcome beyond its claim's local deadline. A longer outage surfaces as
+    /// <see cref="LeaseStoreUnavailableException"/> (waiting) or <see cref="IdempotencyClaimLostException"/> (owner).
+    /// </summary>
+    /// <value>Default 2 s; between zero and one day.</value>
+    public TimeSpan OutageTolerance { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
     /// Says which exceptions of the action are terminal: stored and replayed as
     /// <see cref="IdempotentExecutionFailedException"/>. Any other exception releases the claim at
     /// once (a retry runs the action again) and propagates.

@@ -40,6 +40,11 @@ internal sealed class IdempotencyOptionsValidator : IValidateOptions<Idempotency
             failures.Add($"IdempotencyOptions.LeaseDuration must be greater than zero and at most {LeaseArguments.MaxTtl} (was {options.LeaseDuration}).");
         }
 
+        if (options.OutageTolerance < TimeSpan.Zero || options.OutageTolerance > LeaseArguments.MaxTtl)
+        {
+            failures.Add($"IdempotencyOptions.OutageTolerance must be between zero and {LeaseArguments.MaxTtl} (was {options.OutageTolerance}).");
+        }
+
         return failures;
     }
 }

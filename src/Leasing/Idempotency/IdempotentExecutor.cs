@@ -297,6 +297,7 @@ public sealed class IdempotentExecutor : IAsyncDisposable
         var signal = new CompletionSignal();
         IAsyncDisposable? subscription = null;
         var poll = FirstPoll;
+        long? outageSince = null;
 
         // Waiting ends when every caller left or the executor shuts down; a running action is another matter.
         using var waiting = CancellationTokenSource.CreateLinkedTokenSource(flight.CancellationToken, _shutdown.Token);
@@ -307,7 +308,35 @@ public sealed class IdempotentExecutor : IAsyncDisposable
                 // Not the waiting token: once sent, a claim's answer is acted on (a won claim runs).
                 waiting.Token.ThrowIfCancellationRequested();
                 var sentAt = _time.GetTimestamp();
-                var claim = await _store.TryClaimAsync(key, fingerprint, _options.LeaseDuration, CancellationToken.None).ConfigureAwait(false);
+                IdempotencyClaim claim;
+                try
+                {
+                    claim = await _store.TryClaimAsync(key, fingerprint, _options.LeaseDuration, CancellationToken.None).ConfigureAwait(false);
+                    outageSince = null;
+                }
+                catch (LeaseStoreUnavailableException e) when (execution.Waited)
+                {
+                    // Waiting for an owner elsewhere: a blip only delays the replay; an outage of
+                    // OutageTolerance fails the waiting callers.
+                    if (outageSince is null)
+                    {
+                        outageSince = sentAt;
+                        Log.WaitOutage(_logger, key, e);
+                    }
+
+                    var lasted = _time.GetElapsedTime(outageSince.Value);
+                    if (lasted >= _options.OutageTolerance)
+                    {
+                        throw new LeaseStoreUnavailableException(
+                            $"Idempotency key '{key}': the store stayed unreachable for {lasted.TotalMilliseconds:0} ms while waiting for the execution elsewhere (outage tolerance {_options.OutageTolerance.TotalMilliseconds:0} ms); the last error is inside.",
+                            e);
+                    }
+
+                    await signal.WaitAsync(Jitter(poll), _time, waiting.Token).ConfigureAwait(false);
+                    poll = poll * 2 < MaxPoll ? poll * 2 : MaxPoll;
+                    continue;
+                }
+
                 switch (claim.Outcome)
                 {
                     case ClaimOutcome.Claimed:
@@ -373,12 +402,10 @@ public sealed class IdempotentExecutor : IAsyncDisposable
             }
             catch (Exception e)
             {
-                await monitor.StopAsync().ConfigureAwait(false);
-                return await FailAsync(key, fingerprint, owner, record.Attempt, monitor.IsLost, claim.FencingToken, e).ConfigureAwait(false);
+                return await FailAsync(key, fingerprint, owner, record.Attempt, monitor, claim.FencingToken, e).ConfigureAwait(false);
             }
         }
 
-        await monitor.StopAsync().ConfigureAwait(false);
         byte[] payload;
         try
         {
@@ -387,32 +414,78 @@ public sealed class IdempotentExecutor : IAsyncDisposable
         catch (Exception e) when (e is JsonException or NotSupportedException)
         {
             // The result cannot be stored; nothing sensible to replay: give the claim back.
+            await monitor.StopAsync().ConfigureAwait(false);
             await ReleaseAfterFailureAsync(key, owner, e).ConfigureAwait(false);
             throw;
         }
 
-        if (await _store.CompleteAsync(key, owner, IdempotencyOutcome.Succeeded, payload, _options.Retention, CancellationToken.None).ConfigureAwait(false))
-        {
-            return ExecutionOutcome.Succeeded(value, payload);
-        }
-
-        return await AfterClaimLostAsync(key, fingerprint, claim.FencingToken, null).ConfigureAwait(false);
+        return await StoreOutcomeAsync(key, fingerprint, owner, monitor, claim.FencingToken, ExecutionOutcome.Succeeded(value, payload)).ConfigureAwait(false);
     }
 
-    private async Task<ExecutionOutcome> FailAsync(string key, string fingerprint, string owner, int attempt, bool lost, long fencingToken, Exception error)
+    /// <summary>
+    /// Stores the outcome of an action that ran: the outcome is stored or the claim is provably lost,
+    /// never silently abandoned. The heartbeat keeps the claim alive until the completion is stored;
+    /// a completion that fails (timeout, lost reply, outage) is retried with the same owner token,
+    /// which the store accepts past the lease as long as nobody reclaimed the key.
+    /// </summary>
+    private async Task<ExecutionOutcome> StoreOutcomeAsync(string key, string fingerprint, string owner, LeaseMonitor monitor, long fencingToken, ExecutionOutcome outcome)
+    {
+        var kind = outcome.Status == IdempotencyStatus.Failed ? IdempotencyOutcome.Failed : IdempotencyOutcome.Succeeded;
+        var delay = FirstPoll;
+        long? lostAt = null;
+        try
+        {
+            while (true)
+            {
+                bool stored;
+                try
+                {
+                    stored = await _store.CompleteAsync(key, owner, kind, outcome.Payload, _options.Retention, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is LeaseStoreUnavailableException or TimeoutException)
+                {
+                    // The command may or may not have run. While the claim can still be ours, try again:
+                    // with the heartbeat running that is until the backend answers; once the claim's local
+                    // deadline has passed, for OutageTolerance more (then nobody can tell: say the claim is lost).
+                    if (monitor.IsLost)
+                    {
+                        lostAt ??= _time.GetTimestamp();
+                        if (_time.GetElapsedTime(lostAt.Value) >= _options.OutageTolerance)
+                        {
+                            Log.ClaimLost(_logger, key, fencingToken);
+                            throw IdempotencyClaimLostException.ForKey(key, e);
+                        }
+                    }
+
+                    Log.CompletionRetried(_logger, key, e);
+                    await Task.Delay(Jitter(delay), _time).ConfigureAwait(false);
+                    delay = delay * 2 < MaxPoll ? delay * 2 : MaxPoll;
+                    continue;
+                }
+
+                if (stored)
+                {
+                    return outcome;
+                }
+
+                return await AfterClaimLostAsync(key, fingerprint, fencingToken, outcome).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            await monitor.StopAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task<ExecutionOutcome> FailAsync(string key, string fingerprint, string owner, int attempt, LeaseMonitor monitor, long fencingToken, Exception error)
     {
         if (_options.IsTerminal?.Invoke(error) == true)
         {
-            var payload = StoredFailure.Write(error);
-            if (await _store.CompleteAsync(key, owner, IdempotencyOutcome.Failed, payload, _options.Retention, CancellationToken.None).ConfigureAwait(false))
-            {
-                return ExecutionOutcome.Failed(error, payload);
-            }
-
-            return await AfterClaimLostAsync(key, fingerprint, fencingToken, error).ConfigureAwait(false);
+            return await StoreOutcomeAsync(key, fingerprint, owner, monitor, fencingToken, ExecutionOutcome.Failed(error, StoredFailure.Write(error))).ConfigureAwait(false);
         }
 
-        if (lost)
+        await monitor.StopAsync().ConfigureAwait(false);
+        if (monitor.IsLost)
         {
             // The action most likely stopped because its lease was lost: say so, with the cause inside.
             var released = await ReleaseAfterFailureAsync(key, owner, error).ConfigureAwait(false);
@@ -445,18 +518,28 @@ public sealed class IdempotentExecutor : IAsyncDisposable
         }
     }
 
-    // Completing found the claim gone: replay the key's outcome if someone stored one, else say so.
-    private async Task<ExecutionOutcome> AfterClaimLostAsync(string key, string fingerprint, long fencingToken, Exception? error)
+    // Completing found the claim no longer ours: our own earlier completion whose reply was lost
+    // (same fencing token: the outcome is ours), someone else's stored outcome (replay), or gone.
+    private async Task<ExecutionOutcome> AfterClaimLostAsync(string key, string fingerprint, long fencingToken, ExecutionOutcome ours)
     {
-        Log.ClaimLost(_logger, key, fencingToken);
         var record = await _store.GetAsync(key, CancellationToken.None).ConfigureAwait(false);
         if (record is { Status: IdempotencyStatus.Succeeded or IdempotencyStatus.Failed } && string.Equals(record.Fingerprint, fingerprint, StringComparison.Ordinal))
         {
+            if (record.FencingToken == fencingToken)
+            {
+                return ours;
+            }
+
+            Log.ClaimLost(_logger, key, fencingToken);
             return ExecutionOutcome.Replay(record);
         }
 
-        throw IdempotencyClaimLostException.ForKey(key, error);
+        Log.ClaimLost(_logger, key, fencingToken);
+        throw IdempotencyClaimLostException.ForKey(key, ours.Error);
     }
+
+    private static TimeSpan Jitter(TimeSpan delay) =>
+        TimeSpan.FromTicks((long)(delay.Ticks * (0.5 + (Random.Shared.NextDouble() * 0.5))));
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 

@@ -27,10 +27,45 @@ public static class LeaseArguments
             throw new ArgumentException("A key must not be empty or whitespace.", paramName);
         }
 
+        ThrowIfNotStorableText(key, "A key", paramName);
+
         // Fast path: a key of at most MaxKeyBytes/3 chars cannot exceed MaxKeyBytes bytes.
         if (key.Length > MaxKeyBytes / 3 && Encoding.UTF8.GetByteCount(key) > MaxKeyBytes)
         {
             throw new ArgumentException($"A key must be at most {MaxKeyBytes} bytes in UTF-8; this one is {Encoding.UTF8.GetByteCount(key)}.", paramName);
+        }
+    }
+
+    /// <summary>
+    /// Throws when <paramref name="text"/> holds a character no backend stores as given: NUL (PostgreSQL
+    /// text refuses it) or a lone surrogate (UTF-8 turns every one into U+FFFD, so two different keys
+    /// would share one backend key).
+    /// </summary>
+    private static void ThrowIfNotStorableText(string text, string what, string paramName)
+    {
+        var span = text.AsSpan();
+        var nul = span.IndexOf('\0');
+        if (nul >= 0)
+        {
+            throw new ArgumentException($"{what} must not contain the NUL character (found at index {nul}).", paramName);
+        }
+
+        var surrogate = span.IndexOfAnyInRange('\uD800', '\uDFFF');
+        if (surrogate < 0)
+        {
+            return;
+        }
+
+        for (var i = surrogate; i < span.Length; i++)
+        {
+            if (char.IsHighSurrogate(span[i]) && i + 1 < span.Length && char.IsLowSurrogate(span[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(span[i]))
+            {
+                throw new ArgumentException($"{what} must be valid UTF-16: a lone surrogate at index {i} has no UTF-8 form.", paramName);
+            }
         }
     }
 
@@ -65,6 +100,7 @@ public static class LeaseArguments
             throw new ArgumentException("A fingerprint must not be empty or whitespace.", paramName);
         }
 
+        ThrowIfNotStorableText(fingerprint, "A fingerprint", paramName);
         if (fingerprint.Length > MaxFingerprintBytes / 3 && Encoding.UTF8.GetByteCount(fingerprint) > MaxFingerprintBytes)
         {
             throw new ArgumentException($"A fingerprint must be at most {MaxFingerprintBytes} bytes in UTF-8; this one is {Encoding.UTF8.GetByteCount(fingerprint)}.", paramName);

@@ -163,14 +163,16 @@ internal sealed class LeaseMonitor
     /// <summary>Renews now, whatever the scheduled renewals are doing.</summary>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>Renewed or Lost. Outages propagate as exceptions (and leave the deadline where it was).</returns>
-    public async ValueTask<LeaseCheck> RenewAsync(CancellationToken cancellationToken)
+    public ValueTask<LeaseCheck> RenewAsync(CancellationToken cancellationToken) => RenewAsync(_time.GetTimestamp(), cancellationToken);
+
+    /// <summary>Renews, counting the new deadline from <paramref name="sentAt"/> (no later than the moment the renew is sent).</summary>
+    private async ValueTask<LeaseCheck> RenewAsync(long sentAt, CancellationToken cancellationToken)
     {
         if (IsLost)
         {
             return LeaseCheck.Lost;
         }
 
-        var sentAt = _time.GetTimestamp();
         var renewed = await _store.RenewAsync(Lease, _ttl, cancellationToken).ConfigureAwait(false);
         if (renewed is null)
         {
@@ -209,7 +211,16 @@ internal sealed class LeaseMonitor
         LeasingTelemetry.LeasesLost.Add(1, _tags);
         var lease = Lease;
         Log.LeaseLost(_logger, lease.Pool, lease.Key, lease.FencingToken);
-        Volatile.Read(ref _lost)?.Cancel();
+        if (Volatile.Read(ref _lost) is { } lost)
+        {
+            // The token reads cancelled at once; its callbacks (the holder's work stopping) run on the
+            // thread pool, so a slow callback never delays another lease's deadline on the shared timer.
+            var cancelled = lost.CancelAsync();
+            if (!cancelled.IsCompleted)
+            {
+                _ = cancelled.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+        }
     }
 
     /// <summary>Stops the renewals and waits for a renew in flight to end; the deadline keeps running.</summary>
@@ -299,15 +310,18 @@ internal sealed class LeaseMonitor
             return;
         }
 
-        // Outside the lock: LeaseLost callbacks may run inline when the renew finds the lease lost.
-        _ = RenewInBackgroundAsync(renewal, renewing!.Token);
+        // On the thread pool, not the shared timer's thread: a slow renewal (a synchronous driver, a
+        // stalled connection) never delays the renewals and deadline checks of other leases.
+        // The deadline counts from now, the moment the renewal was due: never later than when it is sent.
+        var token = renewing!.Token;
+        _ = Task.Run(() => RenewInBackgroundAsync(renewal, now, token), CancellationToken.None);
     }
 
-    private async Task RenewInBackgroundAsync(TaskCompletionSource done, CancellationToken cancellationToken)
+    private async Task RenewInBackgroundAsync(TaskCompletionSource done, long sentAt, CancellationToken cancellationToken)
     {
         try
         {
-            await RenewAsync(cancellationToken).ConfigureAwait(false);
+            await RenewAsync(sentAt, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

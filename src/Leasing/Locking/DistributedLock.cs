@@ -60,7 +60,7 @@ public sealed class DistributedLock
     /// <returns>The handle.</returns>
     /// <exception cref="ArgumentException">The key breaks the key rules, or the timeout is negative.</exception>
     /// <exception cref="TimeoutException">The lock stayed held for the whole timeout.</exception>
-    /// <exception cref="LeaseStoreUnavailableException">The backend could not be reached.</exception>
+    /// <exception cref="LeaseStoreUnavailableException">The backend stayed unreachable for <see cref="DistributedLockOptions.OutageTolerance"/> (shorter outages only delay the grant).</exception>
     public async ValueTask<LockHandle> AcquireAsync(string key, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
@@ -71,9 +71,33 @@ public sealed class DistributedLock
 
         var started = _time.GetTimestamp();
         var delay = _options.RetryMinDelay;
+        long? outageSince = null;
         while (true)
         {
-            var (handle, _, holder) = await TryAcquireCoreAsync(key, cancellationToken).ConfigureAwait(false);
+            LockHandle? handle;
+            LockHolder? holder;
+            var sentAt = _time.GetTimestamp();
+            try
+            {
+                (handle, _, holder) = await TryAcquireCoreAsync(key, cancellationToken).ConfigureAwait(false);
+                outageSince = null;
+            }
+            catch (LeaseStoreUnavailableException e)
+            {
+                // A blip only delays the grant; an outage of OutageTolerance (or past the timeout) fails the call.
+                outageSince ??= sentAt;
+                var lasted = _time.GetElapsedTime(outageSince.Value);
+                var timedOut = timeout != Timeout.InfiniteTimeSpan && _time.GetElapsedTime(started) >= timeout;
+                if (lasted >= _options.OutageTolerance || timedOut)
+                {
+                    throw new LeaseStoreUnavailableException(
+                        $"The lock '{key}': the lease store stayed unreachable for {lasted.TotalMilliseconds:0} ms (outage tolerance {_options.OutageTolerance.TotalMilliseconds:0} ms); the last error is inside.",
+                        e);
+                }
+
+                (handle, holder) = (null, null);
+            }
+
             if (handle is not null)
             {
                 return handle;
@@ -181,7 +205,9 @@ public sealed class DistributedLock
         var sentAt = _time.GetTimestamp();
         try
         {
-            lease = await _store.TryAcquireAsync(key, _options.LeaseDuration, cancellationToken).ConfigureAwait(false);
+            // Sent without the caller's token (a server cannot undo a command that ran); a grant that
+            // lands after the caller cancelled is released at once instead of blocking the key for a lease.
+            lease = await AbandonedGrants.AwaitAsync(_store.TryAcquireAsync(key, _options.LeaseDuration, CancellationToken.None), _store, _logger, null, cancellationToken).ConfigureAwait(false);
         }
         catch
         {

@@ -14,4 +14,13 @@ public sealed class DistributedLockOptions
     /// <summary>The longest delay of that poll.</summary>
     /// <value>Default 500 ms; at least <see cref="RetryMinDelay"/>.</value>
     public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// How long <see cref="DistributedLock.AcquireAsync"/> rides through a backend outage: it keeps
+    /// polling, and fails with <see cref="LeaseStoreUnavailableException"/> (the last error inside) only
+    /// when the backend stays unreachable this long (never past the call's timeout).
+    /// <see cref="DistributedLock.TryAcquireAsync"/> tries once and reports an outage at once.
+    /// </summary>
+    /// <value>Default 2 s; between zero and one day.</value>
+    public TimeSpan OutageTolerance { get; set; } = TimeSpan.FromSeconds(2);
 }

@@ -40,6 +40,11 @@ internal sealed class DistributedLockOptionsValidator : IValidateOptions<Distrib
             failures.Add($"DistributedLockOptions.RetryMaxDelay must be at least RetryMinDelay (was {options.RetryMaxDelay} < {options.RetryMinDelay}).");
         }
 
+        if (options.OutageTolerance < TimeSpan.Zero || options.OutageTolerance > LeaseArguments.MaxTtl)
+        {
+            failures.Add($"DistributedLockOptions.OutageTolerance must be between zero and {LeaseArguments.MaxTtl} (was {options.OutageTolerance}).");
+        }
+
         return failures;
     }
 }

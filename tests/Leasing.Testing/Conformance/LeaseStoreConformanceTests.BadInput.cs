@@ -232,3 +232,52 @@ public abstract partial class LeaseStoreConformanceTests
         return text.ToString();
     }
 }
+
+// Key text no backend can store as given: NUL (PostgreSQL text refuses it) and lone surrogates
+// (UTF-8 maps each to U+FFFD, so two .NET keys would share one backend key). By name, so the test
+// runner never has to serialise the broken strings.
+public abstract partial class LeaseStoreConformanceTests
+{
+    /// <summary>The unstorable key texts by name.</summary>
+    public static string UnstorableKey(string name) => name switch
+    {
+        "nul" => "a\0b",
+        "lone-high" => "key-\uD800",
+        "lone-low" => "\uDC00-key",
+        "reversed-pair" => "x\uDC00\uD800y",
+        _ => throw new ArgumentOutOfRangeException(nameof(name)),
+    };
+
+    [Theory]
+    [InlineData("nul")]
+    [InlineData("lone-high")]
+    [InlineData("lone-low")]
+    [InlineData("reversed-pair")]
+    public async Task EveryCall_UnstorableKeyText_ThrowsArgumentExceptionBeforeIoAndWritesNothing(string name)
+    {
+        var bad = UnstorableKey(name);
+        var pool = Unique.Name();
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        await ShouldRejectKeyAsync(() => Store.TryAcquireAsync(bad, Ttl, cancelled.Token).AsTask(), "key");
+        await ShouldRejectKeyAsync(() => Store.InspectAsync([bad], cancelled.Token).AsTask(), "keys");
+        await ShouldRejectKeyAsync(() => Store.SetPoolMembersAsync(pool, ["ok", bad], 0, cancelled.Token).AsTask(), "members");
+        await ShouldRejectKeyAsync(() => Store.SetPoolMembersAsync(bad, ["ok"], 0, cancelled.Token).AsTask(), "pool");
+        await ShouldRejectKeyAsync(() => Store.TryAcquirePoolMemberAsync(pool, bad, Ttl, cancelled.Token).AsTask(), "member");
+        await ShouldRejectKeyAsync(() => Store.TryAcquireLeastRecentlyUsedAsync(bad, Ttl, cancelled.Token).AsTask(), "pool");
+        await ShouldRejectKeyAsync(() => Store.ForceReleaseAsync(bad, null, cancelled.Token).AsTask(), "key");
+
+        (await Store.GetPoolMembersAsync(pool)).Should().BeEmpty("nothing was written");
+    }
+
+    private static async Task ShouldRejectKeyAsync(Func<Task> call, string parameter)
+    {
+        var thrown = await call.Should().ThrowAsync<ArgumentException>();
+        thrown.Which.ParamName.Should().NotBeNull();
+        if (parameter != "keys")
+        {
+            thrown.Which.ParamName.Should().Be(parameter);
+        }
+    }
+}

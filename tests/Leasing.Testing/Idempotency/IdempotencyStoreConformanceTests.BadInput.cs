@@ -69,3 +69,26 @@ public abstract partial class IdempotencyStoreConformanceTests
         thrown.Which.ParamName.Should().Be(parameter);
     }
 }
+
+// Key and fingerprint text no backend can store as given (NUL, lone surrogates), by name.
+public abstract partial class IdempotencyStoreConformanceTests
+{
+    [Theory]
+    [InlineData("nul")]
+    [InlineData("lone-high")]
+    [InlineData("lone-low")]
+    public async Task AnyCall_UnstorableKeyText_ThrowsArgumentExceptionBeforeIo(string name)
+    {
+        var bad = LeaseStoreConformanceTests.UnstorableKey(name);
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        var token = OwnerTokens.Create();
+
+        await ShouldRejectAsync(() => Store.TryClaimAsync(bad, "fp", Ttl, cancelled.Token).AsTask(), "key");
+        await ShouldRejectAsync(() => Store.TryClaimAsync(Unique.Name(), bad, Ttl, cancelled.Token).AsTask(), "fingerprint");
+        await ShouldRejectAsync(() => Store.HeartbeatAsync(bad, token, Ttl, cancelled.Token).AsTask(), "key");
+        await ShouldRejectAsync(() => Store.CompleteAsync(bad, token, IdempotencyOutcome.Succeeded, "x"u8.ToArray(), Ttl, cancelled.Token).AsTask(), "key");
+        await ShouldRejectAsync(() => Store.GetAsync(bad, cancelled.Token).AsTask(), "key");
+        await ShouldRejectAsync(() => Store.EvictAsync(bad, cancelled.Token).AsTask(), "key");
+    }
+}

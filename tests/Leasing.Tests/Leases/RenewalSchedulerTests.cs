@@ -1,5 +1,6 @@
 using FluentAssertions;
 using Leasing.InMemory;
+using Leasing.Testing;
 using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
@@ -33,9 +34,10 @@ public sealed class RenewalSchedulerTests
 
         _time.Advance(LeaseDuration / 3);
 
-        first.ExpiresAt.Should().BeAfter(firstExpiry, "the renewal at LeaseDuration/3 ran");
+        // Renewals run on the thread pool (never on the shared timer's thread).
+        await Eventually.TrueAsync(() => first.ExpiresAt > firstExpiry && second.ExpiresAt > firstExpiry, "the renewal at LeaseDuration/3 ran");
         second.ExpiresAt.Should().Be(first.ExpiresAt);
-        RenewalScheduler.For(_time).Count.Should().Be(2, "each renewed lease is scheduled again");
+        await Eventually.TrueAsync(() => RenewalScheduler.For(_time).Count == 2, "each renewed lease is scheduled again");
         first.LeaseLost.IsCancellationRequested.Should().BeFalse();
     }
 
@@ -63,8 +65,98 @@ public sealed class RenewalSchedulerTests
         lease.LeaseLost.IsCancellationRequested.Should().BeTrue("the deadline passed without a renew, even though nobody held the token");
     }
 
+    [Fact]
+    public async Task SlowLeaseLostCallback_DoesNotDelayAnotherLeasesDeadline_Issue10()
+    {
+        await using var pool = NewPool(autoRenew: false);
+        var slow = await pool.AcquireAsync();
+        var other = await pool.AcquireAsync();
+        using var blocked = new ManualResetEventSlim();
+        using var entered = new ManualResetEventSlim();
+        using var registration = slow.LeaseLost.Register(() =>
+        {
+            entered.Set();
+            blocked.Wait(TimeSpan.FromSeconds(30));
+        });
+
+        // Both deadlines pass in one timer tick; the first lease's callback blocks.
+        var advanced = Task.Run(() => _time.Advance(LeaseDuration));
+        try
+        {
+            await Eventually.TrueAsync(() => other.LeaseLost.IsCancellationRequested, "the other lease's deadline fired while a callback blocked");
+            await advanced.WaitAsync(TimeSpan.FromSeconds(10));
+            entered.Wait(TimeSpan.FromSeconds(10)).Should().BeTrue("the slow callback ran too");
+        }
+        finally
+        {
+            blocked.Set();
+        }
+    }
+
+    [Fact]
+    public async Task SlowRenewal_DoesNotDelayAnotherLeasesDeadline_Issue10()
+    {
+        using var blocked = new ManualResetEventSlim();
+        var store = new BlockingRenewStore(new InMemoryLeaseStore(_time), blocked);
+        await using var renewing = new ChannelPool(store, new ChannelPoolOptions { Name = "r", Channels = ["a"], LeaseDuration = LeaseDuration, AutoRenew = true }, _time);
+        // The other lease's local deadline (0.9 x 11.5 s = 10.35 s) falls just after the first lease's
+        // renewal (LeaseDuration/3 = 10 s): one timer tick at 11 s finds both due, the renewal first.
+        await using var manual = new ChannelPool(new InMemoryLeaseStore(_time), new ChannelPoolOptions { Name = "m", Channels = ["b"], LeaseDuration = TimeSpan.FromSeconds(11.5), AutoRenew = false }, _time);
+        var slow = await renewing.AcquireAsync();
+        var other = await manual.AcquireAsync();
+
+        try
+        {
+            // The renewal of the first lease blocks its thread (a synchronous driver); the second lease's
+            // deadline must still fire on time.
+            var advanced = Task.Run(() => _time.Advance(TimeSpan.FromSeconds(11)));
+            await Eventually.TrueAsync(() => other.LeaseLost.IsCancellationRequested, "the other lease's deadline fired while a renewal blocked");
+            await advanced.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        finally
+        {
+            blocked.Set();
+        }
+
+        slow.ChannelId.Should().Be("a");
+    }
+
     private ChannelPool NewPool(bool autoRenew) => new(
         new InMemoryLeaseStore(_time),
         new ChannelPoolOptions { Name = "p", Channels = ["a", "b", "c"], LeaseDuration = LeaseDuration, AutoRenew = autoRenew },
         _time);
+}
+
+/// <summary>A store whose renewals block their thread until released (a synchronous driver that stalls).</summary>
+internal sealed class BlockingRenewStore(ILeaseStore inner, ManualResetEventSlim release) : ILeaseStore
+{
+    public ValueTask<Lease?> RenewAsync(Lease lease, TimeSpan ttl, CancellationToken cancellationToken = default)
+    {
+        release.Wait(TimeSpan.FromSeconds(30), CancellationToken.None);
+        return inner.RenewAsync(lease, ttl, cancellationToken);
+    }
+
+    public ValueTask<Lease?> TryAcquireAsync(string key, TimeSpan ttl, CancellationToken cancellationToken = default) => inner.TryAcquireAsync(key, ttl, cancellationToken);
+
+    public ValueTask<bool> ReleaseAsync(Lease lease, CancellationToken cancellationToken = default) => inner.ReleaseAsync(lease, cancellationToken);
+
+    public ValueTask<bool> ReleaseWithCooldownAsync(Lease lease, TimeSpan cooldown, CancellationToken cancellationToken = default) => inner.ReleaseWithCooldownAsync(lease, cooldown, cancellationToken);
+
+    public ValueTask<IReadOnlyList<LeaseState>> InspectAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken = default) => inner.InspectAsync(keys, cancellationToken);
+
+    public ValueTask SetPoolMembersAsync(string pool, IReadOnlyCollection<string> members, long version = 0, CancellationToken cancellationToken = default) => inner.SetPoolMembersAsync(pool, members, version, cancellationToken);
+
+    public ValueTask<IReadOnlyList<string>> GetPoolMembersAsync(string pool, CancellationToken cancellationToken = default) => inner.GetPoolMembersAsync(pool, cancellationToken);
+
+    public ValueTask<Lease?> TryAcquireLeastRecentlyUsedAsync(string pool, TimeSpan ttl, CancellationToken cancellationToken = default) => inner.TryAcquireLeastRecentlyUsedAsync(pool, ttl, cancellationToken);
+
+    public ValueTask<Lease?> TryAcquireLeastRecentlyUsedAsync(string pool, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken = default) => inner.TryAcquireLeastRecentlyUsedAsync(pool, ttl, membersVersion, cancellationToken);
+
+    public ValueTask<Lease?> TryAcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, CancellationToken cancellationToken = default) => inner.TryAcquirePoolMemberAsync(pool, member, ttl, cancellationToken);
+
+    public ValueTask<Lease?> TryAcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken = default) => inner.TryAcquirePoolMemberAsync(pool, member, ttl, membersVersion, cancellationToken);
+
+    public ValueTask<IReadOnlyList<LeaseState>> InspectPoolAsync(string pool, CancellationToken cancellationToken = default) => inner.InspectPoolAsync(pool, cancellationToken);
+
+    public ValueTask<bool> ForceReleaseAsync(string key, string? pool = null, CancellationToken cancellationToken = default) => inner.ForceReleaseAsync(key, pool, cancellationToken);
 }

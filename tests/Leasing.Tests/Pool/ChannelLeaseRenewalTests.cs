@@ -81,23 +81,56 @@ public sealed class ChannelLeaseRenewalTests : IAsyncDisposable
     }
 
     [Fact]
-    public async Task AcquireAsync_BackendDown_ThrowsUnavailableNotExhausted()
+    public async Task AcquireAsync_BackendDown_ThrowsUnavailableAfterTheOutageToleranceNotExhausted()
     {
         await _pool.GetStatusAsync();
         _store.Down = true;
-        await FluentActions.Awaiting(() => _pool.AcquireAsync().AsTask()).Should().ThrowAsync<LeaseStoreUnavailableException>();
+        var call = _pool.AcquireAsync().AsTask();
+
+        // The default OutageTolerance is 2 s, the AcquireTimeout 10 s: the outage is the answer.
+        await PassUntilAsync(call, TimeSpan.FromSeconds(3));
+        var thrown = await FluentActions.Awaiting(() => call.WaitAsync(TimeSpan.FromSeconds(10))).Should().ThrowAsync<LeaseStoreUnavailableException>();
+        thrown.Which.InnerException.Should().BeOfType<LeaseStoreUnavailableException>("the last error is inside");
     }
 
     [Fact]
-    public async Task AcquireAsync_BackendGoesDownWhileWaiting_WaiterGetsUnavailable()
+    public async Task AcquireAsync_BackendGoesDownWhileWaiting_WaiterGetsUnavailableAfterTheTolerance()
     {
         await using var a = await _pool.AcquireAsync();
         await using var b = await _pool.AcquireAsync();
         var waiting = _pool.AcquireAsync().AsTask();
         _store.Down = true;
-        _time.Advance(TimeSpan.FromSeconds(1)); // the poller's next try meets the outage
+        await PassUntilAsync(waiting, TimeSpan.FromSeconds(1.5));
+        waiting.IsCompleted.Should().BeFalse("an outage shorter than the tolerance only delays the waiter");
+
+        await PassUntilAsync(waiting, TimeSpan.FromSeconds(2));
         await FluentActions.Awaiting(() => waiting.WaitAsync(TimeSpan.FromSeconds(10))).Should().ThrowAsync<LeaseStoreUnavailableException>();
         _store.Down = false;
+    }
+
+    [Fact]
+    public async Task AcquireAsync_BackendBlipsWhileWaiting_WaiterStillGetsTheReleasedChannel()
+    {
+        var a = await _pool.AcquireAsync();
+        await using var b = await _pool.AcquireAsync();
+        var waiting = _pool.AcquireAsync().AsTask();
+        _store.Down = true;
+        await PassUntilAsync(waiting, TimeSpan.FromSeconds(1));
+        _store.Down = false;
+        await a.ReleaseAsync();
+
+        await using var lease = await waiting.WaitAsync(TimeSpan.FromSeconds(10));
+        lease.ChannelId.Should().Be(a.ChannelId);
+    }
+
+    /// <summary>Advances the fake clock in 100 ms steps for <paramref name="total"/>, or until <paramref name="task"/> ends.</summary>
+    private async Task PassUntilAsync(Task task, TimeSpan total)
+    {
+        for (var passed = TimeSpan.Zero; passed < total && !task.IsCompleted; passed += TimeSpan.FromMilliseconds(100))
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(100));
+            await Task.WhenAny(task, Task.Delay(5));
+        }
     }
 
     [Fact]

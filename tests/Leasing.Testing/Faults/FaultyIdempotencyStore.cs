@@ -1,0 +1,97 @@
+namespace Leasing.Testing;
+
+/// <summary>
+/// Wraps a real idempotency store and injects network faults: completions whose request is lost
+/// (fail without reaching the backend), completions whose reply is lost (the backend stored the
+/// outcome, the caller sees an error), and a <see cref="Down"/> switch that fails every call.
+/// Forwards completion signals when the inner store gives them.
+/// </summary>
+public sealed class FaultyIdempotencyStore(IIdempotencyStore inner) : IIdempotencyStore, IIdempotencyCompletionSource
+{
+    private int _lostRequests;
+    private int _lostReplies;
+    private int _completes;
+    private int _failures;
+    private int _claims;
+
+    /// <summary>When true, every call throws <see cref="LeaseStoreUnavailableException"/> without reaching the backend.</summary>
+    public bool Down { get; set; }
+
+    /// <summary>CompleteAsync calls (faulty or not).</summary>
+    public int Completes => Volatile.Read(ref _completes);
+
+    /// <summary>TryClaimAsync calls (faulty or not).</summary>
+    public int Claims => Volatile.Read(ref _claims);
+
+    /// <summary>How many calls failed because the store was <see cref="Down"/>.</summary>
+    public int Failures => Volatile.Read(ref _failures);
+
+    /// <summary>The next <paramref name="count"/> completions fail without reaching the backend.</summary>
+    public void LoseCompleteRequests(int count) => Volatile.Write(ref _lostRequests, count);
+
+    /// <summary>The next <paramref name="count"/> completions reach the backend, then fail as if the reply was lost.</summary>
+    public void LoseCompleteReplies(int count) => Volatile.Write(ref _lostReplies, count);
+
+    public ValueTask<IdempotencyClaim> TryClaimAsync(string key, string fingerprint, TimeSpan lease, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _claims);
+        return Down ? ValueTask.FromException<IdempotencyClaim>(Outage()) : inner.TryClaimAsync(key, fingerprint, lease, cancellationToken);
+    }
+
+    public ValueTask<bool> HeartbeatAsync(string key, string ownerToken, TimeSpan lease, CancellationToken cancellationToken = default) =>
+        Down ? ValueTask.FromException<bool>(Outage()) : inner.HeartbeatAsync(key, ownerToken, lease, cancellationToken);
+
+    public async ValueTask<bool> CompleteAsync(string key, string ownerToken, IdempotencyOutcome outcome, ReadOnlyMemory<byte> payload, TimeSpan retention, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _completes);
+        if (Down || TakeOne(ref _lostRequests))
+        {
+            throw Outage();
+        }
+
+        var stored = await inner.CompleteAsync(key, ownerToken, outcome, payload, retention, cancellationToken);
+        if (TakeOne(ref _lostReplies))
+        {
+            throw Outage();
+        }
+
+        return stored;
+    }
+
+    public ValueTask<bool> ReleaseAsync(string key, string ownerToken, CancellationToken cancellationToken = default) =>
+        Down ? ValueTask.FromException<bool>(Outage()) : inner.ReleaseAsync(key, ownerToken, cancellationToken);
+
+    public ValueTask<IdempotencyRecord?> GetAsync(string key, CancellationToken cancellationToken = default) =>
+        Down ? ValueTask.FromException<IdempotencyRecord?>(Outage()) : inner.GetAsync(key, cancellationToken);
+
+    public ValueTask<bool> EvictAsync(string key, CancellationToken cancellationToken = default) =>
+        Down ? ValueTask.FromException<bool>(Outage()) : inner.EvictAsync(key, cancellationToken);
+
+    public ValueTask<IAsyncDisposable> SubscribeToCompletionAsync(string key, Action onCompleted, CancellationToken cancellationToken = default) =>
+        inner is IIdempotencyCompletionSource source
+            ? source.SubscribeToCompletionAsync(key, onCompleted, cancellationToken)
+            : ValueTask.FromException<IAsyncDisposable>(new NotSupportedException("The inner store gives no completion signals."));
+
+    private static bool TakeOne(ref int counter)
+    {
+        while (true)
+        {
+            var current = Volatile.Read(ref counter);
+            if (current <= 0)
+            {
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref counter, current - 1, current) == current)
+            {
+                return true;
+            }
+        }
+    }
+
+    private LeaseStoreUnavailableException Outage()
+    {
+        Interlocked.Increment(ref _failures);
+        return new LeaseStoreUnavailableException("The idempotency store is unavailable (simulated fault).", new IOException("connection reset"));
+    }
+}

@@ -1,0 +1,94 @@
+namespace Leasing.Testing;
+
+/// <summary>
+/// Wraps a real store and injects the faults of a network between the app and its backend:
+/// <see cref="Down"/> fails every call without reaching the backend (an outage), and
+/// <see cref="HoldReplies"/> lets every acquire run on the backend and then holds its reply until the
+/// gate opens (a late reply: the command ran, the caller may have given up meanwhile). The hold
+/// honours the token the library passed, as a driver's await would.
+/// </summary>
+public sealed class FaultyLeaseStore(ILeaseStore inner) : ILeaseStore
+{
+    private readonly TaskCompletionSource<Lease?> _firstHeldGrant = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _failures;
+    private int _acquires;
+
+    /// <summary>When true, every call throws <see cref="LeaseStoreUnavailableException"/> without reaching the backend.</summary>
+    public bool Down { get; set; }
+
+    /// <summary>When set, every acquire's reply waits for this task after the backend answered.</summary>
+    public Task? HoldReplies { get; set; }
+
+    /// <summary>Completes with the first acquire result that ran on the backend while replies were held.</summary>
+    public Task<Lease?> FirstHeldGrant => _firstHeldGrant.Task;
+
+    /// <summary>How many acquire calls were made (any kind, faulty or not).</summary>
+    public int Acquires => Volatile.Read(ref _acquires);
+
+    /// <summary>How many calls failed because the store was <see cref="Down"/>.</summary>
+    public int Failures => Volatile.Read(ref _failures);
+
+    public ValueTask<Lease?> TryAcquireAsync(string key, TimeSpan ttl, CancellationToken cancellationToken = default) =>
+        AcquireAsync(() => inner.TryAcquireAsync(key, ttl, cancellationToken), cancellationToken);
+
+    public ValueTask<Lease?> TryAcquireLeastRecentlyUsedAsync(string pool, TimeSpan ttl, CancellationToken cancellationToken = default) =>
+        AcquireAsync(() => inner.TryAcquireLeastRecentlyUsedAsync(pool, ttl, cancellationToken), cancellationToken);
+
+    public ValueTask<Lease?> TryAcquireLeastRecentlyUsedAsync(string pool, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken = default) =>
+        AcquireAsync(() => inner.TryAcquireLeastRecentlyUsedAsync(pool, ttl, membersVersion, cancellationToken), cancellationToken);
+
+    public ValueTask<Lease?> TryAcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, CancellationToken cancellationToken = default) =>
+        AcquireAsync(() => inner.TryAcquirePoolMemberAsync(pool, member, ttl, cancellationToken), cancellationToken);
+
+    public ValueTask<Lease?> TryAcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken = default) =>
+        AcquireAsync(() => inner.TryAcquirePoolMemberAsync(pool, member, ttl, membersVersion, cancellationToken), cancellationToken);
+
+    public ValueTask<Lease?> RenewAsync(Lease lease, TimeSpan ttl, CancellationToken cancellationToken = default) =>
+        Down ? ValueTask.FromException<Lease?>(Outage()) : inner.RenewAsync(lease, ttl, cancellationToken);
+
+    public ValueTask<bool> ReleaseAsync(Lease lease, CancellationToken cancellationToken = default) =>
+        Down ? ValueTask.FromException<bool>(Outage()) : inner.ReleaseAsync(lease, cancellationToken);
+
+    public ValueTask<bool> ReleaseWithCooldownAsync(Lease lease, TimeSpan cooldown, CancellationToken cancellationToken = default) =>
+        Down ? ValueTask.FromException<bool>(Outage()) : inner.ReleaseWithCooldownAsync(lease, cooldown, cancellationToken);
+
+    public ValueTask<IReadOnlyList<LeaseState>> InspectAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken = default) =>
+        Down ? ValueTask.FromException<IReadOnlyList<LeaseState>>(Outage()) : inner.InspectAsync(keys, cancellationToken);
+
+    public ValueTask SetPoolMembersAsync(string pool, IReadOnlyCollection<string> members, long version = 0, CancellationToken cancellationToken = default) =>
+        Down ? ValueTask.FromException(Outage()) : inner.SetPoolMembersAsync(pool, members, version, cancellationToken);
+
+    public ValueTask<IReadOnlyList<string>> GetPoolMembersAsync(string pool, CancellationToken cancellationToken = default) =>
+        Down ? ValueTask.FromException<IReadOnlyList<string>>(Outage()) : inner.GetPoolMembersAsync(pool, cancellationToken);
+
+    public ValueTask<IReadOnlyList<LeaseState>> InspectPoolAsync(string pool, CancellationToken cancellationToken = default) =>
+        Down ? ValueTask.FromException<IReadOnlyList<LeaseState>>(Outage()) : inner.InspectPoolAsync(pool, cancellationToken);
+
+    public ValueTask<bool> ForceReleaseAsync(string key, string? pool = null, CancellationToken cancellationToken = default) =>
+        Down ? ValueTask.FromException<bool>(Outage()) : inner.ForceReleaseAsync(key, pool, cancellationToken);
+
+    private async ValueTask<Lease?> AcquireAsync(Func<ValueTask<Lease?>> acquire, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _acquires);
+        if (Down)
+        {
+            throw Outage();
+        }
+
+        var hold = HoldReplies;
+        var lease = await acquire();
+        if (hold is not null)
+        {
+            _firstHeldGrant.TrySetResult(lease);
+            await hold.WaitAsync(cancellationToken);
+        }
+
+        return lease;
+    }
+
+    private LeaseStoreUnavailableException Outage()
+    {
+        Interlocked.Increment(ref _failures);
+        return new LeaseStoreUnavailableException("The lease store is unavailable (simulated outage).", new IOException("connection refused"));
+    }
+}

@@ -1,0 +1,144 @@
+using FluentAssertions;
+using Xunit;
+
+namespace Leasing.Testing;
+
+// Faults between the pool and its backend (issue 10): a cancelled acquire whose command already
+// ran strands nothing; a blip only delays waiters; a long outage fails them with the last error.
+public abstract partial class ChannelPoolConformanceTests
+{
+    /// <summary>The acquire paths a caller can cancel, by name.</summary>
+    public static TheoryData<string> CancellablePaths => new() { "AcquireAsync", "TryAcquireAsync", "TryAcquireChannelAsync", "DistributedLock.TryAcquireAsync" };
+
+    [Theory]
+    [MemberData(nameof(CancellablePaths))]
+    public async Task Acquire_CallerCancelsWhileTheGrantIsInFlight_TheGrantIsReleasedAtOnce_Issue10(string path)
+    {
+        // The backend grants, the reply is late, the caller gives up: the grant must not stay held,
+        // unrenewed, for a whole lease (a long one here, so only a release can free it in time).
+        var name = Unique.Name();
+        var faulty = new FaultyLeaseStore(Backend.CreateStore());
+        var longLease = TimeSpan.FromMinutes(5);
+        var pool = CreatePool(name, ["only"], o => o.LeaseDuration = longLease, store: faulty);
+        var other = CreatePool(name, ["only"], o => o.LeaseDuration = longLease);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var lockKey = Unique.Name();
+        var locks = new DistributedLock(faulty, new DistributedLockOptions { LeaseDuration = longLease }, Backend.TimeProvider);
+        if (path != "DistributedLock.TryAcquireAsync")
+        {
+            (await pool.GetStatusAsync()).Should().ContainSingle("the member list is written before the fault starts");
+        }
+
+        faulty.HoldReplies = gate.Task;
+        using var cts = new CancellationTokenSource();
+        Task call = path switch
+        {
+            "AcquireAsync" => pool.AcquireAsync(cts.Token).AsTask(),
+            "TryAcquireAsync" => pool.TryAcquireAsync(cts.Token).AsTask(),
+            "TryAcquireChannelAsync" => pool.TryAcquireChannelAsync("only", cts.Token).AsTask(),
+            _ => locks.TryAcquireAsync(lockKey, cts.Token).AsTask(),
+        };
+        var granted = await faulty.FirstHeldGrant.WaitAsync(TimeSpan.FromSeconds(30));
+        granted.Should().NotBeNull("the backend granted before the reply was held");
+
+        await cts.CancelAsync();
+        await call.Awaiting(c => c).Should().ThrowAsync<OperationCanceledException>();
+        gate.SetResult();
+
+        if (path == "DistributedLock.TryAcquireAsync")
+        {
+            var otherLocks = new DistributedLock(Backend.CreateStore(), new DistributedLockOptions { LeaseDuration = longLease }, Backend.TimeProvider);
+            LockHandle? handle = null;
+            await Eventually.TrueAsync(() => (handle = otherLocks.TryAcquireAsync(lockKey).AsTask().GetAwaiter().GetResult()) is not null, "the abandoned lock was released", TimeSpan.FromSeconds(10));
+            await handle!.DisposeAsync();
+        }
+        else
+        {
+            ChannelLease? lease = null;
+            await Eventually.TrueAsync(() => (lease = other.TryAcquireAsync().AsTask().GetAwaiter().GetResult()) is not null, "the abandoned channel was released", TimeSpan.FromSeconds(10));
+            lease!.FencingToken.Should().BeGreaterThan(granted!.FencingToken);
+            await lease.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task AcquireAsync_OutageShorterThanTheTolerance_WaitersStillGetTheChannel_Issue10()
+    {
+        var name = Unique.Name();
+        var faulty = new FaultyLeaseStore(Backend.CreateStore());
+        var holderPool = CreatePool(name, ["only"]);
+        var pool = CreatePool(name, ["only"], o => o.OutageTolerance = TimeSpan.FromMinutes(5), store: faulty);
+        var held = await holderPool.AcquireAsync();
+        (await pool.GetStatusAsync()).Should().ContainSingle();
+
+        var waiter = pool.AcquireAsync().AsTask();
+        faulty.Down = true;
+        var sawOutage = Task.Run(() => Eventually.TrueAsync(() => faulty.Failures >= 2, "the poller met the outage"));
+        await PumpUntilAsync(sawOutage);
+        await sawOutage;
+        waiter.IsCompleted.Should().BeFalse("a blip only delays the waiter");
+
+        await held.ReleaseAsync();
+        faulty.Down = false;
+        await PumpUntilAsync(waiter);
+        var lease = await waiter.WaitAsync(TimeSpan.FromSeconds(30));
+        lease.ChannelId.Should().Be("only");
+        await lease.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task AcquireAsync_OutageLongerThanTheTolerance_FailsEveryWaiterWithTheLastError_Issue10()
+    {
+        var name = Unique.Name();
+        var faulty = new FaultyLeaseStore(Backend.CreateStore());
+        var holderPool = CreatePool(name, ["only"]);
+        var pool = CreatePool(name, ["only"], o => o.OutageTolerance = Backend.Ttl, store: faulty);
+        await using var held = await holderPool.AcquireAsync();
+        (await pool.GetStatusAsync()).Should().ContainSingle();
+
+        var waiters = Enumerable.Range(0, 3).Select(_ => pool.AcquireAsync().AsTask()).ToArray();
+        faulty.Down = true;
+        var all = Task.WhenAll(waiters);
+        await PumpUntilAsync(all);
+
+        foreach (var waiter in waiters)
+        {
+            var thrown = await waiter.Awaiting(w => w).Should().ThrowAsync<LeaseStoreUnavailableException>();
+            thrown.Which.InnerException.Should().BeOfType<LeaseStoreUnavailableException>("the last error of the outage is inside");
+        }
+    }
+
+    [Fact]
+    public async Task DistributedLockAcquireAsync_OutageShorterThanTheTolerance_StillGetsTheLock_Issue10()
+    {
+        var key = Unique.Name();
+        var faulty = new FaultyLeaseStore(Backend.CreateStore());
+        var holder = new DistributedLock(Backend.CreateStore(), new DistributedLockOptions { LeaseDuration = Backend.Ttl * 20 }, Backend.TimeProvider);
+        var locks = new DistributedLock(faulty, new DistributedLockOptions { LeaseDuration = Backend.Ttl * 20, OutageTolerance = TimeSpan.FromMinutes(5), RetryMinDelay = TimeSpan.FromMilliseconds(2), RetryMaxDelay = TimeSpan.FromMilliseconds(20) }, Backend.TimeProvider);
+        var held = await holder.TryAcquireAsync(key);
+        held.Should().NotBeNull();
+
+        var waiter = locks.AcquireAsync(key, TimeSpan.FromMinutes(5)).AsTask();
+        faulty.Down = true;
+        var sawOutage = Task.Run(() => Eventually.TrueAsync(() => faulty.Failures >= 2, "the waiting acquire met the outage"));
+        await PumpUntilAsync(sawOutage);
+        await sawOutage;
+        waiter.IsCompleted.Should().BeFalse("a blip only delays the acquire");
+
+        await held!.DisposeAsync();
+        faulty.Down = false;
+        await PumpUntilAsync(waiter);
+        await using var handle = await waiter.WaitAsync(TimeSpan.FromSeconds(30));
+        handle.Key.Should().Be(key);
+    }
+
+    /// <summary>Lets backend time pass in small steps until <paramref name="task"/> ends (at most a minute of steps).</summary>
+    private async Task PumpUntilAsync(Task task)
+    {
+        for (var i = 0; i < 3000 && !task.IsCompleted; i++)
+        {
+            await Backend.PassAsync(TimeSpan.FromMilliseconds(20));
+            await Task.WhenAny(task, Task.Delay(Backend.IsTimeVirtual ? 2 : 0));
+        }
+    }
+}
