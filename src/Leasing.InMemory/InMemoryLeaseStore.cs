@@ -134,30 +134,25 @@ public sealed class InMemoryLeaseStore : ILeaseStore, ILeaseReleaseSource
     }
 
     /// <inheritdoc/>
-    public ValueTask<Lease?> TryAcquireLeastRecentlyUsedAsync(string pool, TimeSpan ttl, CancellationToken cancellationToken = default)
-    {
-        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
-        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return ValueTask.FromCanceled<Lease?>(cancellationToken);
-        }
+    public ValueTask<Lease?> TryAcquireLeastRecentlyUsedAsync(string pool, TimeSpan ttl, CancellationToken cancellationToken = default) =>
+        AcquireLeastRecentlyUsed(pool, ttl, PoolState.AnyVersion, cancellationToken);
 
-        return new ValueTask<Lease?>(FindPool(pool)?.TryAcquireLeastRecentlyUsed(ttl));
+    /// <inheritdoc/>
+    public ValueTask<Lease?> TryAcquireLeastRecentlyUsedAsync(string pool, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(membersVersion);
+        return AcquireLeastRecentlyUsed(pool, ttl, membersVersion, cancellationToken);
     }
 
     /// <inheritdoc/>
-    public ValueTask<Lease?> TryAcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, CancellationToken cancellationToken = default)
-    {
-        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
-        LeaseArguments.ThrowIfInvalidKey(member, nameof(member));
-        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return ValueTask.FromCanceled<Lease?>(cancellationToken);
-        }
+    public ValueTask<Lease?> TryAcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, CancellationToken cancellationToken = default) =>
+        AcquirePoolMember(pool, member, ttl, PoolState.AnyVersion, cancellationToken);
 
-        return new ValueTask<Lease?>(FindPool(pool)?.TryAcquireMember(member, ttl));
+    /// <inheritdoc/>
+    public ValueTask<Lease?> TryAcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(membersVersion);
+        return AcquirePoolMember(pool, member, ttl, membersVersion, cancellationToken);
     }
 
     /// <inheritdoc/>
@@ -208,6 +203,35 @@ public sealed class InMemoryLeaseStore : ILeaseStore, ILeaseReleaseSource
 
     /// <summary>Sizes of a pool's free and expiry indexes (tests of membership changes).</summary>
     internal (int Free, int Busy) PoolIndexSizes(string pool) => FindPool(pool)?.IndexSizes ?? (0, 0);
+
+    private ValueTask<Lease?> AcquireLeastRecentlyUsed(string pool, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken)
+    {
+        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
+        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<Lease?>(cancellationToken);
+        }
+
+        return new ValueTask<Lease?>(FindPool(pool) is { } state ? state.TryAcquireLeastRecentlyUsed(ttl, membersVersion) : Unknown(pool, membersVersion));
+    }
+
+    private ValueTask<Lease?> AcquirePoolMember(string pool, string member, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken)
+    {
+        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
+        LeaseArguments.ThrowIfInvalidKey(member, nameof(member));
+        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<Lease?>(cancellationToken);
+        }
+
+        return new ValueTask<Lease?>(FindPool(pool) is { } state ? state.TryAcquireMember(member, ttl, membersVersion) : Unknown(pool, membersVersion));
+    }
+
+    // A pool this store never saw: nothing to claim, and outdated for any versioned acquire.
+    private static Lease? Unknown(string pool, long membersVersion) =>
+        membersVersion == PoolState.AnyVersion ? null : throw new PoolMembersOutdatedException(pool, null, membersVersion);
 
     private PoolState? FindPool(string pool) => pools.TryGetValue(pool, out var state) ? state : null;
 

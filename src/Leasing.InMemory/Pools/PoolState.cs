@@ -10,6 +10,9 @@ namespace Leasing.InMemory.Pools;
 /// </summary>
 internal sealed class PoolState(string name, TimeProvider time)
 {
+    /// <summary>The members version of the unversioned acquires: no check.</summary>
+    public const long AnyVersion = -1;
+
     private static readonly ReadOnlyCollection<string> NoIds = new([]);
 
     private readonly Lock gate = new();
@@ -26,20 +29,22 @@ internal sealed class PoolState(string name, TimeProvider time)
 
     public string Name => name;
 
-    public Lease? TryAcquireLeastRecentlyUsed(TimeSpan ttl)
+    public Lease? TryAcquireLeastRecentlyUsed(TimeSpan ttl, long membersVersion)
     {
         lock (gate)
         {
+            ThrowIfOutdated(membersVersion);
             var now = time.GetUtcNow();
             ReclaimExpired(now.UtcTicks);
             return free.Count == 0 ? null : Claim(free.Pop(), now, ttl);
         }
     }
 
-    public Lease? TryAcquireMember(string id, TimeSpan ttl)
+    public Lease? TryAcquireMember(string id, TimeSpan ttl, long membersVersion)
     {
         lock (gate)
         {
+            ThrowIfOutdated(membersVersion);
             if (!known.TryGetValue(id, out var member) || !member.IsMember)
             {
                 return null;
@@ -286,6 +291,16 @@ internal sealed class PoolState(string name, TimeProvider time)
         member.Status == LeaseStatus.Held
         && member.ExpiresAtTicks > nowTicks
         && string.Equals(member.Token, token, StringComparison.Ordinal);
+
+    // Under the gate, so the check and the claim are one step. A pool object without a member list
+    // (only subscribed to) is as unknown as a missing one.
+    private void ThrowIfOutdated(long membersVersion)
+    {
+        if (membersVersion != AnyVersion && (!hasMembers || version < membersVersion))
+        {
+            throw new PoolMembersOutdatedException(name, hasMembers ? version : null, membersVersion);
+        }
+    }
 
     private Lease Claim(PoolMember member, DateTimeOffset now, TimeSpan ttl)
     {
