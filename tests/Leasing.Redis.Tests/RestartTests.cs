@@ -85,4 +85,49 @@ public sealed class RestartTests
         after.Min().Should().BeGreaterThan(before.Max(), "the clock term of the fencing rule keeps tokens growing across the lost data");
         (await holder.ReleaseAsync()).Should().BeFalse("the lost lease is not ours any more");
     }
+
+    [Fact]
+    public async Task Issue10_RestartWithoutPersistence_VersionedPoolAcquiresFindThePoolUnknownUntilItIsWrittenAgain()
+    {
+        await using var server = await PrivateRedisServer.StartAsync();
+        await using var redis = await server.ConnectAsync();
+        var store = new RedisLeaseStore(redis, new RedisLeasingOptions { CommandTimeout = TimeSpan.FromSeconds(1) });
+        var pool = Unique.Name("pool");
+        await store.SetPoolMembersAsync(pool, ["a", "b"], version: 4);
+        var before = (await store.TryAcquireLeastRecentlyUsedAsync(pool, TimeSpan.FromMinutes(1), membersVersion: 4))!;
+        (await store.ReleaseAsync(before)).Should().BeTrue();
+
+        await RestartAsync(server, redis);
+
+        var lru = async () => await store.TryAcquireLeastRecentlyUsedAsync(pool, TimeSpan.FromMinutes(1), membersVersion: 4);
+        var named = async () => await store.TryAcquirePoolMemberAsync(pool, "a", TimeSpan.FromMinutes(1), membersVersion: 4);
+        foreach (var acquire in new[] { lru, named })
+        {
+            var thrown = (await acquire.Should().ThrowAsync<PoolMembersOutdatedException>()).Which;
+            thrown.StoredVersion.Should().BeNull("the restarted server lost the pool's member list and its version");
+            thrown.ExpectedVersion.Should().Be(4);
+        }
+
+        (await store.TryAcquireLeastRecentlyUsedAsync(pool, TimeSpan.FromMinutes(1))).Should().BeNull("the unversioned acquire cannot tell a lost pool from a busy one");
+        await store.SetPoolMembersAsync(pool, ["a", "b"], version: 4);
+        var after = await store.TryAcquireLeastRecentlyUsedAsync(pool, TimeSpan.FromMinutes(1), membersVersion: 4);
+        after.Should().NotBeNull("the list is stored again");
+        after!.FencingToken.Should().BeGreaterThan(before.FencingToken);
+    }
+
+    /// <summary>Restarts the server without its data and waits until the connection is back.</summary>
+    private static async Task RestartAsync(PrivateRedisServer server, StackExchange.Redis.ConnectionMultiplexer redis)
+    {
+        var restored = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        redis.ConnectionRestored += (_, e) =>
+        {
+            if (e.ConnectionType == StackExchange.Redis.ConnectionType.Interactive)
+            {
+                restored.TrySetResult();
+            }
+        };
+        await server.StopAsync();
+        await server.StartAgainAsync();
+        await restored.Task.WaitAsync(TimeSpan.FromSeconds(15));
+    }
 }
