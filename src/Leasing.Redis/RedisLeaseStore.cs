@@ -20,7 +20,10 @@ namespace Leasing.Redis;
 /// <para>Mutual exclusion needs one primary with <c>maxmemory-policy noeviction</c>. A failover or
 /// a restart without persistence can let two holders overlap for up to one renewal interval; the
 /// fencing token (max(stored + 1, server clock in µs)) still grows then, so a fenced downstream
-/// rejects the older holder. <see cref="RedisLeasingOptions.WaitForReplicas"/> narrows the window.</para>
+/// rejects the older holder. <see cref="RedisLeasingOptions.WaitForReplicas"/> narrows the window.
+/// Such a restart also loses pool member lists and their versions: the pool acquires that take a
+/// members version report it (<see cref="PoolMembersOutdatedException"/>, in the acquire script
+/// itself), so <see cref="ChannelPool"/> writes its list again at once.</para>
 /// <para>Releases of pool members are published on one channel per pool (<see cref="ILeaseReleaseSource"/>),
 /// so waiting <see cref="ChannelPool"/> instances in other processes wake at once. Expiries and the
 /// ends of cooldowns are not announced (Redis has no timer): waiters find them by polling.</para>
