@@ -29,6 +29,18 @@ internal static partial class Log
     [LoggerMessage(8, LogLevel.Warning, "Pool {Pool}: releasing a lease taken for a waiter that left failed; it will expire on its own.")]
     public static partial void OrphanReleaseFailed(ILogger logger, string pool, Exception exception);
 
+    [LoggerMessage(9, LogLevel.Debug, "A grant for a caller that had cancelled was released at once: pool {Pool}, key {Key}, fencing token {FencingToken}.")]
+    public static partial void AbandonedGrantReleased(ILogger logger, string? pool, string key, long fencingToken);
+
+    [LoggerMessage(10, LogLevel.Warning, "Releasing a grant for a caller that had cancelled failed (pool {Pool}, key {Key}); it expires after its lease.")]
+    public static partial void AbandonedGrantReleaseFailed(ILogger logger, string? pool, string key, Exception exception);
+
+    [LoggerMessage(11, LogLevel.Warning, "Pool {Pool}: the backend is unreachable; waiters keep waiting for up to the outage tolerance.")]
+    public static partial void PoolOutage(ILogger logger, string pool, Exception exception);
+
+    [LoggerMessage(12, LogLevel.Information, "Pool {Pool}: the backend does not hold member list version {Version}; writing it again.")]
+    public static partial void MembersOutdated(ILogger logger, string pool, long version);
+
     [LoggerMessage(101, LogLevel.Debug, "Idempotency key {Key}: the action failed with a retryable error; claim released (attempt {Attempt}).")]
     public static partial void ClaimReleased(ILogger logger, string key, int attempt, Exception exception);
 

@@ -23,6 +23,7 @@ public sealed class ChannelPool : IAsyncDisposable
     private readonly TimeSpan _retryMin;
     private readonly TimeSpan _retryMax;
     private readonly bool _autoRenew;
+    private readonly TimeSpan _outageTolerance;
     private readonly Lock _gate = new();
     // Waiters by arrival time, then by queueing order (a fake clock stands still): a caller whose
     // first try was still in flight keeps its place.
@@ -40,6 +41,12 @@ public sealed class ChannelPool : IAsyncDisposable
     private PoolCounts? _lastCounts;
     private long _lastCountsAt;
     private int _refreshingCounts;
+    private long _subscribedAt;
+
+    // The poller's current outage: when its first failed round trip was sent, and the last error
+    // (null while the backend answers). Touched by the poller only; read by timed-out waiters.
+    private long _outageSince;
+    private Exception? _outage;
 
     /// <summary>Creates a pool over <paramref name="store"/>. Nothing is written until the first acquire.</summary>
     /// <param name="store">The lease store (backend).</param>
@@ -61,6 +68,7 @@ public sealed class ChannelPool : IAsyncDisposable
         _autoRenew = options.AutoRenew;
         _retryMin = options.RetryMinDelay;
         _retryMax = options.RetryMaxDelay;
+        _outageTolerance = options.OutageTolerance;
         _members = new MemberList([.. options.Channels], options.MembersVersion);
         Tags = [new(LeasingTelemetry.PoolTag, Name), new(LeasingTelemetry.BackendTag, LeasingTelemetry.BackendOf(store))];
         LeasingTelemetry.Track(this);
@@ -98,6 +106,13 @@ public sealed class ChannelPool : IAsyncDisposable
         }
 
         var waited = _time.GetElapsedTime(started);
+        if (Volatile.Read(ref _outage) is { } outage)
+        {
+            // The timeout ran out while the backend was unreachable: that is the cause, not busy channels.
+            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, "unavailable");
+            throw Unavailable(outage, waited);
+        }
+
         LeasingTelemetry.Exhausted.Add(1, Tags);
         activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, "exhausted");
         var status = await GetStatusAsync(cancellationToken).ConfigureAwait(false);
@@ -127,9 +142,9 @@ public sealed class ChannelPool : IAsyncDisposable
     {
         LeaseArguments.ThrowIfInvalidKey(channelId, nameof(channelId));
         ObjectDisposedException.ThrowIf(_disposed.IsCancellationRequested, this);
-        await EnsureMembersAsync(cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
         var sentAt = _time.GetTimestamp();
-        var lease = await _store.TryAcquirePoolMemberAsync(Name, channelId, _leaseDuration, cancellationToken).ConfigureAwait(false);
+        var lease = await AbandonedGrants.AwaitAsync(AcquireMemberAsync(channelId), _store, _logger, Wake, cancellationToken).ConfigureAwait(false);
         if (lease is null)
         {
             return null;
@@ -292,7 +307,6 @@ public sealed class ChannelPool : IAsyncDisposable
         ObjectDisposedException.ThrowIf(_disposed.IsCancellationRequested, this);
         cancellationToken.ThrowIfCancellationRequested();
         var called = _time.GetTimestamp();
-        await EnsureMembersAsync(cancellationToken).ConfigureAwait(false);
 
         // Fast path, unless others already wait: FIFO means a newcomer does not overtake them.
         // The poller runs exactly while waiters are queued, so reading it needs no lock.
@@ -310,10 +324,16 @@ public sealed class ChannelPool : IAsyncDisposable
             }
 
             var sentAt = _time.GetTimestamp();
-            Lease? lease;
+            Lease? lease = null;
             try
             {
-                lease = await _store.TryAcquireLeastRecentlyUsedAsync(Name, _leaseDuration, cancellationToken).ConfigureAwait(false);
+                lease = await AbandonedGrants.AwaitAsync(AcquireLeastRecentlyUsedAsync(), _store, _logger, Wake, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (waits && e is not OperationCanceledException and not ObjectDisposedException)
+            {
+                // A blip: this caller queues (by its arrival time) and the poller rides the outage
+                // through, failing waiters only when it lasts OutageTolerance.
+                Log.PoolOutage(_logger, Name, e);
             }
             catch when (waits)
             {
@@ -359,7 +379,15 @@ public sealed class ChannelPool : IAsyncDisposable
     private async ValueTask<ChannelLease?> WaitAsync(long arrivedAt, bool triedFirst, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var waiter = new PoolWaiter();
-        using var timer = _time.CreateTimer(static state => ((PoolWaiter)state!).TryTimeOut(), waiter, timeout, Timeout.InfiniteTimeSpan);
+
+        // AcquireTimeout counts from the call: the first try (a round trip) is part of the wait.
+        var left = timeout - _time.GetElapsedTime(arrivedAt);
+        if (left < TimeSpan.Zero)
+        {
+            left = TimeSpan.Zero;
+        }
+
+        using var timer = _time.CreateTimer(static state => ((PoolWaiter)state!).TryTimeOut(), waiter, left, Timeout.InfiniteTimeSpan);
         using var registration = cancellationToken.UnsafeRegister(static (state, token) => ((PoolWaiter)state!).TryCancel(token), waiter);
         EnsureSubscribed();
         lock (_gate)
@@ -405,6 +433,7 @@ public sealed class ChannelPool : IAsyncDisposable
                 if (_waiters.Count == 0 || _disposed.IsCancellationRequested)
                 {
                     _poller = null;
+                    EndOutage();
                     return;
                 }
 
@@ -439,17 +468,23 @@ public sealed class ChannelPool : IAsyncDisposable
             long sentAt = _time.GetTimestamp();
             try
             {
-                lease = await _store.TryAcquireLeastRecentlyUsedAsync(Name, _leaseDuration, _disposed.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (_disposed.IsCancellationRequested)
-            {
-                return;
+                // Never cancelled: a grant that lands after the pool was disposed is released by DeliverAsync.
+                lease = await AcquireLeastRecentlyUsedAsync().ConfigureAwait(false);
+                EndOutage();
             }
             catch (Exception e)
             {
-                // The backend is down: every waiter gets the error now instead of a late "exhausted".
-                FailAll(e);
-                continue;
+                if (RideOutage(e, sentAt))
+                {
+                    // A blip: the waiters keep waiting; try again after the busy delay (a release signal cuts it short).
+                    lease = null;
+                }
+                else
+                {
+                    // Unreachable for OutageTolerance: every waiter gets the error now, not a late "exhausted".
+                    FailAll(Unavailable(e, _outageTolerance));
+                    continue;
+                }
             }
 
             if (lease is not null)
@@ -580,13 +615,84 @@ public sealed class ChannelPool : IAsyncDisposable
             written = _membersWritten;
             if (written is null || written.IsFaulted || written.IsCanceled)
             {
+                // Started on the thread pool: the store call (synchronous in memory) never runs under the gate.
                 var members = _members;
-                written = _membersWritten = WriteMembersAsync(members);
+                written = _membersWritten = Task.Run(() => WriteMembersAsync(members), CancellationToken.None);
             }
         }
 
         return written.IsCompletedSuccessfully ? ValueTask.CompletedTask : new ValueTask(written.WaitAsync(cancellationToken));
     }
+
+    /// <summary>
+    /// One LRU acquire with the member-list check: when the backend lost the pool or holds an older
+    /// list (a restart without persistence, a rolling deploy), the list is written again and the
+    /// acquire retried, so every acquire path recovers by itself. Sent without a caller's token.
+    /// </summary>
+    private ValueTask<Lease?> AcquireLeastRecentlyUsedAsync()
+    {
+        if (Volatile.Read(ref _membersWritten) is { IsCompletedSuccessfully: true })
+        {
+            var pending = _store.TryAcquireLeastRecentlyUsedAsync(Name, _leaseDuration, Volatile.Read(ref _members).Version, CancellationToken.None);
+            if (pending.IsCompletedSuccessfully)
+            {
+                return pending;
+            }
+
+            return AcquireSlowAsync(null, pending);
+        }
+
+        return AcquireSlowAsync(null, null);
+    }
+
+    private ValueTask<Lease?> AcquireMemberAsync(string channelId) => AcquireSlowAsync(channelId, null);
+
+    private async ValueTask<Lease?> AcquireSlowAsync(string? channelId, ValueTask<Lease?>? first)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var version = Volatile.Read(ref _members).Version;
+            try
+            {
+                if (first is { } sent && attempt == 0)
+                {
+                    return await sent.ConfigureAwait(false);
+                }
+
+                await EnsureMembersAsync(_disposed.Token).ConfigureAwait(false);
+                return channelId is null
+                    ? await _store.TryAcquireLeastRecentlyUsedAsync(Name, _leaseDuration, version, CancellationToken.None).ConfigureAwait(false)
+                    : await _store.TryAcquirePoolMemberAsync(Name, channelId, _leaseDuration, version, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (PoolMembersOutdatedException) when (attempt < 3)
+            {
+                Log.MembersOutdated(_logger, Name, version);
+                ForgetMembersWritten();
+            }
+        }
+    }
+
+    /// <summary>Whether the poller keeps riding an outage after <paramref name="error"/> (false: fail the waiters).</summary>
+    private bool RideOutage(Exception error, long sentAt)
+    {
+        if (Volatile.Read(ref _outage) is null)
+        {
+            _outageSince = sentAt;
+            Log.PoolOutage(_logger, Name, error);
+        }
+
+        Volatile.Write(ref _outage, error);
+        return _disposed.IsCancellationRequested is false && _time.GetElapsedTime(_outageSince) < _outageTolerance;
+    }
+
+    private void EndOutage() => Volatile.Write(ref _outage, null);
+
+    private LeaseStoreUnavailableException Unavailable(Exception error, TimeSpan lasted) =>
+        error as LeaseStoreUnavailableException is { } unavailable && lasted <= TimeSpan.Zero
+            ? unavailable
+            : new LeaseStoreUnavailableException(
+                $"Pool '{Name}': the lease store stayed unreachable for {lasted.TotalMilliseconds:0} ms (outage tolerance {_outageTolerance.TotalMilliseconds:0} ms); the last error is inside.",
+                error);
 
     private async Task WriteMembersAsync(MemberList members)
     {
@@ -610,8 +716,11 @@ public sealed class ChannelPool : IAsyncDisposable
 
         lock (_gate)
         {
-            if (_subscription is null || _subscription.IsFaulted)
+            // A failed subscription is retried (at most once a second): waiters poll meanwhile.
+            var failed = _subscription is { IsFaulted: true } or { IsCompletedSuccessfully: true, Result: null };
+            if (_subscription is null || (failed && _time.GetElapsedTime(_subscribedAt) >= TimeSpan.FromSeconds(1)))
             {
+                _subscribedAt = _time.GetTimestamp();
                 _subscription = SubscribeAsync(source);
             }
         }

@@ -36,4 +36,14 @@ public sealed class ChannelPoolOptions
     /// <summary>The longest delay of the poll while every channel is busy.</summary>
     /// <value>Default 500 ms; at least <see cref="RetryMinDelay"/>.</value>
     public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// How long <see cref="ChannelPool.AcquireAsync"/> rides through a backend outage: shorter outages
+    /// only delay grants (the pool keeps retrying); when the backend stays unreachable this long, the
+    /// waiters fail with <see cref="LeaseStoreUnavailableException"/> (the last error inside). Never
+    /// past a caller's <see cref="AcquireTimeout"/>. <see cref="ChannelPool.TryAcquireAsync"/> tries once
+    /// and reports an outage at once.
+    /// </summary>
+    /// <value>Default 2 s; not negative (zero: the first failed round trip fails the waiters).</value>
+    public TimeSpan OutageTolerance { get; set; } = TimeSpan.FromSeconds(2);
 }
