@@ -213,7 +213,9 @@ public sealed class InMemoryLeaseStore : ILeaseStore, ILeaseReleaseSource
             return ValueTask.FromCanceled<Lease?>(cancellationToken);
         }
 
-        return new ValueTask<Lease?>(FindPool(pool) is { } state ? state.TryAcquireLeastRecentlyUsed(ttl, membersVersion) : Unknown(pool, membersVersion));
+        PoolMembersOutdatedException? outdated;
+        var lease = FindPool(pool) is { } state ? state.TryAcquireLeastRecentlyUsed(ttl, membersVersion, out outdated) : Unknown(pool, membersVersion, out outdated);
+        return Answer(lease, outdated);
     }
 
     private ValueTask<Lease?> AcquirePoolMember(string pool, string member, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken)
@@ -226,12 +228,22 @@ public sealed class InMemoryLeaseStore : ILeaseStore, ILeaseReleaseSource
             return ValueTask.FromCanceled<Lease?>(cancellationToken);
         }
 
-        return new ValueTask<Lease?>(FindPool(pool) is { } state ? state.TryAcquireMember(member, ttl, membersVersion) : Unknown(pool, membersVersion));
+        PoolMembersOutdatedException? outdated;
+        var lease = FindPool(pool) is { } state ? state.TryAcquireMember(member, ttl, membersVersion, out outdated) : Unknown(pool, membersVersion, out outdated);
+        return Answer(lease, outdated);
     }
 
     // A pool this store never saw: nothing to claim, and outdated for any versioned acquire.
-    private static Lease? Unknown(string pool, long membersVersion) =>
-        membersVersion == PoolState.AnyVersion ? null : throw new PoolMembersOutdatedException(pool, null, membersVersion);
+    private static Lease? Unknown(string pool, long membersVersion, out PoolMembersOutdatedException? outdated)
+    {
+        outdated = membersVersion == PoolState.AnyVersion ? null : new PoolMembersOutdatedException(pool, null, membersVersion);
+        return null;
+    }
+
+    // An outdated member list fails the returned task, as on the server backends, rather than the call
+    // itself: callers that do not await at once (or call through reflection) see the same exception.
+    private static ValueTask<Lease?> Answer(Lease? lease, PoolMembersOutdatedException? outdated) =>
+        outdated is null ? new ValueTask<Lease?>(lease) : ValueTask.FromException<Lease?>(outdated);
 
     private PoolState? FindPool(string pool) => pools.TryGetValue(pool, out var state) ? state : null;
 

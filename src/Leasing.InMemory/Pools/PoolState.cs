@@ -1,4 +1,5 @@
 using System.Collections.ObjectModel;
+using System.Diagnostics.CodeAnalysis;
 
 namespace Leasing.InMemory.Pools;
 
@@ -29,22 +30,30 @@ internal sealed class PoolState(string name, TimeProvider time)
 
     public string Name => name;
 
-    public Lease? TryAcquireLeastRecentlyUsed(TimeSpan ttl, long membersVersion)
+    public Lease? TryAcquireLeastRecentlyUsed(TimeSpan ttl, long membersVersion, out PoolMembersOutdatedException? outdated)
     {
         lock (gate)
         {
-            ThrowIfOutdated(membersVersion);
+            if (IsOutdated(membersVersion, out outdated))
+            {
+                return null;
+            }
+
             var now = time.GetUtcNow();
             ReclaimExpired(now.UtcTicks);
             return free.Count == 0 ? null : Claim(free.Pop(), now, ttl);
         }
     }
 
-    public Lease? TryAcquireMember(string id, TimeSpan ttl, long membersVersion)
+    public Lease? TryAcquireMember(string id, TimeSpan ttl, long membersVersion, out PoolMembersOutdatedException? outdated)
     {
         lock (gate)
         {
-            ThrowIfOutdated(membersVersion);
+            if (IsOutdated(membersVersion, out outdated))
+            {
+                return null;
+            }
+
             if (!known.TryGetValue(id, out var member) || !member.IsMember)
             {
                 return null;
@@ -294,12 +303,12 @@ internal sealed class PoolState(string name, TimeProvider time)
 
     // Under the gate, so the check and the claim are one step. A pool object without a member list
     // (only subscribed to) is as unknown as a missing one.
-    private void ThrowIfOutdated(long membersVersion)
+    private bool IsOutdated(long membersVersion, [NotNullWhen(true)] out PoolMembersOutdatedException? outdated)
     {
-        if (membersVersion != AnyVersion && (!hasMembers || version < membersVersion))
-        {
-            throw new PoolMembersOutdatedException(name, hasMembers ? version : null, membersVersion);
-        }
+        outdated = membersVersion != AnyVersion && (!hasMembers || version < membersVersion)
+            ? new PoolMembersOutdatedException(name, hasMembers ? version : null, membersVersion)
+            : null;
+        return outdated is not null;
     }
 
     private Lease Claim(PoolMember member, DateTimeOffset now, TimeSpan ttl)

@@ -80,6 +80,20 @@ public abstract partial class LeaseStoreConformanceTests
         (await Store.TryAcquireLeastRecentlyUsedAsync(pool, Ttl, membersVersion: 1)).Should().BeNull("the only member cools down");
     }
 
+    [Theory]
+    [MemberData(nameof(VersionedAcquires), MemberType = typeof(LeaseStoreConformanceTests))]
+    public async Task VersionedPoolAcquire_Outdated_FailsTheReturnedTaskNotTheCall(string acquire)
+    {
+        var pool = Unique.Name("pool");
+
+        // Decorators that forward through reflection (DispatchProxy) would wrap a synchronous throw.
+        ValueTask<Lease?> pending = default;
+        var call = () => { pending = AcquireVersionedAsync(acquire, pool, "m0", Ttl, membersVersion: 1); };
+
+        call.Should().NotThrow();
+        await FluentActions.Awaiting(async () => await pending).Should().ThrowAsync<PoolMembersOutdatedException>();
+    }
+
     [Fact]
     public async Task UnversionedPoolAcquire_UnknownPool_ReturnsNull()
     {
