@@ -134,30 +134,25 @@ public sealed class InMemoryLeaseStore : ILeaseStore, ILeaseReleaseSource
     }
 
     /// <inheritdoc/>
-    public ValueTask<Lease?> TryAcquireLeastRecentlyUsedAsync(string pool, TimeSpan ttl, CancellationToken cancellationToken = default)
-    {
-        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
-        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return ValueTask.FromCanceled<Lease?>(cancellationToken);
-        }
+    public ValueTask<Lease?> TryAcquireLeastRecentlyUsedAsync(string pool, TimeSpan ttl, CancellationToken cancellationToken = default) =>
+        AcquireLeastRecentlyUsed(pool, ttl, PoolState.AnyVersion, cancellationToken);
 
-        return new ValueTask<Lease?>(FindPool(pool)?.TryAcquireLeastRecentlyUsed(ttl));
+    /// <inheritdoc/>
+    public ValueTask<Lease?> TryAcquireLeastRecentlyUsedAsync(string pool, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(membersVersion);
+        return AcquireLeastRecentlyUsed(pool, ttl, membersVersion, cancellationToken);
     }
 
     /// <inheritdoc/>
-    public ValueTask<Lease?> TryAcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, CancellationToken cancellationToken = default)
-    {
-        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
-        LeaseArguments.ThrowIfInvalidKey(member, nameof(member));
-        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return ValueTask.FromCanceled<Lease?>(cancellationToken);
-        }
+    public ValueTask<Lease?> TryAcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, CancellationToken cancellationToken = default) =>
+        AcquirePoolMember(pool, member, ttl, PoolState.AnyVersion, cancellationToken);
 
-        return new ValueTask<Lease?>(FindPool(pool)?.TryAcquireMember(member, ttl));
+    /// <inheritdoc/>
+    public ValueTask<Lease?> TryAcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(membersVersion);
+        return AcquirePoolMember(pool, member, ttl, membersVersion, cancellationToken);
     }
 
     /// <inheritdoc/>
@@ -208,6 +203,47 @@ public sealed class InMemoryLeaseStore : ILeaseStore, ILeaseReleaseSource
 
     /// <summary>Sizes of a pool's free and expiry indexes (tests of membership changes).</summary>
     internal (int Free, int Busy) PoolIndexSizes(string pool) => FindPool(pool)?.IndexSizes ?? (0, 0);
+
+    private ValueTask<Lease?> AcquireLeastRecentlyUsed(string pool, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken)
+    {
+        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
+        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<Lease?>(cancellationToken);
+        }
+
+        PoolMembersOutdatedException? outdated;
+        var lease = FindPool(pool) is { } state ? state.TryAcquireLeastRecentlyUsed(ttl, membersVersion, out outdated) : Unknown(pool, membersVersion, out outdated);
+        return Answer(lease, outdated);
+    }
+
+    private ValueTask<Lease?> AcquirePoolMember(string pool, string member, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken)
+    {
+        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
+        LeaseArguments.ThrowIfInvalidKey(member, nameof(member));
+        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<Lease?>(cancellationToken);
+        }
+
+        PoolMembersOutdatedException? outdated;
+        var lease = FindPool(pool) is { } state ? state.TryAcquireMember(member, ttl, membersVersion, out outdated) : Unknown(pool, membersVersion, out outdated);
+        return Answer(lease, outdated);
+    }
+
+    // A pool this store never saw: nothing to claim, and outdated for any versioned acquire.
+    private static Lease? Unknown(string pool, long membersVersion, out PoolMembersOutdatedException? outdated)
+    {
+        outdated = membersVersion == PoolState.AnyVersion ? null : new PoolMembersOutdatedException(pool, null, membersVersion);
+        return null;
+    }
+
+    // An outdated member list fails the returned task, as on the server backends, rather than the call
+    // itself: callers that do not await at once (or call through reflection) see the same exception.
+    private static ValueTask<Lease?> Answer(Lease? lease, PoolMembersOutdatedException? outdated) =>
+        outdated is null ? new ValueTask<Lease?>(lease) : ValueTask.FromException<Lease?>(outdated);
 
     private PoolState? FindPool(string pool) => pools.TryGetValue(pool, out var state) ? state : null;
 

@@ -20,7 +20,10 @@ namespace Leasing.Redis;
 /// <para>Mutual exclusion needs one primary with <c>maxmemory-policy noeviction</c>. A failover or
 /// a restart without persistence can let two holders overlap for up to one renewal interval; the
 /// fencing token (max(stored + 1, server clock in µs)) still grows then, so a fenced downstream
-/// rejects the older holder. <see cref="RedisLeasingOptions.WaitForReplicas"/> narrows the window.</para>
+/// rejects the older holder. <see cref="RedisLeasingOptions.WaitForReplicas"/> narrows the window.
+/// Such a restart also loses pool member lists and their versions: the pool acquires that take a
+/// members version report it (<see cref="PoolMembersOutdatedException"/>, in the acquire script
+/// itself), so <see cref="ChannelPool"/> writes its list again at once.</para>
 /// <para>Releases of pool members are published on one channel per pool (<see cref="ILeaseReleaseSource"/>),
 /// so waiting <see cref="ChannelPool"/> instances in other processes wake at once. Expiries and the
 /// ends of cooldowns are not announced (Redis has no timer): waiters find them by polling.</para>
@@ -30,6 +33,9 @@ namespace Leasing.Redis;
 public sealed class RedisLeaseStore : ILeaseStore, ILeaseReleaseSource
 {
     private const int MembersPerCall = 1000;
+
+    // The members version the unversioned pool acquires pass to the scripts: no check.
+    private const long AnyVersion = -1;
 
     private readonly IConnectionMultiplexer redis;
     private readonly IDatabase database;
@@ -197,28 +203,27 @@ public sealed class RedisLeaseStore : ILeaseStore, ILeaseReleaseSource
     }
 
     /// <inheritdoc/>
-    public async ValueTask<Lease?> TryAcquireLeastRecentlyUsedAsync(string pool, TimeSpan ttl, CancellationToken cancellationToken = default)
+    public ValueTask<Lease?> TryAcquireLeastRecentlyUsedAsync(string pool, TimeSpan ttl, CancellationToken cancellationToken = default) =>
+        AcquireLeastRecentlyUsedAsync(pool, ttl, AnyVersion, cancellationToken);
+
+    /// <inheritdoc/>
+    /// <remarks>The check reads the version field of the pool's meta hash in the same script: still one EVALSHA.</remarks>
+    public ValueTask<Lease?> TryAcquireLeastRecentlyUsedAsync(string pool, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken = default)
     {
-        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
-        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
-        cancellationToken.ThrowIfCancellationRequested();
-        var token = OwnerTokens.Create();
-        var names = Pool(pool);
-        var result = await RunAsync(LeaseScripts.PoolAcquireLeastRecentlyUsed, names.Keys, [token, Micros(ttl)], "an acquire", cancellationToken).ConfigureAwait(false);
-        return await ClaimedAsync(result, pool, names, token, cancellationToken).ConfigureAwait(false);
+        ArgumentOutOfRangeException.ThrowIfNegative(membersVersion);
+        return AcquireLeastRecentlyUsedAsync(pool, ttl, membersVersion, cancellationToken);
     }
 
     /// <inheritdoc/>
-    public async ValueTask<Lease?> TryAcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, CancellationToken cancellationToken = default)
+    public ValueTask<Lease?> TryAcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, CancellationToken cancellationToken = default) =>
+        AcquirePoolMemberAsync(pool, member, ttl, AnyVersion, cancellationToken);
+
+    /// <inheritdoc/>
+    /// <remarks>The check reads the version field of the pool's meta hash in the same script: still one EVALSHA.</remarks>
+    public ValueTask<Lease?> TryAcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken = default)
     {
-        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
-        LeaseArguments.ThrowIfInvalidKey(member, nameof(member));
-        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
-        cancellationToken.ThrowIfCancellationRequested();
-        var token = OwnerTokens.Create();
-        var names = Pool(pool);
-        var result = await RunAsync(LeaseScripts.PoolAcquireMember, names.Keys, [token, Micros(ttl), member], "an acquire", cancellationToken).ConfigureAwait(false);
-        return await ClaimedAsync(result, pool, names, token, cancellationToken).ConfigureAwait(false);
+        ArgumentOutOfRangeException.ThrowIfNegative(membersVersion);
+        return AcquirePoolMemberAsync(pool, member, ttl, membersVersion, cancellationToken);
     }
 
     /// <inheritdoc/>
@@ -313,11 +318,42 @@ public sealed class RedisLeaseStore : ILeaseStore, ILeaseReleaseSource
         return (long.Parse(parts[0], CultureInfo.InvariantCulture), long.Parse(parts[2], CultureInfo.InvariantCulture), parts[3]);
     }
 
-    private async ValueTask<Lease?> ClaimedAsync(RedisResult result, string pool, PoolNames names, string token, CancellationToken cancellationToken)
+    private async ValueTask<Lease?> AcquireLeastRecentlyUsedAsync(string pool, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken)
+    {
+        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
+        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
+        cancellationToken.ThrowIfCancellationRequested();
+        var token = OwnerTokens.Create();
+        var names = Pool(pool);
+        var result = await RunAsync(LeaseScripts.PoolAcquireLeastRecentlyUsed, names.Keys, [token, Micros(ttl), membersVersion], "an acquire", cancellationToken).ConfigureAwait(false);
+        return await ClaimedAsync(result, pool, names, token, membersVersion, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask<Lease?> AcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken)
+    {
+        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
+        LeaseArguments.ThrowIfInvalidKey(member, nameof(member));
+        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
+        cancellationToken.ThrowIfCancellationRequested();
+        var token = OwnerTokens.Create();
+        var names = Pool(pool);
+        var result = await RunAsync(LeaseScripts.PoolAcquireMember, names.Keys, [token, Micros(ttl), member, membersVersion], "an acquire", cancellationToken).ConfigureAwait(false);
+        return await ClaimedAsync(result, pool, names, token, membersVersion, cancellationToken).ConfigureAwait(false);
+    }
+
+    // The pool acquires answer nil (busy), {member, fencing, expiresAt}, or, when the members version
+    // is outdated, the stored version as a string ('' when the pool is unknown).
+    private async ValueTask<Lease?> ClaimedAsync(RedisResult result, string pool, PoolNames names, string token, long membersVersion, CancellationToken cancellationToken)
     {
         if (result.IsNull)
         {
             return null;
+        }
+
+        if (result.Resp2Type == ResultType.BulkString)
+        {
+            var stored = (string)result!;
+            throw new PoolMembersOutdatedException(pool, stored.Length == 0 ? null : long.Parse(stored, NumberStyles.Integer, CultureInfo.InvariantCulture), membersVersion);
         }
 
         var values = (RedisResult[])result!;

@@ -83,51 +83,82 @@ internal sealed class LeaseStatements
 
         // Pools -------------------------------------------------------------------------------------
 
-        // Picks the least recently acquired free member (the head of the free index, or the expired
-        // busy member with the lowest lru) and claims it.
-        AcquireLeastRecentlyUsed = p + (pg
+        // The pool acquires check the caller's members version in the same step as the claim (@version
+        // = -1: no check): claim only while the stored list is at least as new, and otherwise answer one
+        // row (NULL, NULL, NULL, stored version or NULL when the pool is unknown) and write nothing.
+        // Rows: (member, fencing, expires_at, stored version); none when every candidate is busy.
+        var current = $"(@version < 0 OR EXISTS (SELECT 1 FROM {n.Pools} WHERE pool = @pool AND version >= @version))";
+        var outdated = $"SELECT NULL, NULL, NULL, (SELECT version FROM {n.Pools} WHERE pool = @pool) WHERE NOT {current}";
+
+        // PostgreSQL: one statement, the claim a CTE after `ctes`. SQLite (no UPDATE in a CTE): the outdated
+        // row first, then the guarded claim; a list written between the two lets the claim go through
+        // (the claimed row wins) or, when it then finds all busy, reports outdated once more: nothing is
+        // claimed either way, and the caller's rewrite changes nothing.
+        string VersionChecked(string ctes, string claim) => p + (pg
             ? $"""
               WITH {Clock},
-              free_pick AS (
-                  SELECT member, lru FROM {n.Members}
-                  WHERE pool = @pool AND is_member = 1 AND free_lru IS NOT NULL
-                  ORDER BY free_lru, member LIMIT 1 FOR UPDATE SKIP LOCKED),
-              expired_pick AS (
-                  SELECT member, lru FROM {n.Members}
-                  WHERE pool = @pool AND is_member = 1 AND free_lru IS NULL AND expires_at <= {now}
-                  ORDER BY lru, member LIMIT 1 FOR UPDATE SKIP LOCKED),
-              pick AS (
-                  SELECT member FROM (SELECT member, lru FROM free_pick UNION ALL SELECT member, lru FROM expired_pick) c
-                  ORDER BY lru, member LIMIT 1)
-              UPDATE {n.Members} SET token = @token, state = 1, fencing = GREATEST({n.Members}.fencing + 1, {now}),
-                  expires_at = {now} + @ttl, acquired_at = {now}, lru = {nextLru}, free_lru = NULL
-              FROM pick
-              WHERE {n.Members}.pool = @pool AND {n.Members}.member = pick.member
-              RETURNING {n.Members}.member, {n.Members}.fencing, {n.Members}.expires_at
+              {ctes}claimed AS (
+              {claim}
+              RETURNING {n.Members}.member, {n.Members}.fencing, {n.Members}.expires_at)
+              SELECT member, fencing, expires_at, NULL FROM claimed
+              UNION ALL
+              {outdated}
               """
             : $"""
-              UPDATE {n.Members} SET token = @token, state = 1, fencing = MAX(fencing + 1, @now),
-                  expires_at = @now + @ttl, acquired_at = @now, lru = {nextLru}, free_lru = NULL
-              WHERE pool = @pool AND member = (
-                  SELECT member FROM (
-                      SELECT * FROM (SELECT member, lru FROM {n.Members}
-                          WHERE pool = @pool AND is_member = 1 AND free_lru IS NOT NULL
-                          ORDER BY free_lru, member LIMIT 1)
-                      UNION ALL
-                      SELECT * FROM (SELECT member, lru FROM {n.Members}
-                          WHERE pool = @pool AND is_member = 1 AND free_lru IS NULL AND expires_at <= @now
-                          ORDER BY lru, member LIMIT 1))
-                  ORDER BY lru, member LIMIT 1)
-              RETURNING member, fencing, expires_at
+              {outdated};
+              {claim}
+              RETURNING member, fencing, expires_at;
               """);
 
+        // Picks the least recently acquired free member (the head of the free index, or the expired
+        // busy member with the lowest lru) and claims it.
+        AcquireLeastRecentlyUsed = pg
+            ? VersionChecked(
+                $"""
+                free_pick AS (
+                    SELECT member, lru FROM {n.Members}
+                    WHERE pool = @pool AND is_member = 1 AND free_lru IS NOT NULL AND {current}
+                    ORDER BY free_lru, member LIMIT 1 FOR UPDATE SKIP LOCKED),
+                expired_pick AS (
+                    SELECT member, lru FROM {n.Members}
+                    WHERE pool = @pool AND is_member = 1 AND free_lru IS NULL AND expires_at <= {now} AND {current}
+                    ORDER BY lru, member LIMIT 1 FOR UPDATE SKIP LOCKED),
+                pick AS (
+                    SELECT member FROM (SELECT member, lru FROM free_pick UNION ALL SELECT member, lru FROM expired_pick) c
+                    ORDER BY lru, member LIMIT 1),
+
+                """,
+                $"""
+                UPDATE {n.Members} SET token = @token, state = 1, fencing = GREATEST({n.Members}.fencing + 1, {now}),
+                    expires_at = {now} + @ttl, acquired_at = {now}, lru = {nextLru}, free_lru = NULL
+                FROM pick
+                WHERE {n.Members}.pool = @pool AND {n.Members}.member = pick.member
+                """)
+            : VersionChecked(
+                string.Empty,
+                $"""
+                UPDATE {n.Members} SET token = @token, state = 1, fencing = MAX(fencing + 1, @now),
+                    expires_at = @now + @ttl, acquired_at = @now, lru = {nextLru}, free_lru = NULL
+                WHERE pool = @pool AND {current} AND member = (
+                    SELECT member FROM (
+                        SELECT * FROM (SELECT member, lru FROM {n.Members}
+                            WHERE pool = @pool AND is_member = 1 AND free_lru IS NOT NULL
+                            ORDER BY free_lru, member LIMIT 1)
+                        UNION ALL
+                        SELECT * FROM (SELECT member, lru FROM {n.Members}
+                            WHERE pool = @pool AND is_member = 1 AND free_lru IS NULL AND expires_at <= @now
+                            ORDER BY lru, member LIMIT 1))
+                    ORDER BY lru, member LIMIT 1)
+                """);
+
         // Claims one named current member when it is free.
-        AcquireMember = p + with + $"""
+        AcquireMember = VersionChecked(
+            string.Empty,
+            $"""
             UPDATE {n.Members} SET token = @token, state = 1, fencing = {max}(fencing + 1, {now}),
                 expires_at = {now} + @ttl, acquired_at = {now}, lru = {nextLru}, free_lru = NULL
-            WHERE pool = @pool AND member = @member AND is_member = 1 AND (state = 0 OR expires_at <= {now})
-            RETURNING fencing, expires_at
-            """;
+            WHERE pool = @pool AND member = @member AND is_member = 1 AND (state = 0 OR expires_at <= {now}) AND {current}
+            """);
 
         RenewMember = p + with + $"""
             UPDATE {n.Members} SET expires_at = {now} + @ttl

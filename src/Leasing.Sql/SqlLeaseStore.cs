@@ -21,6 +21,9 @@ namespace Leasing.Sql;
 public sealed class SqlLeaseStore : ILeaseStore, ILeaseReleaseSource
 {
     private const int SchemaVersion = 1;
+
+    // The members version the unversioned pool acquires pass to the statements: no check.
+    private const long AnyVersion = -1;
     private readonly SqlRunner _runner;
     private readonly LeaseStatements _sql;
     private readonly SqlSignals _signals;
@@ -166,34 +169,27 @@ public sealed class SqlLeaseStore : ILeaseStore, ILeaseReleaseSource
     }
 
     /// <inheritdoc/>
-    public ValueTask<Lease?> TryAcquireLeastRecentlyUsedAsync(string pool, TimeSpan ttl, CancellationToken cancellationToken = default)
+    public ValueTask<Lease?> TryAcquireLeastRecentlyUsedAsync(string pool, TimeSpan ttl, CancellationToken cancellationToken = default) =>
+        AcquireLeastRecentlyUsedAsync(pool, ttl, AnyVersion, cancellationToken);
+
+    /// <inheritdoc/>
+    /// <remarks>The check reads the pool's version row in the acquire statement itself.</remarks>
+    public ValueTask<Lease?> TryAcquireLeastRecentlyUsedAsync(string pool, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken = default)
     {
-        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
-        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
-        var token = OwnerTokens.Create();
-        var args = new SqlArgs().Text("pool", pool).Text("token", token).Int64("ttl", Micro(ttl));
-        return _runner.QuerySingleAsync(
-            _sql.AcquireLeastRecentlyUsed,
-            args,
-            r => new Lease(r.GetString(0), token, r.GetInt64(1), Time(r.GetInt64(2))) { Pool = pool },
-            null,
-            cancellationToken);
+        ArgumentOutOfRangeException.ThrowIfNegative(membersVersion);
+        return AcquireLeastRecentlyUsedAsync(pool, ttl, membersVersion, cancellationToken);
     }
 
     /// <inheritdoc/>
-    public ValueTask<Lease?> TryAcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, CancellationToken cancellationToken = default)
+    public ValueTask<Lease?> TryAcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, CancellationToken cancellationToken = default) =>
+        AcquirePoolMemberAsync(pool, member, ttl, AnyVersion, cancellationToken);
+
+    /// <inheritdoc/>
+    /// <remarks>The check reads the pool's version row in the acquire statement itself.</remarks>
+    public ValueTask<Lease?> TryAcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken = default)
     {
-        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
-        LeaseArguments.ThrowIfInvalidKey(member, nameof(member));
-        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
-        var token = OwnerTokens.Create();
-        var args = new SqlArgs().Text("pool", pool).Text("member", member).Text("token", token).Int64("ttl", Micro(ttl));
-        return _runner.QuerySingleAsync(
-            _sql.AcquireMember,
-            args,
-            r => new Lease(member, token, r.GetInt64(0), Time(r.GetInt64(1))) { Pool = pool },
-            null,
-            cancellationToken);
+        ArgumentOutOfRangeException.ThrowIfNegative(membersVersion);
+        return AcquirePoolMemberAsync(pool, member, ttl, membersVersion, cancellationToken);
     }
 
     /// <inheritdoc/>
@@ -266,6 +262,57 @@ public sealed class SqlLeaseStore : ILeaseStore, ILeaseReleaseSource
     /// <returns>The dialect and table prefix.</returns>
     public override string ToString() => $"SqlLeaseStore {{ Dialect = {Dialect}, TablePrefix = {_runner.Names.Prefix} }}";
 
+    private ValueTask<Lease?> AcquireLeastRecentlyUsedAsync(string pool, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken)
+    {
+        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
+        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
+        return ClaimPoolMemberAsync(_sql.AcquireLeastRecentlyUsed, new SqlArgs().Text("pool", pool), pool, ttl, membersVersion, cancellationToken);
+    }
+
+    private ValueTask<Lease?> AcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken)
+    {
+        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
+        LeaseArguments.ThrowIfInvalidKey(member, nameof(member));
+        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
+        return ClaimPoolMemberAsync(_sql.AcquireMember, new SqlArgs().Text("pool", pool).Text("member", member), pool, ttl, membersVersion, cancellationToken);
+    }
+
+    private async ValueTask<Lease?> ClaimPoolMemberAsync(string sql, SqlArgs args, string pool, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken)
+    {
+        var token = OwnerTokens.Create();
+        args.Text("token", token).Int64("ttl", Micro(ttl)).Int64("version", membersVersion);
+        var claim = await _runner.QueryAsync(sql, args, ReadPoolClaimAsync, cancellationToken).ConfigureAwait(false);
+        if (claim.Outdated)
+        {
+            throw new PoolMembersOutdatedException(pool, claim.StoredVersion, membersVersion);
+        }
+
+        return claim.Member is null ? null : new Lease(claim.Member, token, claim.Fencing, Time(claim.ExpiresAt)) { Pool = pool };
+    }
+
+    // The pool acquire statements answer rows (member, fencing, expires_at, stored version) over one
+    // result (PostgreSQL) or two (SQLite): a claimed member wins over an outdated row (member NULL);
+    // no row at all means busy.
+    private static async ValueTask<PoolClaim> ReadPoolClaimAsync(DbDataReader reader, CancellationToken cancellationToken)
+    {
+        var claim = default(PoolClaim);
+        do
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (!reader.IsDBNull(0))
+                {
+                    return new PoolClaim(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), false, null);
+                }
+
+                claim = new PoolClaim(null, 0, 0, true, reader.IsDBNull(3) ? null : reader.GetInt64(3));
+            }
+        }
+        while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false));
+
+        return claim;
+    }
+
     private static bool Found(DbDataReader reader) => true;
 
     private static SqlArgs Target(Lease lease) =>
@@ -296,4 +343,7 @@ public sealed class SqlLeaseStore : ILeaseStore, ILeaseReleaseSource
     internal static long Micro(TimeSpan span) => span.Ticks / (TimeSpan.TicksPerMillisecond / 1000);
 
     internal static DateTimeOffset Time(long microseconds) => DateTimeOffset.UnixEpoch.AddTicks(microseconds * (TimeSpan.TicksPerMillisecond / 1000));
+
+    /// <summary>What a pool acquire statement answered: a claimed member, an outdated member list, or neither (busy).</summary>
+    private readonly record struct PoolClaim(string? Member, long Fencing, long ExpiresAt, bool Outdated, long? StoredVersion);
 }

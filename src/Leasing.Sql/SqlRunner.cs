@@ -101,6 +101,10 @@ internal sealed class SqlRunner
             write,
             cancellationToken);
 
+    /// <summary>Runs a statement (on SQLite possibly a few, one command) and reads all its results with <paramref name="read"/>.</summary>
+    public ValueTask<T> QueryAsync<T>(string sql, SqlArgs args, Func<DbDataReader, CancellationToken, ValueTask<T>> read, CancellationToken cancellationToken, bool write = true) =>
+        RunAsync((connection, token) => ReadAsync(connection, sql, args, read, token), write, cancellationToken);
+
     /// <summary>Runs a statement (or, on SQLite, one BEGIN IMMEDIATE ... COMMIT script) and returns the rows it changed.</summary>
     public ValueTask<int> ExecuteAsync(string sql, SqlArgs args, CancellationToken cancellationToken, bool rollbackOnError = false, bool write = true) =>
         RunAsync(

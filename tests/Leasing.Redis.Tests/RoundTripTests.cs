@@ -64,6 +64,26 @@ public sealed class RoundTripTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task VersionedPoolAcquires_OneCommandEach_AlsoWhenTheListIsOutdatedOrUnknown()
+    {
+        var store = new RedisLeaseStore(redis);
+        var pool = Unique.Name("pool");
+        await WarmUpAsync(store, pool);
+        await store.SetPoolMembersAsync(pool, ["a", "b"], version: 2);
+
+        var (lease, acquire) = await CountAsync(() => store.TryAcquireLeastRecentlyUsedAsync(pool, Ttl, membersVersion: 2).AsTask());
+        var (named, acquireNamed) = await CountAsync(() => store.TryAcquirePoolMemberAsync(pool, "b", Ttl, membersVersion: 2).AsTask());
+        var (outdated, outdatedCount) = await CountAsync(() => CatchOutdatedAsync(store.TryAcquireLeastRecentlyUsedAsync(pool, Ttl, membersVersion: 3)));
+        var (unknown, unknownCount) = await CountAsync(() => CatchOutdatedAsync(store.TryAcquirePoolMemberAsync(Unique.Name("pool"), "a", Ttl, membersVersion: 0)));
+
+        lease.Should().NotBeNull();
+        named.Should().NotBeNull();
+        outdated!.StoredVersion.Should().Be(2);
+        unknown!.StoredVersion.Should().BeNull();
+        new[] { acquire, acquireNamed, outdatedCount, unknownCount }.Should().AllBeEquivalentTo(new Commands(1, 1), "the version is checked inside the acquire script");
+    }
+
+    [Fact]
     public async Task SingleKeyOperations_OneCommandEach()
     {
         var store = new RedisLeaseStore(redis);
@@ -133,6 +153,19 @@ public sealed class RoundTripTests : IAsyncLifetime
         single = await store.RenewAsync(single!, Ttl);
         await store.ReleaseAsync(single!);
         await store.InspectAsync([single!.Key]);
+    }
+
+    private static async Task<PoolMembersOutdatedException?> CatchOutdatedAsync(ValueTask<Lease?> acquire)
+    {
+        try
+        {
+            await acquire;
+            return null;
+        }
+        catch (PoolMembersOutdatedException e)
+        {
+            return e;
+        }
     }
 
     private async Task<(T Result, Commands Count)> CountAsync<T>(Func<Task<T>> call)

@@ -63,6 +63,18 @@ public abstract class SqlStoreTests
         await OneCommand("InspectPoolAsync", () => store.InspectPoolAsync(pool).AsTask());
         await OneCommand("GetPoolMembersAsync", () => store.GetPoolMembersAsync(pool).AsTask());
         (await OneCommand("ReleaseAsync", () => store.ReleaseAsync(named!).AsTask())).Should().BeTrue();
+        (await OneCommand("TryAcquireLeastRecentlyUsedAsync (versioned)", () => store.TryAcquireLeastRecentlyUsedAsync(pool, TimeSpan.FromMinutes(1), membersVersion: 0).AsTask())).Should().NotBeNull();
+        (await OneCommand("TryAcquirePoolMemberAsync (versioned)", () => store.TryAcquirePoolMemberAsync(pool, "m8", TimeSpan.FromMinutes(1), membersVersion: 0).AsTask())).Should().NotBeNull();
+        await OneCommand("TryAcquireLeastRecentlyUsedAsync (outdated)", async () =>
+        {
+            var act = async () => await store.TryAcquireLeastRecentlyUsedAsync(pool, TimeSpan.FromMinutes(1), membersVersion: 1);
+            return (await act.Should().ThrowAsync<PoolMembersOutdatedException>()).Which.StoredVersion.Should().Be(0);
+        });
+        await OneCommand("TryAcquirePoolMemberAsync (unknown pool)", async () =>
+        {
+            var act = async () => await store.TryAcquirePoolMemberAsync(Unique.Name("pool"), "m0", TimeSpan.FromMinutes(1), membersVersion: 0);
+            return (await act.Should().ThrowAsync<PoolMembersOutdatedException>()).Which.StoredVersion.Should().BeNull();
+        });
         (await OneCommand("TryAcquireLeastRecentlyUsedAsync (all busy)", async () =>
         {
             var all = new SqlLeaseStore(source, Dialect, options);

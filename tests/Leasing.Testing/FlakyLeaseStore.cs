@@ -52,6 +52,13 @@ public sealed class FlakyLeaseStore(ILeaseStore inner) : ILeaseStore
     public ValueTask<Lease?> TryAcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, CancellationToken cancellationToken = default) =>
         Down ? Failed() : inner.TryAcquirePoolMemberAsync(pool, member, ttl, cancellationToken);
 
+    // Forwarded explicitly: the interface's default would drop the members-version check of the inner store.
+    public ValueTask<Lease?> TryAcquireLeastRecentlyUsedAsync(string pool, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken = default) =>
+        Down ? Failed() : inner.TryAcquireLeastRecentlyUsedAsync(pool, ttl, membersVersion, cancellationToken);
+
+    public ValueTask<Lease?> TryAcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken = default) =>
+        Down ? Failed() : inner.TryAcquirePoolMemberAsync(pool, member, ttl, membersVersion, cancellationToken);
+
     public ValueTask<IReadOnlyList<LeaseState>> InspectPoolAsync(string pool, CancellationToken cancellationToken = default) =>
         Down ? throw Outage() : inner.InspectPoolAsync(pool, cancellationToken);
 

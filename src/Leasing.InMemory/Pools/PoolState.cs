@@ -1,4 +1,5 @@
 using System.Collections.ObjectModel;
+using System.Diagnostics.CodeAnalysis;
 
 namespace Leasing.InMemory.Pools;
 
@@ -10,6 +11,9 @@ namespace Leasing.InMemory.Pools;
 /// </summary>
 internal sealed class PoolState(string name, TimeProvider time)
 {
+    /// <summary>The members version of the unversioned acquires: no check.</summary>
+    public const long AnyVersion = -1;
+
     private static readonly ReadOnlyCollection<string> NoIds = new([]);
 
     private readonly Lock gate = new();
@@ -26,20 +30,30 @@ internal sealed class PoolState(string name, TimeProvider time)
 
     public string Name => name;
 
-    public Lease? TryAcquireLeastRecentlyUsed(TimeSpan ttl)
+    public Lease? TryAcquireLeastRecentlyUsed(TimeSpan ttl, long membersVersion, out PoolMembersOutdatedException? outdated)
     {
         lock (gate)
         {
+            if (IsOutdated(membersVersion, out outdated))
+            {
+                return null;
+            }
+
             var now = time.GetUtcNow();
             ReclaimExpired(now.UtcTicks);
             return free.Count == 0 ? null : Claim(free.Pop(), now, ttl);
         }
     }
 
-    public Lease? TryAcquireMember(string id, TimeSpan ttl)
+    public Lease? TryAcquireMember(string id, TimeSpan ttl, long membersVersion, out PoolMembersOutdatedException? outdated)
     {
         lock (gate)
         {
+            if (IsOutdated(membersVersion, out outdated))
+            {
+                return null;
+            }
+
             if (!known.TryGetValue(id, out var member) || !member.IsMember)
             {
                 return null;
@@ -286,6 +300,16 @@ internal sealed class PoolState(string name, TimeProvider time)
         member.Status == LeaseStatus.Held
         && member.ExpiresAtTicks > nowTicks
         && string.Equals(member.Token, token, StringComparison.Ordinal);
+
+    // Under the gate, so the check and the claim are one step. A pool object without a member list
+    // (only subscribed to) is as unknown as a missing one.
+    private bool IsOutdated(long membersVersion, [NotNullWhen(true)] out PoolMembersOutdatedException? outdated)
+    {
+        outdated = membersVersion != AnyVersion && (!hasMembers || version < membersVersion)
+            ? new PoolMembersOutdatedException(name, hasMembers ? version : null, membersVersion)
+            : null;
+        return outdated is not null;
+    }
 
     private Lease Claim(PoolMember member, DateTimeOffset now, TimeSpan ttl)
     {

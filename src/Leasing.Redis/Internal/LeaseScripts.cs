@@ -128,11 +128,29 @@ internal static class LeaseScripts
         return out
         """);
 
+    // The members-version check of the pool acquires, before anything is written. ARGV[n] is the
+    // caller's version, -1 for no check (the unversioned overloads; then no extra read). A pool
+    // without a stored version is unknown to this server (its data was lost): answer '' then.
+    private const string VersionCheck = """
+        local function outdated(n)
+          local want = tonumber(ARGV[n])
+          if want < 0 then return false end
+          local v = redis.call('HGET', KEYS[1], 'version')
+          if v and tonumber(v) >= want then return false end
+          return v or ''
+        end
+
+        """;
+
     /// <summary>
-    /// Takes back a few expired holds, then pops the least recently acquired free member and claims
-    /// it. ARGV: token, ttl µs. Returns {member, fencing, expiresAt} or nil when none is free.
+    /// Checks the members version, takes back a few expired holds, then pops the least recently
+    /// acquired free member and claims it. ARGV: token, ttl µs, members version (-1: no check).
+    /// Returns {member, fencing, expiresAt}, nil when none is free, or the stored version as a
+    /// string ('' when the pool is unknown) when it is older than ARGV[3]; nothing is written then.
     /// </summary>
-    public static readonly RedisScript PoolAcquireLeastRecentlyUsed = new(Pool + """
+    public static readonly RedisScript PoolAcquireLeastRecentlyUsed = new(Pool + VersionCheck + """
+        local stale = outdated(3)
+        if stale then return stale end
         local gone = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', fmt(now), 'LIMIT', 0, 16)
         if #gone > 0 then
           redis.call('ZREM', KEYS[3], unpack(gone))
@@ -143,8 +161,13 @@ internal static class LeaseScripts
         return claim(head[1], tonumber(ARGV[2]), ARGV[1])
         """);
 
-    /// <summary>Claims one named current member when free. ARGV: token, ttl µs, member. Returns {member, fencing, expiresAt} or nil.</summary>
-    public static readonly RedisScript PoolAcquireMember = new(Pool + """
+    /// <summary>
+    /// Checks the members version, then claims one named current member when free. ARGV: token,
+    /// ttl µs, member, members version (-1: no check). Returns as <see cref="PoolAcquireLeastRecentlyUsed"/>.
+    /// </summary>
+    public static readonly RedisScript PoolAcquireMember = new(Pool + VersionCheck + """
+        local stale = outdated(4)
+        if stale then return stale end
         local m = ARGV[3]
         if redis.call('HEXISTS', KEYS[4], m) == 0 then return false end
         local b = redis.call('ZSCORE', KEYS[3], m)

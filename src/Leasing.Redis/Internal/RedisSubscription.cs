@@ -3,18 +3,26 @@ using StackExchange.Redis;
 namespace Leasing.Redis.Internal;
 
 /// <summary>One pub/sub handler on one channel; disposing it removes only this handler.</summary>
+/// <remarks>
+/// StackExchange.Redis registers a handler locally before it sends SUBSCRIBE, and keeps it when the
+/// SUBSCRIBE fails, times out, or is abandoned by a cancelled caller (the command still completes
+/// later). So a start that does not complete removes its handler again: otherwise it would wake a
+/// waiter that is gone for as long as the connection lives, and keep the server subscribed.
+/// </remarks>
 internal sealed class RedisSubscription : IAsyncDisposable
 {
     private readonly ISubscriber subscriber;
     private readonly RedisChannel channel;
     private readonly Action<RedisChannel, RedisValue> handler;
+    private readonly TimeSpan timeout;
     private int disposed;
 
-    private RedisSubscription(ISubscriber subscriber, RedisChannel channel, Action<RedisChannel, RedisValue> handler)
+    private RedisSubscription(ISubscriber subscriber, RedisChannel channel, Action<RedisChannel, RedisValue> handler, TimeSpan timeout)
     {
         this.subscriber = subscriber;
         this.channel = channel;
         this.handler = handler;
+        this.timeout = timeout;
     }
 
     public static async Task<IAsyncDisposable> StartAsync(IConnectionMultiplexer redis, RedisChannel channel, Action onMessage, TimeSpan timeout, CancellationToken cancellationToken)
@@ -32,8 +40,18 @@ internal sealed class RedisSubscription : IAsyncDisposable
             {
             }
         };
-        await RedisCalls.RunAsync(subscriber.SubscribeAsync(channel, handler), "a subscription", timeout, cancellationToken).ConfigureAwait(false);
-        return new RedisSubscription(subscriber, channel, handler);
+        var subscription = new RedisSubscription(subscriber, channel, handler, timeout);
+        try
+        {
+            await RedisCalls.RunAsync(SubscribeAsync(subscriber, channel, handler), "a subscription", timeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await subscription.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return subscription;
     }
 
     public async ValueTask DisposeAsync()
@@ -45,11 +63,21 @@ internal sealed class RedisSubscription : IAsyncDisposable
 
         try
         {
-            await subscriber.UnsubscribeAsync(channel, handler).ConfigureAwait(false);
+            // The handler leaves the local table at once; the UNSUBSCRIBE (sent when it was the
+            // channel's last handler) follows any SUBSCRIBE still in flight on the same connection.
+            await RedisCalls.RunAsync(UnsubscribeAsync(subscriber, channel, handler), "an unsubscription", timeout, CancellationToken.None).ConfigureAwait(false);
         }
-        catch (RedisException)
+        catch (Exception e) when (e is LeaseStoreUnavailableException or ObjectDisposedException)
         {
             // The handler is gone locally either way; the server drops the channel with the connection.
         }
     }
+
+    // Async wrappers so that a driver that throws before returning a task (a disposed connection)
+    // fails the same way as one whose task faults.
+    private static async Task SubscribeAsync(ISubscriber subscriber, RedisChannel channel, Action<RedisChannel, RedisValue> handler) =>
+        await subscriber.SubscribeAsync(channel, handler).ConfigureAwait(false);
+
+    private static async Task UnsubscribeAsync(ISubscriber subscriber, RedisChannel channel, Action<RedisChannel, RedisValue> handler) =>
+        await subscriber.UnsubscribeAsync(channel, handler).ConfigureAwait(false);
 }

@@ -98,7 +98,20 @@ public sealed class PrivateRedisServer : IAsyncDisposable
         process = null;
     }
 
+    /// <summary>Freezes the server (SIGSTOP): connections stay open and nothing is answered until <see cref="Resume"/>.</summary>
+    public void Pause() => Signal("-STOP");
+
+    /// <summary>Lets a paused server run again (SIGCONT); it then answers what it received meanwhile.</summary>
+    public void Resume() => Signal("-CONT");
+
     public async ValueTask DisposeAsync() => await StopAsync();
+
+    private void Signal(string signal)
+    {
+        var running = process ?? throw new InvalidOperationException("The server is not running.");
+        using var kill = Process.Start("kill", [signal, running.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
 
     private static int FreePort()
     {

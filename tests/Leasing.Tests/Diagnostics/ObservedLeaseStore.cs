@@ -35,13 +35,18 @@ internal sealed class ObservedLeaseStore(ILeaseStore inner, FakeTimeProvider tim
 
     public async ValueTask<Lease?> TryAcquireLeastRecentlyUsedAsync(string pool, TimeSpan ttl, CancellationToken cancellationToken = default)
     {
-        if (RoundTrip > TimeSpan.Zero)
-        {
-            time.Advance(RoundTrip);
-        }
-
+        PassRoundTrip();
         return await inner.TryAcquireLeastRecentlyUsedAsync(pool, ttl, cancellationToken);
     }
+
+    // Forwarded explicitly: the interface's default would drop the members-version check of the inner store.
+    public async ValueTask<Lease?> TryAcquireLeastRecentlyUsedAsync(string pool, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken = default)
+    {
+        PassRoundTrip();
+        return await inner.TryAcquireLeastRecentlyUsedAsync(pool, ttl, membersVersion, cancellationToken);
+    }
+
+    public ValueTask<Lease?> TryAcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken = default) => inner.TryAcquirePoolMemberAsync(pool, member, ttl, membersVersion, cancellationToken);
 
     public ValueTask<Lease?> TryAcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, CancellationToken cancellationToken = default) => inner.TryAcquirePoolMemberAsync(pool, member, ttl, cancellationToken);
 
@@ -52,4 +57,12 @@ internal sealed class ObservedLeaseStore(ILeaseStore inner, FakeTimeProvider tim
     }
 
     public ValueTask<bool> ForceReleaseAsync(string key, string? pool = null, CancellationToken cancellationToken = default) => inner.ForceReleaseAsync(key, pool, cancellationToken);
+
+    private void PassRoundTrip()
+    {
+        if (RoundTrip > TimeSpan.Zero)
+        {
+            time.Advance(RoundTrip);
+        }
+    }
 }
