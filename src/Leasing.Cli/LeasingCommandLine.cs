@@ -12,6 +12,8 @@ internal static class LeasingCommandLine
             DemoCommand.Create(console),
             PoolCommand.Create(console),
             IdemCommand.Create(console),
+            ChaosCommand.Create(console),
+            ChaosCommand.CreateWorker(),
         };
 
     public static async Task<int> RunAsync(string[] args, CliConsole console, CancellationToken cancellationToken = default)
