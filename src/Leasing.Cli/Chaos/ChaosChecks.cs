@@ -321,7 +321,7 @@ internal static class ChaosChecks
     private static Dictionary<string, RecoveryFigure> Recovery(ChaosJournal journal)
     {
         // Per key and per resource: uses ordered by when their acquire was sent, with the earliest grant from there on.
-        var byKey = journal.Uses.GroupBy(u => u.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => new NextGrant(g), StringComparer.Ordinal);
+        var byKey = journal.Uses.GroupBy(u => u.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.OrderBy(u => u.Granted).ToArray(), StringComparer.Ordinal);
         var byResource = journal.Uses.GroupBy(u => u.Resource, StringComparer.Ordinal).ToDictionary(g => g.Key, g => new NextGrant(g), StringComparer.Ordinal);
         var waits = new Dictionary<string, (List<long> Waits, int Missing)>(StringComparer.Ordinal);
         void Add(string kind, long? wait)
@@ -341,16 +341,25 @@ internal static class ChaosChecks
 
         foreach (var fault in journal.Faults)
         {
-            // A holder killed or paused: until each key it held is granted again. Otherwise: until
-            // the pool and every lock key grant again, to acquires sent after the fault began.
-            var targets = fault.Keys.Count > 0
-                ? fault.Keys.Distinct(StringComparer.Ordinal).Select(k => byKey.GetValueOrDefault(k))
-                : byResource.Values;
+            // A holder killed or paused: until another process is granted each key it held.
+            // Otherwise: until the pool and every lock key grant again, to acquires sent after the
+            // fault began (a grant already in flight proves nothing).
             long? worst = 0;
-            foreach (var target in targets)
+            if (fault.Keys.Count > 0)
             {
-                var next = target?.After(fault.Start);
-                worst = next is null || worst is null ? null : Math.Max(worst.Value, next.Value - fault.Start);
+                foreach (var key in fault.Keys.Distinct(StringComparer.Ordinal))
+                {
+                    var next = byKey.GetValueOrDefault(key)?.FirstOrDefault(u => u.Granted > fault.Start && u.Process != fault.Process)?.Granted;
+                    worst = next is null || worst is null ? null : Math.Max(worst.Value, next.Value - fault.Start);
+                }
+            }
+            else
+            {
+                foreach (var target in byResource.Values)
+                {
+                    var next = target.After(fault.Start);
+                    worst = next is null || worst is null ? null : Math.Max(worst.Value, next.Value - fault.Start);
+                }
             }
 
             Add(fault.Kind, worst);

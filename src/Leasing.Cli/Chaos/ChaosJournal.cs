@@ -50,7 +50,7 @@ internal sealed class ChaosJournal
     {
         lock (_gate)
         {
-            var (accepted, index) = _sink.Begin(use.Key, use.Token);
+            var (accepted, index) = _sink.Begin(use.Key, use.Token, use.Sent);
             use.BeginIndex = index;
             _uses.Add(use);
             _open[(use.Process, use.Key, use.Token)] = use;
@@ -63,14 +63,14 @@ internal sealed class ChaosJournal
     {
         lock (_gate)
         {
-            var beginIndex = long.MaxValue;
+            var (beginIndex, granted) = (long.MaxValue, long.MaxValue);
             if (_open.TryGetValue((process, key, token), out var use))
             {
-                beginIndex = use.BeginIndex;
+                (beginIndex, granted) = (use.BeginIndex, use.Granted);
                 use.WrittenAt = at;
             }
 
-            var (accepted, successorBegan) = _sink.Write(key, token, beginIndex);
+            var (accepted, successorBegan) = _sink.Write(key, token, beginIndex, granted);
             _writes.Add(new ChaosWrite(key, token, process, at, accepted, successorBegan));
             return accepted;
         }
