@@ -57,7 +57,7 @@ internal sealed record ChaosVerdict(
 /// <para><b>Stranded</b>: a channel or lock key free of every known holder (a use covers it from its
 /// grant to its release, or to LeaseDuration past its last sign of life when it did not release
 /// cleanly) for longer than LeaseDuration + <see cref="ChaosSettings.StrandedMargin"/> while the
-/// backend answered (outages: a stall, delayed replies, a drop or a restart, plus
+/// backend answered (outages: a stall, delayed replies, a drop or a restart, on SQLite a pause, plus
 /// <see cref="ChaosSettings.Settle"/> to reconnect, do not count), or for longer than
 /// <see cref="ChaosSettings.StrandedAfter"/> away from any fault (a fault's shadow lasts until
 /// LeaseDuration + Settle after it ends: it may leave grants nobody saw, which expire within a
@@ -250,7 +250,7 @@ internal static class ChaosChecks
         var margin = Ticks(ChaosSettings.StrandedMargin);
         var quiet = Ticks(ChaosSettings.StrandedAfter);
         var outages = journal.Faults
-            .Where(f => f.Kind is FaultKinds.Stall or FaultKinds.Delay or FaultKinds.Drop or FaultKinds.Restart)
+            .Where(f => f.Outage)
             .Select(f => (Start: f.Start, End: f.End + settle))
             .OrderBy(s => s.Start)
             .ToList();

@@ -59,7 +59,11 @@ internal sealed record ChaosCancel(string Resource, int Process, long At);
 /// A fault the coordinator injected: its kind, when it started and ended, the process it hit (kill,
 /// pause) with the keys that process held, and whether it lost the backend's data.
 /// </summary>
-internal sealed record ChaosFault(string Kind, long Start, long End, int? Process, IReadOnlyList<string> Keys, bool LosesData = false);
+/// <remarks>
+/// <paramref name="Outage"/>: the backend could not answer meanwhile (a stall, delayed replies, a
+/// drop, a restart; on SQLite also a pause, since the paused process may hold the file's write lock).
+/// </remarks>
+internal sealed record ChaosFault(string Kind, long Start, long End, int? Process, IReadOnlyList<string> Keys, bool LosesData = false, bool Outage = false);
 
 /// <summary>Fault kinds, as printed and written to JSON.</summary>
 internal static class FaultKinds

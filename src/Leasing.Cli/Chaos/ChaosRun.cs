@@ -72,7 +72,7 @@ internal sealed class ChaosRun(ChaosSettings settings, string? connection, TextW
         {
             await fleet.StartAsync(settings.Processes, cancellationToken).ConfigureAwait(false);
             var started = Stopwatch.GetTimestamp();
-            _injector = new FaultInjector(_journal, fleet, target.Proxy, target.Server);
+            _injector = new FaultInjector(_journal, fleet, target.Proxy, target.Server, pauseBlocksTheBackend: target.Kind == BackendKind.Sqlite);
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var gap = TimeSpan.FromSeconds(Math.Clamp(settings.Duration.TotalSeconds / 40, 0.5, 2));
             var injecting = _injector.RunAsync(TimeSpan.FromSeconds(1.5), gap, stop.Token);

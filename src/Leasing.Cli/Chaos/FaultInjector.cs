@@ -9,7 +9,7 @@ namespace Leasing.Cli.Chaos;
 /// stall, a drop and delayed replies on the proxy and a restart of the server. Every fault goes into
 /// the journal with when it started and ended and what it hit.
 /// </summary>
-internal sealed class FaultInjector(ChaosJournal journal, WorkerFleet fleet, FaultProxy? proxy, PrivateServer? server)
+internal sealed class FaultInjector(ChaosJournal journal, WorkerFleet fleet, FaultProxy? proxy, PrivateServer? server, bool pauseBlocksTheBackend)
 {
     /// <summary>The kinds this run can inject from the coordinator (cancellations happen inside the workers).</summary>
     public IReadOnlyList<string> Kinds { get; } =
@@ -122,7 +122,7 @@ internal sealed class FaultInjector(ChaosJournal journal, WorkerFleet fleet, Fau
                     victim.Resume();
                 }
 
-                journal.Fault(new ChaosFault(kind, at, Stopwatch.GetTimestamp(), victim.Id, keys));
+                journal.Fault(new ChaosFault(kind, at, Stopwatch.GetTimestamp(), victim.Id, keys, Outage: pauseBlocksTheBackend));
                 break;
             }
 
@@ -132,7 +132,7 @@ internal sealed class FaultInjector(ChaosJournal journal, WorkerFleet fleet, Fau
                 var duration = timeout * (1.2 + (Random.Shared.NextDouble() * 0.6));
                 proxy!.Stall(duration);
                 await Task.Delay(duration, CancellationToken.None).ConfigureAwait(false);
-                journal.Fault(new ChaosFault(kind, at, Stopwatch.GetTimestamp(), null, []));
+                journal.Fault(new ChaosFault(kind, at, Stopwatch.GetTimestamp(), null, [], Outage: true));
                 break;
             }
 
@@ -140,7 +140,7 @@ internal sealed class FaultInjector(ChaosJournal journal, WorkerFleet fleet, Fau
             {
                 var at = Stopwatch.GetTimestamp();
                 proxy!.DropAll();
-                journal.Fault(new ChaosFault(kind, at, at, null, []));
+                journal.Fault(new ChaosFault(kind, at, at, null, [], Outage: true));
                 break;
             }
 
@@ -152,7 +152,7 @@ internal sealed class FaultInjector(ChaosJournal journal, WorkerFleet fleet, Fau
                 await Task.Delay(TimeSpan.FromMilliseconds(1_500), CancellationToken.None).ConfigureAwait(false);
                 proxy.DelayReplies(TimeSpan.Zero);
                 await Task.Delay(delay, CancellationToken.None).ConfigureAwait(false); // the last delayed replies arrive
-                journal.Fault(new ChaosFault(kind, at, Stopwatch.GetTimestamp(), null, []));
+                journal.Fault(new ChaosFault(kind, at, Stopwatch.GetTimestamp(), null, [], Outage: true));
                 break;
             }
 
@@ -160,7 +160,7 @@ internal sealed class FaultInjector(ChaosJournal journal, WorkerFleet fleet, Fau
             {
                 var at = Stopwatch.GetTimestamp();
                 await server!.RestartAsync(CancellationToken.None).ConfigureAwait(false);
-                journal.Fault(new ChaosFault(kind, at, Stopwatch.GetTimestamp(), null, [], server.RestartLosesData));
+                journal.Fault(new ChaosFault(kind, at, Stopwatch.GetTimestamp(), null, [], server.RestartLosesData, Outage: true));
                 break;
             }
         }

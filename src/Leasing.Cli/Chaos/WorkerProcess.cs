@@ -196,13 +196,14 @@ internal sealed class WorkerProcess : IAsyncDisposable
                     Sent = ChaosWire.Long(f[4]),
                     Granted = ChaosWire.Long(f[5]),
                 });
-                Answer("A", f[1], accepted);
                 if (Interlocked.Exchange(ref _pauseAtBegin, null) is { } pause)
                 {
-                    // Mid-use: the holder has its answer and will write after it wakes up, a zombie.
+                    // Mid-use, before it hears the answer: it wakes up, works and writes, a zombie.
                     Pause();
                     pause.TrySetResult(f[2]);
                 }
+
+                Answer("A", f[1], accepted);
 
                 break;
             case "W":

@@ -252,7 +252,7 @@ public sealed class ChaosChecksTests
         journal.Add(killed);
         journal.Fault(new ChaosFault(FaultKinds.Kill, T(10), T(10), 1, ["pool/ch-01"]));
         journal.Add(Use("pool/ch-01", 2, process: 2, sent: 0, granted: 2_050, end: 2_060, released: true, releasedAt: 2_061));
-        journal.Fault(new ChaosFault(FaultKinds.Stall, T(2_100), T(3_500), null, []));
+        journal.Fault(new ChaosFault(FaultKinds.Stall, T(2_100), T(3_500), null, [], Outage: true));
         journal.Add(Use("pool/ch-01", 3, process: 2, sent: 2_070, granted: 3_700, end: 3_710, released: true, releasedAt: 3_711));
 
         var verdict = ChaosChecks.Check(journal, Lease, T(3_800));
