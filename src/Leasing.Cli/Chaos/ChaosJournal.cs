@@ -17,6 +17,7 @@ internal sealed class ChaosJournal
     private readonly List<ChaosCancel> _cancels = [];
     private readonly List<ChaosFault> _faults = [];
     private readonly Dictionary<string, int> _failures = new(StringComparer.Ordinal);
+    private readonly List<(string Kind, int Process, long At, string Detail)> _failureLog = [];
 
     public IReadOnlyList<ChaosUse> Uses => _uses;
 
@@ -137,11 +138,15 @@ internal sealed class ChaosJournal
         }
     }
 
-    public void Failed(string kind)
+    public void Failed(string kind, int process = 0, long at = 0, string detail = "")
     {
         lock (_gate)
         {
             _failures[kind] = _failures.GetValueOrDefault(kind) + 1;
+            if (_failureLog.Count < 100_000)
+            {
+                _failureLog.Add((kind, process, at, detail));
+            }
         }
     }
 
@@ -184,6 +189,7 @@ internal sealed class ChaosJournal
             lines.AddRange(_charges.Select(c => ChaosWire.Line("charge", c.Key, c.Token, c.Process, Ms(c.At))));
             lines.AddRange(_executions.Select(e => ChaosWire.Line("call", e.Key, e.Token, e.Process, e.Outcome, Ms(e.At))));
             lines.AddRange(_cancels.Select(c => ChaosWire.Line("cancel", c.Resource, c.Process, Ms(c.At))));
+            lines.AddRange(_failureLog.Select(f => ChaosWire.Line("error", f.Kind, f.Process, Ms(f.At), f.Detail)));
         }
 
         await File.WriteAllLinesAsync(path, lines).ConfigureAwait(false);

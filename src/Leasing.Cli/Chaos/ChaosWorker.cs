@@ -157,7 +157,7 @@ internal sealed class ChaosWorker(ChaosStores stores, CoordinatorLink link, stri
         catch (Exception e) when (e is LeaseStoreUnavailableException or TimeoutException or OperationCanceledException)
         {
             released = null;
-            link.Send("F", "release-failed");
+            link.Send("F", "release-failed", Stopwatch.GetTimestamp(), e.Message.ReplaceLineEndings(" ").Replace(ChaosWire.Separator, ' '));
         }
 
         link.Send("R", held.Key, held.Token, end, Stopwatch.GetTimestamp(), released, lost);
@@ -231,13 +231,17 @@ internal sealed class ChaosWorker(ChaosStores stores, CoordinatorLink link, stri
 
     private async Task RideThroughAsync(Exception e, CancellationToken stop)
     {
-        link.Send("F", e switch
-        {
-            LeaseStoreUnavailableException => "unavailable",
-            ChannelPoolExhaustedException => "pool-exhausted",
-            TimeoutException => "lock-timeout",
-            _ => $"error:{e.GetType().Name}:{e.Message.ReplaceLineEndings(" ").Replace(ChaosWire.Separator, ' ')}",
-        });
+        link.Send(
+            "F",
+            e switch
+            {
+                LeaseStoreUnavailableException => "unavailable",
+                ChannelPoolExhaustedException => "pool-exhausted",
+                TimeoutException => "lock-timeout",
+                _ => $"error:{e.GetType().Name}",
+            },
+            Stopwatch.GetTimestamp(),
+            $"{e.Message} {e.InnerException?.Message}".ReplaceLineEndings(" ").Replace(ChaosWire.Separator, ' '));
         if (e is LeaseStoreUnavailableException or not (ChannelPoolExhaustedException or TimeoutException))
         {
             await Pause(stop).ConfigureAwait(false);

@@ -223,7 +223,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
                 _journal.Cancelled(new ChaosCancel(f[1], Id, ChaosWire.Long(f[2])));
                 break;
             case "F":
-                _journal.Failed(f[1]);
+                _journal.Failed(f[1], Id, f.Length > 3 ? ChaosWire.Long(f[2]) : 0, f.Length > 3 ? f[3] : string.Empty);
                 break;
             default:
                 _journal.Failed($"bad-line:{f[0]}");
