@@ -133,7 +133,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
             return;
         }
 
-        if (!Exited)
+        if (!_process.HasExited)
         {
             if (Paused)
             {
