@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using Leasing.Cli.Commands;
 
 namespace Leasing.Cli;
@@ -12,6 +13,8 @@ internal static class LeasingCommandLine
             DemoCommand.Create(console),
             PoolCommand.Create(console),
             IdemCommand.Create(console),
+            ChaosCommand.Create(console),
+            ChaosCommand.CreateWorker(),
         };
 
     public static async Task<int> RunAsync(string[] args, CliConsole console, CancellationToken cancellationToken = default)
@@ -29,9 +32,30 @@ internal static class LeasingCommandLine
             return ExitCodes.Usage;
         }
 
+        // Ctrl+C and SIGTERM cancel the command, which then cleans up and exits 130 (leasing chaos stops
+        // its worker processes and private servers first); the process is not ended under it.
+        using var interrupted = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        void Interrupt(PosixSignalContext context)
+        {
+            context.Cancel = true;
+
+            // Not on the signal thread: the cancellation's continuations wait for child processes,
+            // whose exits (SIGCHLD) that same thread reports.
+            _ = Task.Run(interrupted.Cancel, CancellationToken.None);
+        }
+
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
         try
         {
-            return await parsed.InvokeAsync(new InvocationConfiguration { Output = console.Out, Error = console.Error, EnableDefaultExceptionHandler = false }, cancellationToken).ConfigureAwait(false);
+            var configuration = new InvocationConfiguration
+            {
+                Output = console.Out,
+                Error = console.Error,
+                EnableDefaultExceptionHandler = false,
+                ProcessTerminationTimeout = null,
+            };
+            return await parsed.InvokeAsync(configuration, interrupted.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {

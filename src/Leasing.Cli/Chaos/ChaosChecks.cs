@@ -1,0 +1,452 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Leasing.Cli.Chaos;
+
+/// <summary>Recovery after one fault kind: how many of its faults were followed by a grant, p50/p99 of the wait, and how many never were.</summary>
+internal sealed record RecoveryFigure(int Recovered, double P50Ms, double P99Ms, int NotRecovered);
+
+/// <summary>The figures and violations a chaos run's journal shows (see <see cref="ChaosChecks"/>).</summary>
+internal sealed record ChaosVerdict(
+    int Acquisitions,
+    int PoolAcquisitions,
+    int LockAcquisitions,
+    int Overlaps,
+    int ZombieWritesRejected,
+    int ZombieWritesAccepted,
+    int FencingNotGrowing,
+    int PaymentKeys,
+    int PaymentExecutions,
+    int PaymentChargesRejected,
+    int PaymentsExecutedTwice,
+    int PaymentRerunsExcused,
+    int Stranded,
+    double LongestStrandMs,
+    IReadOnlyDictionary<string, RecoveryFigure> Recovery,
+    IReadOnlyList<string> Details)
+{
+    public int Violations => Overlaps + ZombieWritesAccepted + FencingNotGrowing + PaymentsExecutedTwice + Stranded;
+}
+
+/// <summary>
+/// The checks of a chaos run, over its <see cref="ChaosJournal"/>. Every rule here must hold for a
+/// correct library whatever the faults did; each one is a promise of the README.
+/// </summary>
+/// <remarks>
+/// <para><b>When a lease was provably valid.</b> A use's lease was valid from its grant to the end of
+/// its work when the release afterwards returned true: the release is a compare-and-set on the owner
+/// token, and any other grant of the key would have replaced the token. Otherwise (the holder was
+/// killed, paused, found its lease lost, or its release failed or returned false) only its first lease
+/// term is certain: the grant itself promises the key until acquire sent + LeaseDuration, so until
+/// sent + 90 % of it on the local clock (the library's own safety margin). A restart that lost the
+/// backend's data (Redis without persistence) voids that promise for the uses it overlaps: the README
+/// says two holders can overlap then, and only fencing protects downstream writes.</para>
+/// <para><b>Overlapping holds among live holders</b>: two uses of one key whose provably valid
+/// intervals (above) overlap.</para>
+/// <para><b>Fencing tokens that did not grow</b>: use A was granted before use B when A's acquire
+/// returned before B's was sent; B's token must then exceed A's (also across kills, expiries and
+/// restarts that lost data), and no token is granted twice.</para>
+/// <para><b>Zombie writes accepted</b>: the fenced sink (see <see cref="FencedSink"/>) accepted a write
+/// although another holder of the key had begun after the writer did: that holder's token did not
+/// exceed the writer's.</para>
+/// <para><b>Payments executed more than once</b>: the payment sink accepts a charge only with a claim
+/// token at least the highest it saw for the key. Two accepted charges of one key are a violation
+/// unless the earlier one's claim was provably lost before its outcome could be stored: its call ended
+/// with <see cref="IdempotencyClaimLostException"/>, its process was killed or paused after the charge
+/// and before the call ended, or a restart lost the backend's data in between.</para>
+/// <para><b>Stranded</b>: a channel or lock key free of every known holder (a use covers it from its
+/// grant to its release, or to LeaseDuration past its last sign of life when it did not release
+/// cleanly) for longer than LeaseDuration + <see cref="ChaosSettings.StrandedMargin"/> while the
+/// backend answered (outages: a stall, delayed replies, a drop or a restart, on SQLite a pause, plus
+/// <see cref="ChaosSettings.Settle"/> to reconnect, do not count), or for longer than
+/// <see cref="ChaosSettings.StrandedAfter"/> away from any fault (a fault's shadow lasts until
+/// LeaseDuration + Settle after it ends: it may leave grants nobody saw, which expire within a
+/// lease). Every resource always has waiters (more tasks than channels; tasks bound to each lock
+/// key), so such a stretch means nobody could acquire it: a grant nobody owns (a cancelled
+/// acquire's), or a pool that lost its members.</para>
+/// </remarks>
+internal static class ChaosChecks
+{
+    private const int MaxDetails = 10;
+
+    public static ChaosVerdict Check(ChaosJournal journal, TimeSpan leaseDuration, long stoppedAt, long epoch = 0)
+    {
+        var lease = Ticks(leaseDuration);
+        var details = new List<string>();
+        var uses = journal.Uses;
+        var dataLoss = journal.Faults.Where(f => f.LosesData).ToList();
+
+        var overlaps = Overlaps(uses, lease, dataLoss, details);
+        var fencing = FencingNotGrowing(uses, details);
+        var zombiesAccepted = journal.Writes.Count(w => w.Accepted && w.SuccessorBegan);
+        foreach (var write in journal.Writes.Where(w => w.Accepted && w.SuccessorBegan).Take(MaxDetails))
+        {
+            details.Add($"zombie write accepted: {write.Key} token {write.Token} by process {write.Process} after another holder began");
+        }
+
+        var payments = Payments(journal, details);
+        var (stranded, longest) = Stranded(journal, lease, stoppedAt, epoch, details);
+        return new ChaosVerdict(
+            uses.Count,
+            uses.Count(u => u.Resource == ChaosKeys.PoolResource),
+            uses.Count(u => u.Resource != ChaosKeys.PoolResource),
+            overlaps,
+            journal.Writes.Count(w => !w.Accepted),
+            zombiesAccepted,
+            fencing,
+            payments.Keys,
+            payments.Accepted,
+            payments.Rejected,
+            payments.Twice,
+            payments.Excused,
+            stranded,
+            longest,
+            Recovery(journal),
+            details);
+    }
+
+    /// <summary>
+    /// The end of the interval over which <paramref name="use"/>'s lease was provably valid: the end
+    /// of its work when the release confirmed it; else its first term, cut where it may have begun
+    /// to release (after its fenced write: a release whose answer was lost, or that a kill cut off
+    /// from the journal, may have freed the key).
+    /// </summary>
+    public static long ValidUntil(ChaosUse use, long lease)
+    {
+        if (use is { Released: true, End: { } end, KilledAt: null })
+        {
+            return end;
+        }
+
+        var firstTerm = use.Sent + (lease * 9 / 10);
+        return (use.End ?? use.WrittenAt) is { } releasing ? Math.Min(firstTerm, releasing) : firstTerm;
+    }
+
+    private static int Overlaps(IReadOnlyList<ChaosUse> uses, long lease, List<ChaosFault> dataLoss, List<string> details)
+    {
+        var count = 0;
+        foreach (var key in uses.GroupBy(u => u.Key, StringComparer.Ordinal))
+        {
+            var intervals = key
+                .Select(u => (Use: u, Start: u.Granted, End: ValidUntil(u, lease)))
+                .Where(i => i.End > i.Start && !dataLoss.Any(f => f.Start <= i.End && f.End >= i.Use.Sent))
+                .OrderBy(i => i.Start)
+                .ToList();
+            (ChaosUse Use, long End)? latest = null;
+            foreach (var (use, start, end) in intervals)
+            {
+                if (latest is { } l && start < l.End)
+                {
+                    count++;
+                    Detail(details, $"overlap: {l.Use} valid until {Seconds(l.End - start)} s after {use} was granted");
+                }
+
+                if (latest is null || end > latest.Value.End)
+                {
+                    latest = (use, end);
+                }
+            }
+        }
+
+        return count;
+    }
+
+    private static int FencingNotGrowing(IReadOnlyList<ChaosUse> uses, List<string> details)
+    {
+        var flagged = new HashSet<ChaosUse>();
+        foreach (var key in uses.GroupBy(u => u.Key, StringComparer.Ordinal))
+        {
+            var byGrant = key.OrderBy(u => u.Granted).ToArray();
+            var grants = byGrant.Select(u => u.Granted).ToArray();
+            var highest = new ChaosUse[byGrant.Length];
+            for (var i = 0; i < byGrant.Length; i++)
+            {
+                highest[i] = i == 0 || byGrant[i].Token > highest[i - 1].Token ? byGrant[i] : highest[i - 1];
+            }
+
+            foreach (var use in byGrant)
+            {
+                // Uses whose acquire returned before this one's was sent were surely granted first.
+                var before = LowerBound(grants, use.Sent);
+                if (before > 0 && use.Token <= highest[before - 1].Token && flagged.Add(use))
+                {
+                    Detail(details, $"fencing token did not grow: {use} was granted after {highest[before - 1]}");
+                }
+            }
+
+            foreach (var same in key.GroupBy(u => u.Token).Where(g => g.Count() > 1))
+            {
+                foreach (var use in same.Skip(1).Where(flagged.Add))
+                {
+                    Detail(details, $"fencing token granted twice: {use} and {same.First()}");
+                }
+            }
+        }
+
+        return flagged.Count;
+    }
+
+    private static (int Keys, int Accepted, int Rejected, int Twice, int Excused) Payments(ChaosJournal journal, List<string> details)
+    {
+        var calls = journal.Executions.Where(e => e.Token != 0).GroupBy(e => (e.Process, e.Key, e.Token)).ToDictionary(g => g.Key, g => g.First());
+        var keys = journal.Executions.Select(e => e.Key).Concat(journal.Charges.Select(c => c.Key)).Distinct(StringComparer.Ordinal).Count();
+        int accepted = 0, rejected = 0, twice = 0, excused = 0;
+        foreach (var key in journal.Charges.GroupBy(c => c.Key, StringComparer.Ordinal))
+        {
+            // The payment provider is fenced too: a charge under an older claim than one it took is refused.
+            var taken = new List<ChaosCharge>();
+            foreach (var charge in key.OrderBy(c => c.At))
+            {
+                if (taken.Count > 0 && charge.Token < taken.Max(c => c.Token))
+                {
+                    rejected++;
+                    continue;
+                }
+
+                taken.Add(charge);
+            }
+
+            accepted += taken.Count;
+            var violation = false;
+            for (var j = 1; j < taken.Count; j++)
+            {
+                var unexcused = taken.Take(j).FirstOrDefault(earlier => !Excused(journal, calls, earlier, taken[j].At));
+                if (unexcused is null)
+                {
+                    excused++;
+                }
+                else if (!violation)
+                {
+                    violation = true;
+                    var outcome = calls.TryGetValue((unexcused.Process, unexcused.Key, unexcused.Token), out var call) ? call.Outcome : "no outcome";
+                    Detail(details, $"payment executed twice: {key.Key} by process {unexcused.Process} (claim {unexcused.Token}, its call ended: {outcome}) and again by process {taken[j].Process} (claim {taken[j].Token})");
+                }
+            }
+
+            twice += violation ? 1 : 0;
+        }
+
+        return (keys, accepted, rejected, twice, excused);
+    }
+
+    /// <summary>Whether the claim <paramref name="charge"/> ran under was provably lost before <paramref name="before"/>, so running again was allowed.</summary>
+    private static bool Excused(ChaosJournal journal, Dictionary<(int, string, long), ChaosExecution> calls, ChaosCharge charge, long before)
+    {
+        var call = calls.GetValueOrDefault((charge.Process, charge.Key, charge.Token));
+        if (call?.Outcome == ExecutionOutcomes.ClaimLost)
+        {
+            return true;
+        }
+
+        var callEnd = call?.At ?? long.MaxValue;
+        return journal.Faults.Any(f =>
+            (f.LosesData && f.Start <= before && f.End >= charge.At) ||
+            (f.Process == charge.Process && f.Kind is FaultKinds.Kill or FaultKinds.Pause && f.End >= charge.At && f.Start <= Math.Min(callEnd, before)));
+    }
+
+    private static (int Count, double LongestMs) Stranded(ChaosJournal journal, long lease, long stoppedAt, long epoch, List<string> details)
+    {
+        var settle = Ticks(ChaosSettings.Settle);
+        var margin = Ticks(ChaosSettings.StrandedMargin);
+        var quiet = Ticks(ChaosSettings.StrandedAfter);
+        var outages = journal.Faults
+            .Where(f => f.Outage)
+            .Select(f => (Start: f.Start, End: f.End + settle))
+            .OrderBy(s => s.Start)
+            .ToList();
+        var shadows = journal.Faults.Select(f => (Start: f.Start, End: f.End + lease + settle)).OrderBy(s => s.Start).ToList();
+        var count = 0;
+        long longest = 0;
+        foreach (var key in journal.Uses.GroupBy(u => u.Key, StringComparer.Ordinal))
+        {
+            var held = key.Select(u => (Start: u.Granted, End: HeldUntil(u, lease, stoppedAt))).OrderBy(h => h.Start).ToList();
+            var coveredUntil = held[0].End;
+            foreach (var (start, end) in held.Skip(1).Append((Start: stoppedAt, End: stoppedAt)))
+            {
+                if (start > coveredUntil)
+                {
+                    // Past a lease while the backend answered; or past half a lease away from any fault.
+                    var idle = LongestUncovered(coveredUntil, start, outages);
+                    var calm = LongestUncovered(coveredUntil, start, shadows);
+                    longest = Math.Max(longest, idle);
+                    if (idle > lease + margin || calm > quiet)
+                    {
+                        count++;
+                        Detail(details, $"stranded: {key.Key} free of any known holder from {Seconds(coveredUntil - epoch)} s to {Seconds(start - epoch)} s into the run ({Seconds(idle)} s while the backend answered, {Seconds(calm)} s away from any fault)");
+                    }
+                }
+
+                coveredUntil = Math.Max(coveredUntil, end);
+            }
+        }
+
+        return (count, longest * 1000.0 / Stopwatch.Frequency);
+    }
+
+    /// <summary>Until when <paramref name="use"/>'s holder may have held the key: its release when it released cleanly, else a lease past its last sign of life.</summary>
+    private static long HeldUntil(ChaosUse use, long lease, long stoppedAt) => use switch
+    {
+        { Released: true, ReleasedAt: { } at } => at,
+        { KilledAt: { } killed } => killed + lease,
+        _ => (use.ReleasedAt ?? use.End ?? stoppedAt) + lease,
+    };
+
+    private static long LongestUncovered(long from, long to, List<(long Start, long End)> shadows)
+    {
+        long longest = 0;
+        var cursor = from;
+        foreach (var (start, end) in shadows)
+        {
+            if (end <= cursor)
+            {
+                continue;
+            }
+
+            if (start >= to)
+            {
+                break;
+            }
+
+            longest = Math.Max(longest, Math.Min(start, to) - cursor);
+            cursor = Math.Max(cursor, end);
+            if (cursor >= to)
+            {
+                return longest;
+            }
+        }
+
+        return Math.Max(longest, to - cursor);
+    }
+
+    private static Dictionary<string, RecoveryFigure> Recovery(ChaosJournal journal)
+    {
+        // Per key and per resource: uses ordered by when their acquire was sent, with the earliest grant from there on.
+        var byKey = journal.Uses.GroupBy(u => u.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.OrderBy(u => u.Granted).ToArray(), StringComparer.Ordinal);
+        var byResource = journal.Uses.GroupBy(u => u.Resource, StringComparer.Ordinal).ToDictionary(g => g.Key, g => new NextGrant(g), StringComparer.Ordinal);
+        var waits = new Dictionary<string, (List<long> Waits, int Missing)>(StringComparer.Ordinal);
+        void Add(string kind, long? wait)
+        {
+            var (list, missing) = waits.TryGetValue(kind, out var entry) ? entry : ([], 0);
+            if (wait is { } w)
+            {
+                list.Add(w);
+            }
+            else
+            {
+                missing++;
+            }
+
+            waits[kind] = (list, missing);
+        }
+
+        foreach (var fault in journal.Faults)
+        {
+            // A holder killed or paused: until another process is granted each key it held.
+            // Otherwise: until the pool and every lock key grant again, to acquires sent after the
+            // fault began (a grant already in flight proves nothing).
+            long? worst = 0;
+            if (fault.Keys.Count > 0)
+            {
+                foreach (var key in fault.Keys.Distinct(StringComparer.Ordinal))
+                {
+                    var next = byKey.GetValueOrDefault(key)?.FirstOrDefault(u => u.Granted > fault.Start && u.Process != fault.Process)?.Granted;
+                    worst = next is null || worst is null ? null : Math.Max(worst.Value, next.Value - fault.Start);
+                }
+            }
+            else
+            {
+                foreach (var target in byResource.Values)
+                {
+                    var next = target.After(fault.Start);
+                    worst = next is null || worst is null ? null : Math.Max(worst.Value, next.Value - fault.Start);
+                }
+            }
+
+            Add(fault.Kind, worst);
+        }
+
+        foreach (var cancel in journal.Cancels.Where(c => byResource.ContainsKey(c.Resource)))
+        {
+            var next = byResource.GetValueOrDefault(cancel.Resource)?.After(cancel.At);
+            Add(FaultKinds.Cancel, next - cancel.At);
+        }
+
+        return waits.ToDictionary(
+            w => w.Key,
+            w =>
+            {
+                var sorted = w.Value.Waits.Order().ToArray();
+                return new RecoveryFigure(sorted.Length, Percentile(sorted, 0.50), Percentile(sorted, 0.99), w.Value.Missing);
+            },
+            StringComparer.Ordinal);
+    }
+
+    private static double Percentile(long[] sorted, double p) =>
+        sorted.Length == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)] * 1000.0 / Stopwatch.Frequency;
+
+    private static int LowerBound(long[] sorted, long value)
+    {
+        int lo = 0, hi = sorted.Length;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) / 2;
+            if (sorted[mid] < value)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        return lo;
+    }
+
+    private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
+
+    private static string Seconds(long ticks) => (ticks / (double)Stopwatch.Frequency).ToString("0.000", CultureInfo.InvariantCulture);
+
+    private static void Detail(List<string> details, string text)
+    {
+        if (details.Count < MaxDetails * 5)
+        {
+            details.Add(text);
+        }
+    }
+
+    /// <summary>The earliest grant among uses whose acquire was sent at or after a moment.</summary>
+    private sealed class NextGrant
+    {
+        private readonly long[] _sent;
+        private readonly long[] _earliestGrantFrom;
+
+        public NextGrant(IEnumerable<ChaosUse> uses)
+        {
+            var ordered = uses.OrderBy(u => u.Sent).ToArray();
+            _sent = [.. ordered.Select(u => u.Sent)];
+            _earliestGrantFrom = new long[ordered.Length];
+            for (var i = ordered.Length - 1; i >= 0; i--)
+            {
+                _earliestGrantFrom[i] = i == ordered.Length - 1 ? ordered[i].Granted : Math.Min(ordered[i].Granted, _earliestGrantFrom[i + 1]);
+            }
+        }
+
+        public long? After(long moment)
+        {
+            var i = LowerBound(_sent, moment);
+            return i < _sent.Length ? _earliestGrantFrom[i] : null;
+        }
+    }
+}
+
+/// <summary>How a payment call ended, as the workers report it.</summary>
+internal static class ExecutionOutcomes
+{
+    public const string Executed = "executed";
+    public const string Replayed = "replayed";
+    public const string ClaimLost = "claim-lost";
+    public const string Unavailable = "unavailable";
+    public const string InProgress = "in-progress";
+    public const string Cancelled = "cancelled";
+}

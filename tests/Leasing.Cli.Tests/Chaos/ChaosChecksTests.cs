@@ -1,0 +1,293 @@
+using System.Diagnostics;
+using FluentAssertions;
+using Leasing.Cli.Chaos;
+using Xunit;
+
+namespace Leasing.Cli.Tests.Chaos;
+
+/// <summary>
+/// The journal checks of <c>leasing chaos</c> on synthetic journals: each violation is counted, and
+/// what a correct library does under faults is not. Times are milliseconds turned into Stopwatch ticks.
+/// </summary>
+public sealed class ChaosChecksTests
+{
+    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(2);
+    private static readonly long Stopped = T(60_000);
+
+    [Fact]
+    public void Check_TwoCleanUsesOneAfterTheOther_NoViolation()
+    {
+        var journal = new ChaosJournal();
+        journal.Add(Use("pool/ch-01", 100, process: 1, sent: 0, granted: 1, end: 10, released: true));
+        journal.Add(Use("pool/ch-01", 200, process: 2, sent: 5, granted: 12, end: 20, released: true));
+
+        var verdict = ChaosChecks.Check(journal, Lease, T(30));
+
+        verdict.Violations.Should().Be(0, string.Join("\n", verdict.Details));
+        verdict.Acquisitions.Should().Be(2);
+    }
+
+    [Fact]
+    public void Check_TwoConfirmedHoldsOverlapping_CountsAnOverlap()
+    {
+        var journal = new ChaosJournal();
+        journal.Add(Use("pool/ch-01", 100, process: 1, sent: 0, granted: 1, end: 50, released: true));
+        journal.Add(Use("pool/ch-01", 200, process: 2, sent: 5, granted: 20, end: 60, released: true));
+
+        var verdict = ChaosChecks.Check(journal, Lease, T(100));
+
+        verdict.Overlaps.Should().Be(1);
+        verdict.Violations.Should().Be(1);
+    }
+
+    [Fact]
+    public void Check_KilledHolderHandedOutWithinItsFirstTerm_CountsAnOverlap()
+    {
+        var journal = new ChaosJournal();
+        var killed = Use("lock/lock-1", 100, process: 1, sent: 0, granted: 1);
+        killed.KilledAt = T(100);
+        journal.Add(killed);
+        journal.Add(Use("lock/lock-1", 200, process: 2, sent: 500, granted: 1_000, end: 1_010, released: true));
+
+        ChaosChecks.Check(journal, Lease, T(3_000)).Overlaps.Should().Be(1, "the grant promised the key until 90 % of the lease after the acquire was sent");
+    }
+
+    [Fact]
+    public void Check_KilledHolderHandedOutAfterItsLease_NoOverlap()
+    {
+        var journal = new ChaosJournal();
+        var killed = Use("lock/lock-1", 100, process: 1, sent: 0, granted: 1);
+        killed.KilledAt = T(100);
+        journal.Add(killed);
+        journal.Add(Use("lock/lock-1", 200, process: 2, sent: 500, granted: 2_010, end: 2_020, released: true));
+
+        ChaosChecks.Check(journal, Lease, T(3_000)).Overlaps.Should().Be(0);
+    }
+
+    [Fact]
+    public void Check_HolderKilledAfterItsWrite_MayHaveReleased_NoOverlap()
+    {
+        var journal = new ChaosJournal();
+        var killed = Use("lock/lock-1", 100, process: 1, sent: 0, granted: 1);
+        killed.WrittenAt = T(10);
+        killed.KilledAt = T(20);
+        journal.Add(killed);
+        journal.Add(Use("lock/lock-1", 200, process: 2, sent: 5, granted: 15, end: 30, released: true));
+
+        ChaosChecks.Check(journal, Lease, T(3_000)).Overlaps.Should().Be(0, "its release may have reached the server before the kill");
+    }
+
+    [Fact]
+    public void Check_OverlapAcrossARestartThatLostTheData_NotCounted()
+    {
+        var journal = new ChaosJournal();
+        journal.Add(Use("pool/ch-01", 100, process: 1, sent: 0, granted: 1, end: 1_500, released: false));
+        journal.Add(Use("pool/ch-01", 200, process: 2, sent: 300, granted: 400, end: 410, released: true));
+        journal.Fault(new ChaosFault(FaultKinds.Restart, T(200), T(250), null, [], LosesData: true));
+
+        ChaosChecks.Check(journal, Lease, T(3_000)).Overlaps.Should().Be(0, "the README allows an overlap after Redis lost its data; fencing covers it");
+    }
+
+    [Fact]
+    public void Check_TokenLowerThanAnEarlierGrant_CountsFencingNotGrowing()
+    {
+        var journal = new ChaosJournal();
+        journal.Add(Use("pool/ch-01", 500, process: 1, sent: 0, granted: 1, end: 10, released: true));
+        journal.Add(Use("pool/ch-01", 400, process: 2, sent: 11, granted: 12, end: 20, released: true));
+
+        ChaosChecks.Check(journal, Lease, T(100)).FencingNotGrowing.Should().Be(1);
+    }
+
+    [Fact]
+    public void Check_ConcurrentAcquiresInAnyTokenOrder_NoFencingViolation()
+    {
+        var journal = new ChaosJournal();
+        journal.Add(Use("pool/ch-01", 500, process: 1, sent: 0, granted: 10, end: 11, released: true));
+        journal.Add(Use("pool/ch-01", 400, process: 2, sent: 5, granted: 12, end: 20, released: true));
+
+        ChaosChecks.Check(journal, Lease, T(100)).FencingNotGrowing.Should().Be(0, "the second acquire was sent before the first returned: either may have been granted first");
+    }
+
+    [Fact]
+    public void Check_OneTokenGrantedTwice_CountsFencing()
+    {
+        var journal = new ChaosJournal();
+        journal.Add(Use("pool/ch-01", 500, process: 1, sent: 0, granted: 10, end: 11, released: true));
+        journal.Add(Use("pool/ch-01", 500, process: 2, sent: 5, granted: 12, end: 20, released: true));
+
+        ChaosChecks.Check(journal, Lease, T(100)).FencingNotGrowing.Should().Be(1);
+    }
+
+    [Fact]
+    public void FencedSink_ZombieWritesAfterAGrowingSuccessor_Rejected()
+    {
+        var journal = new ChaosJournal();
+        journal.Begin(Use("lock/lock-1", 100, process: 1, sent: 0, granted: 1)).Should().BeTrue();
+        journal.Begin(Use("lock/lock-1", 200, process: 2, sent: 2_100, granted: 2_101)).Should().BeTrue();
+
+        journal.Write(1, "lock/lock-1", 100, T(3_000)).Should().BeFalse("the zombie's token is older than the successor's");
+        var verdict = ChaosChecks.Check(journal, Lease, T(4_000));
+        verdict.ZombieWritesRejected.Should().Be(1);
+        verdict.ZombieWritesAccepted.Should().Be(0);
+    }
+
+    [Fact]
+    public void FencedSink_ZombieWriteAcceptedBecauseTheSuccessorsTokenDidNotGrow_Counted()
+    {
+        var journal = new ChaosJournal();
+        journal.Begin(Use("lock/lock-1", 100, process: 1, sent: 0, granted: 1));
+        journal.Begin(Use("lock/lock-1", 90, process: 2, sent: 2_100, granted: 2_101)).Should().BeFalse();
+
+        journal.Write(1, "lock/lock-1", 100, T(3_000)).Should().BeTrue();
+        ChaosChecks.Check(journal, Lease, T(4_000)).ZombieWritesAccepted.Should().Be(1);
+    }
+
+    [Fact]
+    public void FencedSink_LateGrantBeginsAfterAWriterThatWasGrantedLater_NoZombieCounted()
+    {
+        // Holder 2's grant reached it late (delayed reply): it begins after holder 1, whose acquire
+        // it did not follow; holder 1's write is accepted and holder 2 is the zombie.
+        var journal = new ChaosJournal();
+        journal.Begin(Use("lock/lock-1", 200, process: 1, sent: 3_000, granted: 3_001));
+        journal.Begin(Use("lock/lock-1", 100, process: 2, sent: 0, granted: 3_002)).Should().BeFalse();
+
+        journal.Write(1, "lock/lock-1", 200, T(3_010)).Should().BeTrue();
+        journal.Write(2, "lock/lock-1", 100, T(3_011)).Should().BeFalse();
+        var verdict = ChaosChecks.Check(journal, Lease, T(4_000));
+        verdict.ZombieWritesAccepted.Should().Be(0);
+        verdict.ZombieWritesRejected.Should().Be(1);
+    }
+
+    [Fact]
+    public void Check_PaymentChargedTwiceAfterACleanExecution_CountsADoublePayment()
+    {
+        var journal = new ChaosJournal();
+        journal.Charge(new ChaosCharge("pay-1", 10, 1, T(100)));
+        journal.Executed(new ChaosExecution("pay-1", 10, 1, ExecutionOutcomes.Unavailable, T(150)));
+        journal.Charge(new ChaosCharge("pay-1", 20, 2, T(2_200)));
+        journal.Executed(new ChaosExecution("pay-1", 20, 2, ExecutionOutcomes.Executed, T(2_210)));
+
+        var verdict = ChaosChecks.Check(journal, Lease, T(3_000));
+
+        verdict.PaymentsExecutedTwice.Should().Be(1, "a lost completion must not let a duplicate run the payment again");
+        verdict.PaymentExecutions.Should().Be(2);
+        verdict.PaymentKeys.Should().Be(1);
+    }
+
+    [Theory]
+    [InlineData("claim-lost")]
+    [InlineData("killed")]
+    [InlineData("paused")]
+    [InlineData("data-lost")]
+    public void Check_PaymentRunAgainAfterItsClaimWasProvablyLost_Excused(string why)
+    {
+        var journal = new ChaosJournal();
+        journal.Charge(new ChaosCharge("pay-1", 10, 1, T(100)));
+        if (why != "killed")
+        {
+            journal.Executed(new ChaosExecution("pay-1", 10, 1, why == "claim-lost" ? ExecutionOutcomes.ClaimLost : ExecutionOutcomes.Executed, T(why == "paused" ? 3_000 : 150)));
+        }
+
+        switch (why)
+        {
+            case "killed":
+                journal.Fault(new ChaosFault(FaultKinds.Kill, T(120), T(120), 1, []));
+                break;
+            case "paused":
+                journal.Fault(new ChaosFault(FaultKinds.Pause, T(110), T(2_900), 1, []));
+                break;
+            case "data-lost":
+                journal.Fault(new ChaosFault(FaultKinds.Restart, T(1_000), T(1_100), null, [], LosesData: true));
+                break;
+        }
+
+        journal.Charge(new ChaosCharge("pay-1", 20, 2, T(2_200)));
+
+        var verdict = ChaosChecks.Check(journal, Lease, T(4_000));
+        verdict.PaymentsExecutedTwice.Should().Be(0, string.Join("\n", verdict.Details));
+        verdict.PaymentRerunsExcused.Should().Be(1);
+    }
+
+    [Fact]
+    public void Check_StaleChargeAfterANewerClaim_RefusedNotCounted()
+    {
+        var journal = new ChaosJournal();
+        journal.Charge(new ChaosCharge("pay-1", 20, 2, T(100)));
+        journal.Charge(new ChaosCharge("pay-1", 10, 1, T(200)));
+
+        var verdict = ChaosChecks.Check(journal, Lease, T(1_000));
+        verdict.PaymentsExecutedTwice.Should().Be(0);
+        verdict.PaymentChargesRejected.Should().Be(1);
+    }
+
+    [Fact]
+    public void Check_ChannelIdlePastALeaseWithWaiters_CountsStranded()
+    {
+        var journal = new ChaosJournal();
+        journal.Add(Use("pool/ch-01", 1, process: 1, sent: 0, granted: 1, end: 10, released: true, releasedAt: 11));
+        journal.Add(Use("pool/ch-01", 2, process: 2, sent: 0, granted: 3_600, end: 3_610, released: true, releasedAt: 3_611));
+
+        var verdict = ChaosChecks.Check(journal, Lease, T(3_700));
+        verdict.Stranded.Should().Be(1);
+        verdict.LongestStrandMs.Should().BeApproximately(3_589, 1);
+    }
+
+    [Fact]
+    public void Check_ChannelIdleForHalfALeaseAwayFromFaults_CountsStranded()
+    {
+        // A cancelled acquire whose grant landed: nobody owns it, the channel sits idle until it expires.
+        var journal = new ChaosJournal();
+        journal.Add(Use("pool/ch-01", 1, process: 1, sent: 0, granted: 1, end: 10, released: true, releasedAt: 11));
+        journal.Add(Use("pool/ch-01", 2, process: 2, sent: 0, granted: 2_011, end: 2_020, released: true, releasedAt: 2_021));
+
+        ChaosChecks.Check(journal, Lease, T(2_100)).Stranded.Should().Be(1);
+    }
+
+    [Fact]
+    public void Check_ChannelIdleWhileItsKilledHolderLeaseRunsOutThenRightAfterAnOutage_NotStranded()
+    {
+        var journal = new ChaosJournal();
+        var killed = Use("pool/ch-01", 1, process: 1, sent: 0, granted: 1);
+        killed.KilledAt = T(10);
+        journal.Add(killed);
+        journal.Fault(new ChaosFault(FaultKinds.Kill, T(10), T(10), 1, ["pool/ch-01"]));
+        journal.Add(Use("pool/ch-01", 2, process: 2, sent: 0, granted: 2_050, end: 2_060, released: true, releasedAt: 2_061));
+        journal.Fault(new ChaosFault(FaultKinds.Stall, T(2_100), T(3_500), null, [], Outage: true));
+        journal.Add(Use("pool/ch-01", 3, process: 2, sent: 2_070, granted: 3_700, end: 3_710, released: true, releasedAt: 3_711));
+
+        var verdict = ChaosChecks.Check(journal, Lease, T(3_800));
+        verdict.Stranded.Should().Be(0, string.Join("\n", verdict.Details));
+        verdict.Recovery[FaultKinds.Kill].P50Ms.Should().BeApproximately(2_040, 1);
+    }
+
+    [Fact]
+    public void Check_Recovery_MeasuresUntilTheNextGrantSentAfterTheFault()
+    {
+        var journal = new ChaosJournal();
+        journal.Add(Use("pool/ch-01", 1, process: 1, sent: 0, granted: 1, end: 2, released: true, releasedAt: 3));
+        journal.Add(Use("lock/lock-1", 2, process: 1, sent: 0, granted: 1, end: 2, released: true, releasedAt: 3));
+        journal.Fault(new ChaosFault(FaultKinds.Drop, T(100), T(100), null, []));
+        journal.Add(Use("pool/ch-01", 3, process: 1, sent: 50, granted: 400, end: 410, released: true, releasedAt: 411));
+        journal.Add(Use("pool/ch-02", 4, process: 2, sent: 150, granted: 300, end: 310, released: true, releasedAt: 311));
+        journal.Add(Use("lock/lock-1", 5, process: 2, sent: 200, granted: 700, end: 710, released: true, releasedAt: 711));
+        journal.Cancelled(new ChaosCancel("lock/lock-1", 3, T(150)));
+
+        var verdict = ChaosChecks.Check(journal, Lease, T(800));
+        verdict.Recovery[FaultKinds.Drop].P50Ms.Should().BeApproximately(600, 1, "the pool came back at 300 ms (an acquire sent after the drop), the lock at 700 ms");
+        verdict.Recovery[FaultKinds.Cancel].P50Ms.Should().BeApproximately(550, 1);
+    }
+
+    private static long T(double ms) => (long)(ms * Stopwatch.Frequency / 1000);
+
+    private static ChaosUse Use(string key, long token, int process, double sent, double granted, double? end = null, bool? released = null, double? releasedAt = null) => new()
+    {
+        Key = key,
+        Token = token,
+        Process = process,
+        Sent = T(sent),
+        Granted = T(granted),
+        End = end is { } e ? T(e) : null,
+        ReleasedAt = releasedAt is { } r ? T(r) : end is { } e2 ? T(e2) : null,
+        Released = released,
+    };
+}
