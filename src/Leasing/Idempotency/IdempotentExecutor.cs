@@ -320,7 +320,8 @@ public sealed class IdempotentExecutor : IAsyncDisposable
                     // OutageTolerance fails the waiting callers.
                     if (outageSince is null)
                     {
-                        outageSince = sentAt;
+                        // From the first failed answer: one command stalled for the whole command timeout is one failure.
+                        outageSince = _time.GetTimestamp();
                         Log.WaitOutage(_logger, key, e);
                     }
 
@@ -433,6 +434,12 @@ public sealed class IdempotentExecutor : IAsyncDisposable
         var kind = outcome.Status == IdempotencyStatus.Failed ? IdempotencyOutcome.Failed : IdempotencyOutcome.Succeeded;
         var delay = FirstPoll;
         long? lostAt = null;
+        long? failingSince = null;
+
+        // A completion that keeps failing while the heartbeat succeeds (a payload the backend refuses or
+        // cannot take within its command timeout) is not an outage to wait out: bounded, so the key is
+        // not blocked for ever and shutdown does not hang.
+        var giveUpAfter = _options.LeaseDuration > _options.OutageTolerance ? _options.LeaseDuration : _options.OutageTolerance;
         try
         {
             while (true)
@@ -457,6 +464,15 @@ public sealed class IdempotentExecutor : IAsyncDisposable
                         }
                     }
 
+                    failingSince ??= _time.GetTimestamp();
+                    if (_time.GetElapsedTime(failingSince.Value) >= giveUpAfter)
+                    {
+                        // The heartbeat stops in finally: the claim expires after its lease and a retry runs again.
+                        throw new LeaseStoreUnavailableException(
+                            $"Idempotency key '{key}': the outcome could not be stored for {giveUpAfter.TotalMilliseconds:0} ms while the claim was still held; the claim expires after its lease. The last error is inside.",
+                            e);
+                    }
+
                     Log.CompletionRetried(_logger, key, e);
                     await Task.Delay(Jitter(delay), _time).ConfigureAwait(false);
                     delay = delay * 2 < MaxPoll ? delay * 2 : MaxPoll;
@@ -479,9 +495,21 @@ public sealed class IdempotentExecutor : IAsyncDisposable
 
     private async Task<ExecutionOutcome> FailAsync(string key, string fingerprint, string owner, int attempt, LeaseMonitor monitor, long fencingToken, Exception error)
     {
-        if (_options.IsTerminal?.Invoke(error) == true)
+        byte[]? failure = null;
+        try
         {
-            return await StoreOutcomeAsync(key, fingerprint, owner, monitor, fencingToken, ExecutionOutcome.Failed(error, StoredFailure.Write(error))).ConfigureAwait(false);
+            failure = _options.IsTerminal?.Invoke(error) == true ? StoredFailure.Write(error) : null;
+        }
+#pragma warning disable CA1031 // A predicate that throws must not leave the claim heartbeated for ever: not terminal.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            failure = null;
+        }
+
+        if (failure is not null)
+        {
+            return await StoreOutcomeAsync(key, fingerprint, owner, monitor, fencingToken, ExecutionOutcome.Failed(error, failure)).ConfigureAwait(false);
         }
 
         await monitor.StopAsync().ConfigureAwait(false);

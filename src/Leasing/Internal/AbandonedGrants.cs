@@ -5,8 +5,8 @@ namespace Leasing;
 /// <summary>
 /// Acquires that a caller may abandon. A server cannot undo a command that already ran, so an acquire
 /// is sent without the caller's token (the store's own command timeout bounds it) and the caller
-/// waits on its token; when the caller leaves first, the grant that lands afterwards is released at
-/// once instead of staying held, unrenewed, for a whole lease.
+/// waits on its token (and, where given, its own time limit); when the caller leaves first, the grant
+/// that lands afterwards is released at once instead of staying held, unrenewed, for a whole lease.
 /// </summary>
 internal static class AbandonedGrants
 {
@@ -18,27 +18,47 @@ internal static class AbandonedGrants
     /// <param name="cancellationToken">The caller's token.</param>
     /// <returns>The grant, or <see langword="null"/> when busy.</returns>
     /// <exception cref="OperationCanceledException">The caller cancelled; a grant landing later is released.</exception>
-    public static ValueTask<Lease?> AwaitAsync(ValueTask<Lease?> pending, ILeaseStore store, ILogger logger, Action? released, CancellationToken cancellationToken)
+    public static ValueTask<Lease?> AwaitAsync(ValueTask<Lease?> pending, ILeaseStore store, ILogger logger, Action? released, CancellationToken cancellationToken) =>
+        AwaitAsync(pending, store, logger, released, Timeout.InfiniteTimeSpan, TimeProvider.System, cancellationToken);
+
+    /// <summary>As the overload without a limit; the caller also stops waiting after <paramref name="limit"/>.</summary>
+    /// <param name="pending">The acquire, sent with <see cref="CancellationToken.None"/>.</param>
+    /// <param name="store">The store to release an abandoned grant on.</param>
+    /// <param name="logger">Logs a failed release.</param>
+    /// <param name="released">Called after an abandoned grant was released; may be <see langword="null"/>.</param>
+    /// <param name="limit">How long the caller waits for the reply; <see cref="Timeout.InfiniteTimeSpan"/>: until the store answers.</param>
+    /// <param name="time">The clock of the limit.</param>
+    /// <param name="cancellationToken">The caller's token.</param>
+    /// <returns>The grant, or <see langword="null"/> when busy.</returns>
+    /// <exception cref="LeaseStoreUnavailableException">No answer within <paramref name="limit"/>; a grant landing later is released.</exception>
+    public static ValueTask<Lease?> AwaitAsync(ValueTask<Lease?> pending, ILeaseStore store, ILogger logger, Action? released, TimeSpan limit, TimeProvider time, CancellationToken cancellationToken)
     {
-        if (pending.IsCompleted || !cancellationToken.CanBeCanceled)
+        if (pending.IsCompleted || (!cancellationToken.CanBeCanceled && limit == Timeout.InfiniteTimeSpan))
         {
             // In-memory stores answer synchronously; nothing can be abandoned then.
             return pending;
         }
 
-        return AwaitSlowAsync(pending.AsTask(), store, logger, released, cancellationToken);
+        return AwaitSlowAsync(pending.AsTask(), store, logger, released, limit, time, cancellationToken);
     }
 
-    private static async ValueTask<Lease?> AwaitSlowAsync(Task<Lease?> pending, ILeaseStore store, ILogger logger, Action? released, CancellationToken cancellationToken)
+    private static async ValueTask<Lease?> AwaitSlowAsync(Task<Lease?> pending, ILeaseStore store, ILogger logger, Action? released, TimeSpan limit, TimeProvider time, CancellationToken cancellationToken)
     {
         try
         {
-            return await pending.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return await pending.WaitAsync(limit, time, cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !pending.IsCompleted)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+            // Also when the reply landed between the cancellation and this filter: the caller gets the
+            // cancellation either way, so whatever was granted goes back.
             _ = GiveBackAsync(pending, store, logger, released);
             throw;
+        }
+        catch (TimeoutException e) when (!pending.IsCompleted || pending.IsCompletedSuccessfully)
+        {
+            _ = GiveBackAsync(pending, store, logger, released);
+            throw new LeaseStoreUnavailableException($"The lease store did not answer an acquire within {limit.TotalMilliseconds:0} ms; a grant that lands later is released.", e);
         }
     }
 

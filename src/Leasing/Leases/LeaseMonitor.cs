@@ -312,7 +312,9 @@ internal sealed class LeaseMonitor
 
         // On the thread pool, not the shared timer's thread: a slow renewal (a synchronous driver, a
         // stalled connection) never delays the renewals and deadline checks of other leases.
-        // The deadline counts from now, the moment the renewal was due: never later than when it is sent.
+        // The deadline stays watched while the renewal is in flight (a stalled renew must not delay
+        // LeaseLost past it). The deadline counts from now, the moment the renewal was due.
+        _scheduler.Schedule(this, Volatile.Read(ref _deadline));
         var token = renewing!.Token;
         _ = Task.Run(() => RenewInBackgroundAsync(renewal, now, token), CancellationToken.None);
     }
@@ -356,7 +358,8 @@ internal sealed class LeaseMonitor
                 return;
             }
 
-            due = _state == Running && _autoRenew ? Math.Min(_nextRenewAt, _deadline) : _deadline;
+            // While a renewal is in flight only the deadline is due; the renewal reschedules when it ends.
+            due = _state == Running && _autoRenew && _renewal.IsCompleted ? Math.Min(_nextRenewAt, _deadline) : _deadline;
         }
 
         _scheduler.Schedule(this, due);

@@ -51,7 +51,7 @@ public sealed class DistributedLock
     /// <exception cref="ArgumentException">The key breaks the key rules.</exception>
     /// <exception cref="LeaseStoreUnavailableException">The backend could not be reached.</exception>
     public async ValueTask<LockHandle?> TryAcquireAsync(string key, CancellationToken cancellationToken = default) =>
-        (await TryAcquireCoreAsync(key, cancellationToken).ConfigureAwait(false)).Handle;
+        (await TryAcquireCoreAsync(key, Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false)).Handle;
 
     /// <summary>Takes the lock, waiting up to <paramref name="timeout"/> for it to be free.</summary>
     /// <param name="key">The key.</param>
@@ -76,16 +76,19 @@ public sealed class DistributedLock
         {
             LockHandle? handle;
             LockHolder? holder;
-            var sentAt = _time.GetTimestamp();
             try
             {
-                (handle, _, holder) = await TryAcquireCoreAsync(key, cancellationToken).ConfigureAwait(false);
+                // The reply is awaited no longer than the time left (a stalled backend cannot hold the
+                // call past its timeout; a grant that lands later is released).
+                var limit = timeout == Timeout.InfiniteTimeSpan ? Timeout.InfiniteTimeSpan : Max(timeout - _time.GetElapsedTime(started), TimeSpan.FromMilliseconds(1));
+                (handle, _, holder) = await TryAcquireCoreAsync(key, limit, cancellationToken).ConfigureAwait(false);
                 outageSince = null;
             }
             catch (LeaseStoreUnavailableException e)
             {
-                // A blip only delays the grant; an outage of OutageTolerance (or past the timeout) fails the call.
-                outageSince ??= sentAt;
+                // A blip only delays the grant; an outage of OutageTolerance (or past the timeout) fails
+                // the call. Measured from the first failed answer: one stalled command is one failure.
+                outageSince ??= _time.GetTimestamp();
                 var lasted = _time.GetElapsedTime(outageSince.Value);
                 var timedOut = timeout != Timeout.InfiniteTimeSpan && _time.GetElapsedTime(started) >= timeout;
                 if (lasted >= _options.OutageTolerance || timedOut)
@@ -144,7 +147,7 @@ public sealed class DistributedLock
     public async Task<LockResult<T>> TryRunExclusiveAsync<T>(string key, Func<LockHandle, CancellationToken, Task<T>> work, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(work);
-        var (handle, skipped, _) = await TryAcquireCoreAsync(key, cancellationToken).ConfigureAwait(false);
+        var (handle, skipped, _) = await TryAcquireCoreAsync(key, Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
         if (handle is null)
         {
             return new LockResult<T>(false, default, skipped);
@@ -179,7 +182,7 @@ public sealed class DistributedLock
     internal void OnReleaseAtDisposeFailed(LockHandle handle, Exception error) =>
         Log.LockReleaseAtDisposeFailed(_logger, handle.Key, error);
 
-    private async ValueTask<(LockHandle? Handle, LockSkipReason? Skipped, LockHolder? Holder)> TryAcquireCoreAsync(string key, CancellationToken cancellationToken)
+    private async ValueTask<(LockHandle? Handle, LockSkipReason? Skipped, LockHolder? Holder)> TryAcquireCoreAsync(string key, TimeSpan limit, CancellationToken cancellationToken)
     {
         LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
         cancellationToken.ThrowIfCancellationRequested();
@@ -207,7 +210,7 @@ public sealed class DistributedLock
         {
             // Sent without the caller's token (a server cannot undo a command that ran); a grant that
             // lands after the caller cancelled is released at once instead of blocking the key for a lease.
-            lease = await AbandonedGrants.AwaitAsync(_store.TryAcquireAsync(key, _options.LeaseDuration, CancellationToken.None), _store, _logger, null, cancellationToken).ConfigureAwait(false);
+            lease = await AbandonedGrants.AwaitAsync(_store.TryAcquireAsync(key, _options.LeaseDuration, CancellationToken.None), _store, _logger, null, limit, _time, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -235,6 +238,8 @@ public sealed class DistributedLock
         _guard.TryRemove(new KeyValuePair<string, LockHolder>(key, holder));
         holder.Leave();
     }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     private static TimeSpan Jitter(TimeSpan delay) =>
         TimeSpan.FromTicks((long)(delay.Ticks * (0.5 + (Random.Shared.NextDouble() * 0.5))));

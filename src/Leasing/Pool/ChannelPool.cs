@@ -43,9 +43,8 @@ public sealed class ChannelPool : IAsyncDisposable
     private int _refreshingCounts;
     private long _subscribedAt;
 
-    // The poller's current outage: when its first failed round trip was sent, and the last error
-    // (null while the backend answers). Touched by the poller only; read by timed-out waiters.
-    private long _outageSince;
+    // The last error of an ongoing outage (null once the backend answers again): written by the poller
+    // and by failed first tries, read by timed-out waiters and by TryAcquireAsync while waiters queue.
     private Exception? _outage;
 
     /// <summary>Creates a pool over <paramref name="store"/>. Nothing is written until the first acquire.</summary>
@@ -110,12 +109,14 @@ public sealed class ChannelPool : IAsyncDisposable
         {
             // The timeout ran out while the backend was unreachable: that is the cause, not busy channels.
             activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, "unavailable");
-            throw Unavailable(outage, waited);
+            throw new LeaseStoreUnavailableException(
+                $"Pool '{Name}': no channel within AcquireTimeout ({_acquireTimeout.TotalMilliseconds:0} ms) while the lease store was unreachable; the last error is inside.",
+                outage);
         }
 
         LeasingTelemetry.Exhausted.Add(1, Tags);
         activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, "exhausted");
-        var status = await GetStatusAsync(cancellationToken).ConfigureAwait(false);
+        var status = await ReadStatusForExhaustedAsync(cancellationToken).ConfigureAwait(false);
         throw new ChannelPoolExhaustedException(
             Name,
             waited,
@@ -125,19 +126,21 @@ public sealed class ChannelPool : IAsyncDisposable
     }
 
     /// <summary>Tries once to acquire the least-recently-used free channel, without waiting.</summary>
-    /// <param name="cancellationToken">Cancels the call.</param>
-    /// <returns>The leased channel, or <see langword="null"/> when every channel is held or cooling down.</returns>
-    /// <exception cref="LeaseStoreUnavailableException">The backend could not be reached.</exception>
+    /// <param name="cancellationToken">Cancels the call; a grant that lands after the cancellation is released at once.</param>
+    /// <returns>The leased channel, or <see langword="null"/> when every channel is held or cooling down, or when callers of <see cref="AcquireAsync"/> in this process already wait (it does not overtake them).</returns>
+    /// <exception cref="LeaseStoreUnavailableException">The backend could not be reached (also while this process's waiters ride an outage).</exception>
+    /// <exception cref="PoolMembersOutdatedException">The backend kept refusing this pool's member list after it was written again (another writer keeps replacing it).</exception>
     /// <exception cref="ObjectDisposedException">The pool was disposed.</exception>
     public ValueTask<ChannelLease?> TryAcquireAsync(CancellationToken cancellationToken = default) =>
         AcquireOrWaitAsync(TimeSpan.Zero, cancellationToken);
 
     /// <summary>Tries once to acquire one named channel (sticky work), without waiting.</summary>
     /// <param name="channelId">The channel id.</param>
-    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <param name="cancellationToken">Cancels the call; a grant that lands after the cancellation is released at once.</param>
     /// <returns>The leased channel, or <see langword="null"/> when it is busy or not a channel of this pool.</returns>
     /// <exception cref="ArgumentException">The id is not a valid key.</exception>
     /// <exception cref="LeaseStoreUnavailableException">The backend could not be reached.</exception>
+    /// <exception cref="PoolMembersOutdatedException">The backend kept refusing this pool's member list after it was written again.</exception>
     public async ValueTask<ChannelLease?> TryAcquireChannelAsync(string channelId, CancellationToken cancellationToken = default)
     {
         LeaseArguments.ThrowIfInvalidKey(channelId, nameof(channelId));
@@ -327,12 +330,15 @@ public sealed class ChannelPool : IAsyncDisposable
             Lease? lease = null;
             try
             {
-                lease = await AbandonedGrants.AwaitAsync(AcquireLeastRecentlyUsedAsync(), _store, _logger, Wake, cancellationToken).ConfigureAwait(false);
+                // A caller that may wait waits no longer than its AcquireTimeout for this reply either.
+                var limit = waits ? timeout : Timeout.InfiniteTimeSpan;
+                lease = await AbandonedGrants.AwaitAsync(AcquireLeastRecentlyUsedAsync(), _store, _logger, Wake, limit, _time, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (waits && e is not OperationCanceledException and not ObjectDisposedException)
             {
                 // A blip: this caller queues (by its arrival time) and the poller rides the outage
                 // through, failing waiters only when it lasts OutageTolerance.
+                Volatile.Write(ref _outage, e);
                 Log.PoolOutage(_logger, Name, e);
             }
             catch when (waits)
@@ -354,6 +360,12 @@ public sealed class ChannelPool : IAsyncDisposable
 
         if (timeout <= TimeSpan.Zero)
         {
+            if (Volatile.Read(ref _outage) is { } outage && Volatile.Read(ref _poller) is { IsCompleted: false })
+            {
+                // The waiters of this process are riding an outage: say so rather than a silent "busy".
+                throw new LeaseStoreUnavailableException($"Pool '{Name}': the lease store is unreachable (this process's waiters are riding the outage); the last error is inside.", outage);
+            }
+
             return null;
         }
 
@@ -419,6 +431,7 @@ public sealed class ChannelPool : IAsyncDisposable
     private async Task PollAsync()
     {
         var delay = _retryMin;
+        long? outageSince = null;
         while (true)
         {
             Task wake;
@@ -433,7 +446,7 @@ public sealed class ChannelPool : IAsyncDisposable
                 if (_waiters.Count == 0 || _disposed.IsCancellationRequested)
                 {
                     _poller = null;
-                    EndOutage();
+                    Volatile.Write(ref _outage, null);
                     return;
                 }
 
@@ -470,11 +483,21 @@ public sealed class ChannelPool : IAsyncDisposable
             {
                 // Never cancelled: a grant that lands after the pool was disposed is released by DeliverAsync.
                 lease = await AcquireLeastRecentlyUsedAsync().ConfigureAwait(false);
-                EndOutage();
+                outageSince = null;
+                Volatile.Write(ref _outage, null);
             }
             catch (Exception e)
             {
-                if (RideOutage(e, sentAt))
+                // The outage is measured from its first failed answer (not from when that command was
+                // sent): one command that stalls for the whole command timeout is one failure, retried.
+                if (outageSince is null)
+                {
+                    outageSince = _time.GetTimestamp();
+                    Log.PoolOutage(_logger, Name, e);
+                }
+
+                Volatile.Write(ref _outage, e);
+                if (!_disposed.IsCancellationRequested && _time.GetElapsedTime(outageSince.Value) < _outageTolerance)
                 {
                     // A blip: the waiters keep waiting; try again after the busy delay (a release signal cuts it short).
                     lease = null;
@@ -482,7 +505,11 @@ public sealed class ChannelPool : IAsyncDisposable
                 else
                 {
                     // Unreachable for OutageTolerance: every waiter gets the error now, not a late "exhausted".
-                    FailAll(Unavailable(e, _outageTolerance));
+                    FailAll(e is LeaseStoreUnavailableException unavailable && _outageTolerance <= TimeSpan.Zero
+                        ? unavailable
+                        : new LeaseStoreUnavailableException(
+                            $"Pool '{Name}': the lease store stayed unreachable for {_time.GetElapsedTime(outageSince.Value).TotalMilliseconds:0} ms (outage tolerance {_outageTolerance.TotalMilliseconds:0} ms); the last error is inside.",
+                            e));
                     continue;
                 }
             }
@@ -672,27 +699,20 @@ public sealed class ChannelPool : IAsyncDisposable
         }
     }
 
-    /// <summary>Whether the poller keeps riding an outage after <paramref name="error"/> (false: fail the waiters).</summary>
-    private bool RideOutage(Exception error, long sentAt)
+    /// <summary>The status for an exhausted caller's exception, within a bounded time (the backend may be stalling).</summary>
+    private async ValueTask<IReadOnlyList<ChannelStatus>> ReadStatusForExhaustedAsync(CancellationToken cancellationToken)
     {
-        if (Volatile.Read(ref _outage) is null)
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(_outageTolerance > TimeSpan.FromSeconds(1) ? _outageTolerance : TimeSpan.FromSeconds(1));
+        try
         {
-            _outageSince = sentAt;
-            Log.PoolOutage(_logger, Name, error);
+            return await GetStatusAsync(bounded.Token).ConfigureAwait(false);
         }
-
-        Volatile.Write(ref _outage, error);
-        return _disposed.IsCancellationRequested is false && _time.GetElapsedTime(_outageSince) < _outageTolerance;
+        catch (OperationCanceledException e) when (bounded.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new LeaseStoreUnavailableException($"Pool '{Name}': no channel within AcquireTimeout, and the status read did not answer in time.", e);
+        }
     }
-
-    private void EndOutage() => Volatile.Write(ref _outage, null);
-
-    private LeaseStoreUnavailableException Unavailable(Exception error, TimeSpan lasted) =>
-        error as LeaseStoreUnavailableException is { } unavailable && lasted <= TimeSpan.Zero
-            ? unavailable
-            : new LeaseStoreUnavailableException(
-                $"Pool '{Name}': the lease store stayed unreachable for {lasted.TotalMilliseconds:0} ms (outage tolerance {_outageTolerance.TotalMilliseconds:0} ms); the last error is inside.",
-                error);
 
     private async Task WriteMembersAsync(MemberList members)
     {
@@ -717,7 +737,7 @@ public sealed class ChannelPool : IAsyncDisposable
         lock (_gate)
         {
             // A failed subscription is retried (at most once a second): waiters poll meanwhile.
-            var failed = _subscription is { IsFaulted: true } or { IsCompletedSuccessfully: true, Result: null };
+            var failed = _subscription is { IsFaulted: true } or { IsCanceled: true } or { IsCompletedSuccessfully: true, Result: null };
             if (_subscription is null || (failed && _time.GetElapsedTime(_subscribedAt) >= TimeSpan.FromSeconds(1)))
             {
                 _subscribedAt = _time.GetTimestamp();

@@ -12,12 +12,22 @@ public sealed class FaultyLeaseStore(ILeaseStore inner) : ILeaseStore
     private readonly TaskCompletionSource<Lease?> _firstHeldGrant = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _failures;
     private int _acquires;
+    private int _renewals;
 
     /// <summary>When true, every call throws <see cref="LeaseStoreUnavailableException"/> without reaching the backend.</summary>
     public bool Down { get; set; }
 
     /// <summary>When set, every acquire's reply waits for this task after the backend answered.</summary>
     public Task? HoldReplies { get; set; }
+
+    /// <summary>When set, every acquire waits for this task without reaching the backend, then fails as an outage (a command that stalls, then times out).</summary>
+    public Task? StallThenFail { get; set; }
+
+    /// <summary>When set, every renewal waits for this task (honouring the caller's token) before it reaches the backend.</summary>
+    public Task? StallRenewals { get; set; }
+
+    /// <summary>How many renewals were sent.</summary>
+    public int Renewals => Volatile.Read(ref _renewals);
 
     /// <summary>Completes with the first acquire result that ran on the backend while replies were held.</summary>
     public Task<Lease?> FirstHeldGrant => _firstHeldGrant.Task;
@@ -43,8 +53,16 @@ public sealed class FaultyLeaseStore(ILeaseStore inner) : ILeaseStore
     public ValueTask<Lease?> TryAcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken = default) =>
         AcquireAsync(() => inner.TryAcquirePoolMemberAsync(pool, member, ttl, membersVersion, cancellationToken), cancellationToken);
 
-    public ValueTask<Lease?> RenewAsync(Lease lease, TimeSpan ttl, CancellationToken cancellationToken = default) =>
-        Down ? ValueTask.FromException<Lease?>(Outage()) : inner.RenewAsync(lease, ttl, cancellationToken);
+    public async ValueTask<Lease?> RenewAsync(Lease lease, TimeSpan ttl, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _renewals);
+        if (StallRenewals is { } stall)
+        {
+            await stall.WaitAsync(cancellationToken);
+        }
+
+        return Down ? throw Outage() : await inner.RenewAsync(lease, ttl, cancellationToken);
+    }
 
     public ValueTask<bool> ReleaseAsync(Lease lease, CancellationToken cancellationToken = default) =>
         Down ? ValueTask.FromException<bool>(Outage()) : inner.ReleaseAsync(lease, cancellationToken);
@@ -70,6 +88,12 @@ public sealed class FaultyLeaseStore(ILeaseStore inner) : ILeaseStore
     private async ValueTask<Lease?> AcquireAsync(Func<ValueTask<Lease?>> acquire, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _acquires);
+        if (StallThenFail is { } stall)
+        {
+            await stall;
+            throw Outage();
+        }
+
         if (Down)
         {
             throw Outage();

@@ -154,4 +154,45 @@ public abstract partial class IdempotentExecutorConformanceTests
         await claimedTwice;
         waiting.IsCompleted.Should().BeFalse("the duplicate waits for the owner");
     }
+
+    [Fact]
+    public async Task ExecuteAsync_CompletionFailsEveryTimeWhileTheClaimIsHeld_GivesUpAfterTheLease_Issue10()
+    {
+        // A completion the store never takes (while heartbeats succeed) is not retried for ever.
+        var key = Unique.Name();
+        var (a, aStore) = CreateFaultyExecutor(o => { o.LeaseDuration = Ttl; o.OutageTolerance = Ttl; });
+        aStore.LoseCompleteRequests(int.MaxValue);
+
+        var call = a.ExecuteAsync(key, ct => Task.FromResult(1), fingerprint: "fp");
+        await PassUntilAsync(call, Ttl / 4, Ttl * 20);
+
+        var thrown = await call.Awaiting(c => c.WaitAsync(TimeSpan.FromSeconds(30))).Should().ThrowAsync<LeaseStoreUnavailableException>();
+        thrown.Which.Message.Should().Contain("could not be stored");
+        aStore.Completes.Should().BeGreaterThan(2, "it retried before giving up");
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_IsTerminalThrows_TheFailureIsRetryableAndTheClaimReleased_Issue10()
+    {
+        var key = Unique.Name();
+        var (a, _) = CreateExecutor(o => o.IsTerminal = _ => throw new InvalidOperationException("predicate bug"));
+        var executions = 0;
+
+        var first = () => a.ExecuteAsync<int>(key, ct =>
+        {
+            Interlocked.Increment(ref executions);
+            throw new TimeoutException("downstream");
+        }, fingerprint: "fp");
+        await first.Should().ThrowAsync<TimeoutException>();
+
+        var (b, _) = CreateExecutor();
+        var second = await b.ExecuteAsync(key, ct =>
+        {
+            Interlocked.Increment(ref executions);
+            return Task.FromResult(7);
+        }, fingerprint: "fp");
+        second.Value.Should().Be(7);
+        second.Replayed.Should().BeFalse("the claim was released at once, not left heartbeated");
+        executions.Should().Be(2);
+    }
 }

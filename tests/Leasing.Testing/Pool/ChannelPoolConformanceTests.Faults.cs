@@ -132,6 +132,72 @@ public abstract partial class ChannelPoolConformanceTests
         handle.Key.Should().Be(key);
     }
 
+    [Fact]
+    public async Task AcquireAsync_OneCommandStallsLongerThanTheTolerance_IsOneFailureAndRetried_Issue10()
+    {
+        // A command that stalls for the whole command timeout and then fails is one failed answer,
+        // not an outage that lasted the stall: the waiters are not failed on it, the pool retries.
+        var name = Unique.Name();
+        var faulty = new FaultyLeaseStore(Backend.CreateStore());
+        var holderPool = CreatePool(name, ["only"]);
+        var pool = CreatePool(name, ["only"], o => o.OutageTolerance = Backend.Ttl, store: faulty);
+        var held = await holderPool.AcquireAsync();
+        (await pool.GetStatusAsync()).Should().ContainSingle();
+
+        var waiter = pool.AcquireAsync().AsTask();
+        var polling = Task.Run(() => Eventually.TrueAsync(() => faulty.Acquires >= 2, "the waiter queued and the poller polls"));
+        await PumpUntilAsync(polling);
+        await polling;
+
+        // The poller's next command stalls for two tolerances, then fails.
+        var stall = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var sent = faulty.Acquires;
+        faulty.StallThenFail = stall.Task;
+        var stalled = Task.Run(() => Eventually.TrueAsync(() => faulty.Acquires > sent, "a poll was sent and stalls"));
+        await PumpUntilAsync(stalled);
+        await stalled;
+        await Backend.PassAsync(Backend.Ttl * 2);
+        faulty.StallThenFail = null;
+        await held.ReleaseAsync();
+        stall.SetResult();
+
+        await PumpUntilAsync(waiter);
+        await using var lease = await waiter.WaitAsync(TimeSpan.FromSeconds(30));
+        lease.ChannelId.Should().Be("only");
+    }
+
+    [Fact]
+    public async Task AcquireAsync_FirstTryNeverAnswers_FailsWithinTheAcquireTimeoutNotTheStall_Issue10()
+    {
+        var name = Unique.Name();
+        var faulty = new FaultyLeaseStore(Backend.CreateStore());
+        var pool = CreatePool(name, ["only"], o => o.AcquireTimeout = Backend.Ttl, store: faulty);
+        (await pool.GetStatusAsync()).Should().ContainSingle();
+        var never = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        faulty.StallThenFail = never.Task;
+
+        var call = pool.AcquireAsync().AsTask();
+        await PumpUntilAsync(call);
+
+        await call.Awaiting(c => c.WaitAsync(TimeSpan.FromSeconds(30))).Should().ThrowAsync<LeaseStoreUnavailableException>("a stalled backend is an outage, reported within the AcquireTimeout");
+        never.SetResult();
+    }
+
+    [Fact]
+    public async Task DistributedLockAcquireAsync_TryNeverAnswers_FailsWithinItsTimeout_Issue10()
+    {
+        var faulty = new FaultyLeaseStore(Backend.CreateStore());
+        var locks = new DistributedLock(faulty, new DistributedLockOptions { LeaseDuration = Backend.Ttl * 20 }, Backend.TimeProvider);
+        var never = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        faulty.StallThenFail = never.Task;
+
+        var call = locks.AcquireAsync(Unique.Name(), Backend.Ttl).AsTask();
+        await PumpUntilAsync(call);
+
+        await call.Awaiting(c => c.WaitAsync(TimeSpan.FromSeconds(30))).Should().ThrowAsync<LeaseStoreUnavailableException>();
+        never.SetResult();
+    }
+
     /// <summary>Lets backend time pass in small steps until <paramref name="task"/> ends (at most a minute of steps).</summary>
     private async Task PumpUntilAsync(Task task)
     {

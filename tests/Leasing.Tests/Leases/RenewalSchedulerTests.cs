@@ -121,6 +121,25 @@ public sealed class RenewalSchedulerTests
         slow.ChannelId.Should().Be("a");
     }
 
+    [Fact]
+    public async Task RenewalThatNeverAnswers_LeaseLostStillFiresAtTheLocalDeadline_Issue10()
+    {
+        var store = new FaultyLeaseStore(new InMemoryLeaseStore(_time));
+        await using var pool = new ChannelPool(store, new ChannelPoolOptions { Name = "s", Channels = ["a"], LeaseDuration = LeaseDuration, AutoRenew = true }, _time);
+        var lease = await pool.AcquireAsync();
+        var stalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        store.StallRenewals = stalled.Task;
+
+        // The renewal at 10 s stalls (no answer, no error); the local deadline is 27 s.
+        _time.Advance(LeaseDuration / 3);
+        await Eventually.TrueAsync(() => store.Renewals >= 1, "the renewal was sent");
+        _time.Advance(TimeSpan.FromSeconds(16.9));
+        lease.LeaseLost.IsCancellationRequested.Should().BeFalse("the deadline has not passed");
+        _time.Advance(TimeSpan.FromSeconds(0.2));
+        await Eventually.TrueAsync(() => lease.LeaseLost.IsCancellationRequested, "the deadline is watched while a renewal is in flight");
+        stalled.SetResult();
+    }
+
     private ChannelPool NewPool(bool autoRenew) => new(
         new InMemoryLeaseStore(_time),
         new ChannelPoolOptions { Name = "p", Channels = ["a", "b", "c"], LeaseDuration = LeaseDuration, AutoRenew = autoRenew },
