@@ -8,12 +8,16 @@ public sealed class CountingIdempotencyStore(IIdempotencyStore inner) : IIdempot
 {
     private int _claims;
     private int _heartbeats;
+    private int _heartbeatsAnswered;
     private int _completes;
     private int _releases;
     private int _gets;
 
     /// <summary>TryClaimAsync calls.</summary>
     public int Claims => Volatile.Read(ref _claims);
+
+    /// <summary>HeartbeatAsync calls the store has answered (the renewal's outcome is known).</summary>
+    public int HeartbeatsAnswered => Volatile.Read(ref _heartbeatsAnswered);
 
     /// <summary>HeartbeatAsync calls.</summary>
     public int Heartbeats => Volatile.Read(ref _heartbeats);
@@ -36,7 +40,26 @@ public sealed class CountingIdempotencyStore(IIdempotencyStore inner) : IIdempot
     public ValueTask<bool> HeartbeatAsync(string key, string ownerToken, TimeSpan lease, CancellationToken cancellationToken = default)
     {
         Interlocked.Increment(ref _heartbeats);
-        return inner.HeartbeatAsync(key, ownerToken, lease, cancellationToken);
+        var pending = inner.HeartbeatAsync(key, ownerToken, lease, cancellationToken);
+        if (pending.IsCompleted)
+        {
+            Interlocked.Increment(ref _heartbeatsAnswered);
+            return pending;
+        }
+
+        return CountAnswerAsync(pending);
+
+        async ValueTask<bool> CountAnswerAsync(ValueTask<bool> call)
+        {
+            try
+            {
+                return await call;
+            }
+            finally
+            {
+                Interlocked.Increment(ref _heartbeatsAnswered);
+            }
+        }
     }
 
     public ValueTask<bool> CompleteAsync(string key, string ownerToken, IdempotencyOutcome outcome, ReadOnlyMemory<byte> payload, TimeSpan retention, CancellationToken cancellationToken = default)

@@ -464,8 +464,10 @@ public sealed class IdempotentExecutor : IAsyncDisposable
                         }
                     }
 
+                    // Only while the heartbeat keeps confirming the claim (the backend answers, yet refuses
+                    // this completion): an outage is the lost-claim rule's to judge, above.
                     failingSince ??= _time.GetTimestamp();
-                    if (_time.GetElapsedTime(failingSince.Value) >= giveUpAfter)
+                    if (monitor.LastConfirmedAt > failingSince.Value && _time.GetElapsedTime(failingSince.Value) >= giveUpAfter)
                     {
                         // The heartbeat stops in finally: the claim expires after its lease and a retry runs again.
                         throw new LeaseStoreUnavailableException(

@@ -113,6 +113,18 @@ internal sealed class LeaseMonitor
     /// <summary>Whether the lease has been found lost (<see cref="LeaseLost"/> fired or fires now).</summary>
     public bool IsLost => Volatile.Read(ref _lostFlag) != 0;
 
+    /// <summary>When the last confirmed acquire or renew was sent (<see cref="TimeProvider.GetTimestamp"/>).</summary>
+    public long LastConfirmedAt
+    {
+        get
+        {
+            lock (this)
+            {
+                return _lastConfirmed;
+            }
+        }
+    }
+
     /// <summary>The local time left before the deadline.</summary>
     public TimeSpan TimeLeft => _time.GetElapsedTime(_time.GetTimestamp(), Volatile.Read(ref _deadline));
 
