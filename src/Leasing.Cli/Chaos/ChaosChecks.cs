@@ -52,7 +52,8 @@ internal sealed record ChaosVerdict(
 /// <para><b>Payments executed more than once</b>: the payment sink accepts a charge only with a claim
 /// token at least the highest it saw for the key. Two accepted charges of one key are a violation
 /// unless the earlier one's claim was provably lost before its outcome could be stored: its call ended
-/// with <see cref="IdempotencyClaimLostException"/>, its process was killed or paused after the charge
+/// with <see cref="IdempotencyClaimLostException"/> or replaying a successor's outcome after its own
+/// action ran, its process was killed or paused after the charge
 /// and before the call ended, or a restart lost the backend's data in between.</para>
 /// <para><b>Stranded</b>: a channel or lock key free of every known holder (a use covers it from its
 /// grant to its release, or to LeaseDuration past its last sign of life when it did not release
@@ -233,7 +234,11 @@ internal static class ChaosChecks
     private static bool Excused(ChaosJournal journal, Dictionary<(int, string, long), ChaosExecution> calls, ChaosCharge charge, long before)
     {
         var call = calls.GetValueOrDefault((charge.Process, charge.Key, charge.Token));
-        if (call?.Outcome == ExecutionOutcomes.ClaimLost)
+
+        // The call whose own action charged under this claim ended replaying another outcome: the
+        // executor found, when it stored its outcome, that a successor had taken the key over and
+        // stored one (IdempotentExecutor replays it then, by design): the claim was lost.
+        if (call?.Outcome is ExecutionOutcomes.ClaimLost or ExecutionOutcomes.Replayed)
         {
             return true;
         }

@@ -176,6 +176,7 @@ public sealed class ChaosChecksTests
 
     [Theory]
     [InlineData("claim-lost")]
+    [InlineData("replayed-after-its-own-run")]
     [InlineData("killed")]
     [InlineData("paused")]
     [InlineData("data-lost")]
@@ -185,7 +186,13 @@ public sealed class ChaosChecksTests
         journal.Charge(new ChaosCharge("pay-1", 10, 1, T(100)));
         if (why != "killed")
         {
-            journal.Executed(new ChaosExecution("pay-1", 10, 1, why == "claim-lost" ? ExecutionOutcomes.ClaimLost : ExecutionOutcomes.Executed, T(why == "paused" ? 3_000 : 150)));
+            var outcome = why switch
+            {
+                "claim-lost" => ExecutionOutcomes.ClaimLost,
+                "replayed-after-its-own-run" => ExecutionOutcomes.Replayed,
+                _ => ExecutionOutcomes.Executed,
+            };
+            journal.Executed(new ChaosExecution("pay-1", 10, 1, outcome, T(why is "paused" or "replayed-after-its-own-run" ? 3_000 : 150)));
         }
 
         switch (why)
