@@ -552,7 +552,18 @@ public sealed class IdempotentExecutor : IAsyncDisposable
     // (same fencing token: the outcome is ours), someone else's stored outcome (replay), or gone.
     private async Task<ExecutionOutcome> AfterClaimLostAsync(string key, string fingerprint, long fencingToken, ExecutionOutcome ours)
     {
-        var record = await _store.GetAsync(key, CancellationToken.None).ConfigureAwait(false);
+        IdempotencyRecord? record;
+        try
+        {
+            record = await _store.GetAsync(key, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (LeaseStoreUnavailableException e)
+        {
+            // The claim is provably gone (the completion was refused); what replaced it is unknown.
+            Log.ClaimLost(_logger, key, fencingToken);
+            throw IdempotencyClaimLostException.ForKey(key, e);
+        }
+
         if (record is { Status: IdempotencyStatus.Succeeded or IdempotencyStatus.Failed } && string.Equals(record.Fingerprint, fingerprint, StringComparison.Ordinal))
         {
             if (record.FencingToken == fencingToken)
