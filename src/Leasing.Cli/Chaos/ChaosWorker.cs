@@ -170,7 +170,9 @@ internal sealed class ChaosWorker(ChaosStores stores, CoordinatorLink link, stri
         {
             var window = Stopwatch.GetElapsedTime(epoch).Ticks / ChaosSettings.PaymentWindow.Ticks;
             var key = $"pay-{window}-{Random.Shared.Next(ChaosSettings.PaymentKeys)}";
-            using var cancel = RandomCancellation(stop, maxDelayMs: 50);
+            // Not cancelled: a caller that leaves detaches from a flight that runs on, and the journal
+            // could not tell that flight's fate; cancellations are injected into acquires.
+            CancellationTokenSource? cancel = null;
             long executedUnder = 0;
             string outcome;
             try
