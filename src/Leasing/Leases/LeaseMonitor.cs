@@ -346,10 +346,11 @@ internal sealed class LeaseMonitor
             LeasingTelemetry.RenewFailures.Add(1, _tags);
             Log.RenewFailed(_logger, Lease.Pool, Lease.Key, e);
 
-            // Retry sooner (but not in a tight loop) while the deadline lasts.
+            // Retry sooner (but not in a tight loop) while the deadline lasts; counted from when this
+            // renewal was due, so the retry does not drift with how long the failure took to arrive.
             lock (this)
             {
-                _nextRenewAt = _time.GetTimestamp() + _retrySpan;
+                _nextRenewAt = sentAt + _retrySpan;
             }
         }
         finally
