@@ -8,7 +8,7 @@
 //   bench <redis> [workers=64] [channels=2000] [seconds-per-round=1] [rounds=5]
 //       ChannelPool acquire+release pairs/s against pairs of two trivial EVALSHA calls, same
 //       workers and multiplexer, in interleaved rounds; prints each round and the medians.
-//   idem <redis> <key> <start-at-utc-ticks> <journal>
+//   idem <redis> <key> <start-at-utc-ticks> <journal>   (the action appends its pid to <journal>.<pid>)
 //       waits until <start-at>, then runs one IdempotentExecutor call on <key> whose action appends
 //       a line to <journal> and takes 300 ms; prints "RESULT value replayed".
 using System.Globalization;
@@ -38,7 +38,8 @@ if (mode == "idem")
 
     var outcome = await executor.ExecuteAsync(args[2], args[2], async (input, ct) =>
     {
-        await File.AppendAllTextAsync(args[4], $"{Environment.ProcessId}{Environment.NewLine}", ct);
+        // One file per process: appends from several processes to one file can overwrite each other.
+        await File.AppendAllTextAsync($"{args[4]}.{Environment.ProcessId}", $"{Environment.ProcessId}{Environment.NewLine}", ct);
         await Task.Delay(300, ct);
         return $"{input}-run-by-{Environment.ProcessId}";
     });

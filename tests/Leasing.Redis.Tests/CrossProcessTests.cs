@@ -104,14 +104,14 @@ public sealed class CrossProcessTests
                 }
             }
 
-            File.ReadAllLines(journal).Should().ContainSingle("the action ran in exactly one of eight processes");
+            Journal.ReadAll(journal).Should().ContainSingle("the action ran in exactly one of eight processes");
             results.Should().AllSatisfy(r => r[0].Should().Be("RESULT"));
             results.Select(r => r[1]).Distinct().Should().ContainSingle("every process got the one execution's result");
             results.Count(r => r[2] == "False").Should().Be(1, "one process ran the action, seven replayed it");
         }
         finally
         {
-            File.Delete(journal);
+            Journal.DeleteAll(journal);
         }
     }
 }

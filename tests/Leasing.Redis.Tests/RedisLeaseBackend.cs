@@ -55,7 +55,7 @@ public sealed class RedisLeaseBackend : LeaseBackend
             if (shared is null)
             {
                 var redis = await ConnectionMultiplexer.ConnectAsync(await RedisTestServer.GetConnectionStringAsync());
-                await WarmUpAsync(new RedisLeaseStore(redis, Options));
+                await WarmUpAsync(redis);
                 shared = redis;
             }
 
@@ -68,8 +68,9 @@ public sealed class RedisLeaseBackend : LeaseBackend
     }
 
     // Runs every script once, so that no test with short leases pays for loading scripts and JIT.
-    private static async Task WarmUpAsync(RedisLeaseStore store)
+    private static async Task WarmUpAsync(IConnectionMultiplexer redis)
     {
+        var store = new RedisLeaseStore(redis, Options);
         var pool = Unique.Name("pool");
         await store.SetPoolMembersAsync(pool, ["a", "b"]);
         await store.GetPoolMembersAsync(pool);
@@ -87,6 +88,16 @@ public sealed class RedisLeaseBackend : LeaseBackend
         await store.ReleaseWithCooldownAsync(single!, TimeSpan.FromSeconds(5));
         await store.ForceReleaseAsync(key);
         await store.InspectAsync([key]);
+
+        // The idempotency scripts too: their conformance tests use 1 s real-time leases.
+        var claims = new RedisIdempotencyStore(redis, Options);
+        var claimed = await claims.TryClaimAsync(key, "warm-up", TimeSpan.FromSeconds(5));
+        await claims.HeartbeatAsync(key, claimed.OwnerToken!, TimeSpan.FromSeconds(5));
+        await claims.ReleaseAsync(key, claimed.OwnerToken!);
+        claimed = await claims.TryClaimAsync(key, "warm-up", TimeSpan.FromSeconds(5));
+        await claims.CompleteAsync(key, claimed.OwnerToken!, IdempotencyOutcome.Succeeded, new byte[] { 1 }, TimeSpan.FromSeconds(5));
+        await claims.GetAsync(key);
+        await claims.EvictAsync(key);
     }
 
     public override ILeaseStore CreateStore() => new RedisLeaseStore(Redis, Options);

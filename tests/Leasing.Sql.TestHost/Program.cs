@@ -1,8 +1,8 @@
 // A worker process for the multi-process tests of Leasing.Sql.Tests, driven over stdin/stdout:
 // it sets up, prints "ready", waits for a line "go" on stdin, does its part, prints its result and exits.
 //
-//   idem sqlite|postgres CONNECTION PREFIX KEY JOURNAL     one IdempotentExecutor call; the action appends "executed PID" to JOURNAL
-//   pool postgres CONNECTION PREFIX POOL CYCLES JOURNAL    ChannelPool cycles; appends "channel fencing startTicks endTicks" per hold
+//   idem sqlite|postgres CONNECTION PREFIX KEY JOURNAL     one IdempotentExecutor call; the action appends "executed PID" to JOURNAL.PID
+//   pool postgres CONNECTION PREFIX POOL CYCLES JOURNAL    ChannelPool cycles; appends "channel fencing startTicks endTicks" per hold to JOURNAL.PID
 //   bench postgres CONNECTION PREFIX WORKERS SECONDS       prints pool acquire+release pairs/s (2,000 channels) and, in the same
 //                                                          run, pairs of raw prepared single-row upserts/s, interleaved rounds
 using System.Data.Common;
@@ -28,7 +28,8 @@ if (mode == "idem")
     await ReadyAsync();
     var result = await executor.ExecuteAsync(args[4], async ct =>
     {
-        await File.AppendAllTextAsync(args[5], $"executed {pid}\n", ct);
+        // One file per process: appends from several processes to one file can overwrite each other.
+        await File.AppendAllTextAsync($"{args[5]}.{pid}", $"executed {pid}\n", ct);
         await Task.Delay(300, ct);
         return $"value-from-{pid}";
     }, fingerprint: "same-input");
@@ -63,7 +64,7 @@ else if (mode == "pool")
         lines.Add(string.Create(CultureInfo.InvariantCulture, $"{lease.ChannelId} {lease.FencingToken} {start} {end}"));
     }
 
-    await File.AppendAllLinesAsync(args[6], lines);
+    await File.AppendAllLinesAsync($"{args[6]}.{pid}", lines);
     Console.WriteLine($"done {cycles}");
 }
 

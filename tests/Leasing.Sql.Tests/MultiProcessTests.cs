@@ -44,7 +44,7 @@ public sealed class MultiProcessTests(PostgresTables tables) : IClassFixture<Pos
                 Limit);
 
             outputs.Should().AllSatisfy(o => o.Should().Be($"done {Cycles}", "no process lost a lease it held"));
-            var holds = File.ReadAllLines(journal).Select(line => line.Split(' ')).Select(p => (
+            var holds = Journal.ReadAll(journal).Select(line => line.Split(' ')).Select(p => (
                 Channel: p[0],
                 Fencing: long.Parse(p[1], CultureInfo.InvariantCulture),
                 Start: long.Parse(p[2], CultureInfo.InvariantCulture),
@@ -65,7 +65,7 @@ public sealed class MultiProcessTests(PostgresTables tables) : IClassFixture<Pos
         }
         finally
         {
-            File.Delete(journal);
+            Journal.DeleteAll(journal);
         }
     }
 
@@ -80,14 +80,14 @@ public sealed class MultiProcessTests(PostgresTables tables) : IClassFixture<Pos
                 Enumerable.Range(0, Processes).Select(_ => new[] { "idem", dialect, connection, prefix, key, journal }).ToArray(),
                 Limit);
 
-            File.ReadAllLines(journal).Should().ContainSingle("exactly one of {0} processes executes the action", Processes);
+            Journal.ReadAll(journal).Should().ContainSingle("exactly one of {0} processes executes the action", Processes);
             outputs.Should().AllSatisfy(o => o.Should().StartWith("result value-from-"));
             outputs.Select(o => o.Split(' ')[1]).Distinct().Should().ContainSingle("every process gets the one recorded result");
             outputs.Count(o => o.EndsWith("replayed=False", StringComparison.Ordinal)).Should().Be(1);
         }
         finally
         {
-            File.Delete(journal);
+            Journal.DeleteAll(journal);
         }
     }
 }

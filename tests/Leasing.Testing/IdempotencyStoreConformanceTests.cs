@@ -60,6 +60,13 @@ public abstract partial class IdempotencyStoreConformanceTests : IAsyncLifetime
     /// <summary>Lets enough backend time pass for a claim or retention of <see cref="Ttl"/> to run out.</summary>
     protected ValueTask ExpireAsync() => Backend.PassAsync(Ttl * 1.5);
 
+    /// <summary>Lets backend time pass until <paramref name="total"/> has passed since <paramref name="since"/> (a timestamp of the backend's clock).</summary>
+    protected ValueTask PassUntilAsync(long since, TimeSpan total)
+    {
+        var left = total - Backend.TimeProvider.GetElapsedTime(since);
+        return left > TimeSpan.Zero ? Backend.PassAsync(left) : ValueTask.CompletedTask;
+    }
+
     /// <summary>Claims and asserts success.</summary>
     protected async Task<IdempotencyClaim> ClaimAsync(string key, string fingerprint, TimeSpan lease, IIdempotencyStore? via = null)
     {

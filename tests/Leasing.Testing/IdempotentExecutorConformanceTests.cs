@@ -62,12 +62,14 @@ public abstract partial class IdempotentExecutorConformanceTests : IAsyncLifetim
     }
 
     /// <summary>An executor over a new store object that injects faults (lost completions, outages).</summary>
-    protected (IdempotentExecutor Executor, FaultyIdempotencyStore Store) CreateFaultyExecutor(Action<IdempotencyOptions>? configure = null)
+    /// <param name="configure">Changes the options.</param>
+    /// <param name="clock">The executor's clock; default the backend's.</param>
+    protected (IdempotentExecutor Executor, FaultyIdempotencyStore Store) CreateFaultyExecutor(Action<IdempotencyOptions>? configure = null, TimeProvider? clock = null)
     {
         var options = new IdempotencyOptions { LeaseDuration = LongTtl, WaitForInProgress = LongTtl };
         configure?.Invoke(options);
         var store = new FaultyIdempotencyStore(Backend.CreateStore());
-        var executor = new IdempotentExecutor(store, options, Backend.TimeProvider);
+        var executor = new IdempotentExecutor(store, options, clock ?? Backend.TimeProvider);
         executors.Add(executor);
         return (executor, store);
     }

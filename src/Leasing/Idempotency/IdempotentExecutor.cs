@@ -312,6 +312,15 @@ public sealed class IdempotentExecutor : IAsyncDisposable
                 try
                 {
                     claim = await _store.TryClaimAsync(key, fingerprint, _options.LeaseDuration, CancellationToken.None).ConfigureAwait(false);
+                    if (claim.Outcome == ClaimOutcome.Claimed && IsLate(sentAt))
+                    {
+                        // Answered past the claim's local deadline: a duplicate elsewhere may own the key by
+                        // now, so the action must not run. The claim goes back; this counts as a failed round trip.
+                        _ = ReleaseAfterFailureAsync(key, claim.OwnerToken!, new TimeoutException("The claim was answered past its local deadline."));
+                        throw new LeaseStoreUnavailableException(
+                            $"Idempotency key '{key}': the store answered the claim after {_time.GetElapsedTime(sentAt).TotalMilliseconds:0} ms, past its local deadline; the claim was released and the action did not run.");
+                    }
+
                     outageSince = null;
                 }
                 catch (LeaseStoreUnavailableException e) when (execution.Waited)
@@ -533,6 +542,9 @@ public sealed class IdempotentExecutor : IAsyncDisposable
         ExceptionDispatchInfo.Throw(error);
         return null!;
     }
+
+    private bool IsLate(long sentAt) =>
+        _time.GetElapsedTime(sentAt) >= _options.LeaseDuration - (_options.LeaseDuration / 10);
 
     private async Task<bool> ReleaseAfterFailureAsync(string key, string owner, Exception error)
     {

@@ -42,6 +42,34 @@ internal static class AbandonedGrants
         return AwaitSlowAsync(pending.AsTask(), store, logger, released, limit, time, cancellationToken);
     }
 
+    /// <summary>
+    /// Checks that a grant answered before its local deadline (0.9 of the lease, counted from when the
+    /// acquire was sent). A later grant may have expired on the server and been taken by another holder:
+    /// handing it out would let two holders act on one key, so it is given back (in the background) and
+    /// the caller gets a failed round trip instead (a waiter rides it like an outage).
+    /// </summary>
+    /// <param name="lease">The grant, or <see langword="null"/> (busy: returned as is).</param>
+    /// <param name="sentAt">When the acquire was sent (<see cref="TimeProvider.GetTimestamp"/>).</param>
+    /// <param name="ttl">The lease the acquire asked for.</param>
+    /// <param name="time">The clock of <paramref name="sentAt"/>.</param>
+    /// <param name="store">The store to release a late grant on.</param>
+    /// <param name="logger">Logs a failed release.</param>
+    /// <param name="released">Called after a late grant was released (e.g. to wake waiters); may be <see langword="null"/>.</param>
+    /// <returns><paramref name="lease"/>, in time.</returns>
+    /// <exception cref="LeaseStoreUnavailableException">The grant came too late to use; it is being released.</exception>
+    public static Lease? InTime(Lease? lease, long sentAt, TimeSpan ttl, TimeProvider time, ILeaseStore store, ILogger logger, Action? released)
+    {
+        var took = time.GetElapsedTime(sentAt);
+        if (lease is null || took < ttl - (ttl / 10))
+        {
+            return lease;
+        }
+
+        _ = GiveBackAsync(Task.FromResult<Lease?>(lease), store, logger, released);
+        throw new LeaseStoreUnavailableException(
+            $"The lease store answered an acquire of '{lease.Key}' after {took.TotalMilliseconds:0} ms, past the lease's local deadline ({(ttl - (ttl / 10)).TotalMilliseconds:0} ms); the grant was released unused.");
+    }
+
     private static async ValueTask<Lease?> AwaitSlowAsync(Task<Lease?> pending, ILeaseStore store, ILogger logger, Action? released, TimeSpan limit, TimeProvider time, CancellationToken cancellationToken)
     {
         try

@@ -358,7 +358,23 @@ internal sealed class LeaseMonitor
             done.SetResult();
         }
 
-        Reschedule();
+        // A renewal that fell due while this one was finishing (the timer found it in flight) starts now,
+        // not at the next timer tick.
+        var now = _time.GetTimestamp();
+        bool dueNow;
+        lock (this)
+        {
+            dueNow = _state == Running && _autoRenew && now >= _nextRenewAt;
+        }
+
+        if (dueNow)
+        {
+            OnDue(now);
+        }
+        else
+        {
+            Reschedule();
+        }
     }
 
     private void Reschedule()

@@ -210,7 +210,15 @@ public sealed class DistributedLock
         {
             // Sent without the caller's token (a server cannot undo a command that ran); a grant that
             // lands after the caller cancelled is released at once instead of blocking the key for a lease.
-            lease = await AbandonedGrants.AwaitAsync(_store.TryAcquireAsync(key, _options.LeaseDuration, CancellationToken.None), _store, _logger, null, limit, _time, cancellationToken).ConfigureAwait(false);
+            // A grant answered past its local deadline is given back unused (another holder may have it by now).
+            lease = AbandonedGrants.InTime(
+                await AbandonedGrants.AwaitAsync(_store.TryAcquireAsync(key, _options.LeaseDuration, CancellationToken.None), _store, _logger, null, limit, _time, cancellationToken).ConfigureAwait(false),
+                sentAt,
+                _options.LeaseDuration,
+                _time,
+                _store,
+                _logger,
+                null);
         }
         catch
         {

@@ -147,7 +147,14 @@ public sealed class ChannelPool : IAsyncDisposable
         ObjectDisposedException.ThrowIf(_disposed.IsCancellationRequested, this);
         cancellationToken.ThrowIfCancellationRequested();
         var sentAt = _time.GetTimestamp();
-        var lease = await AbandonedGrants.AwaitAsync(AcquireMemberAsync(channelId), _store, _logger, Wake, cancellationToken).ConfigureAwait(false);
+        var lease = AbandonedGrants.InTime(
+            await AbandonedGrants.AwaitAsync(AcquireMemberAsync(channelId), _store, _logger, Wake, cancellationToken).ConfigureAwait(false),
+            sentAt,
+            _leaseDuration,
+            _time,
+            _store,
+            _logger,
+            Wake);
         if (lease is null)
         {
             return null;
@@ -332,7 +339,14 @@ public sealed class ChannelPool : IAsyncDisposable
             {
                 // A caller that may wait waits no longer than its AcquireTimeout for this reply either.
                 var limit = waits ? timeout : Timeout.InfiniteTimeSpan;
-                lease = await AbandonedGrants.AwaitAsync(AcquireLeastRecentlyUsedAsync(), _store, _logger, Wake, limit, _time, cancellationToken).ConfigureAwait(false);
+                lease = AbandonedGrants.InTime(
+                    await AbandonedGrants.AwaitAsync(AcquireLeastRecentlyUsedAsync(), _store, _logger, Wake, limit, _time, cancellationToken).ConfigureAwait(false),
+                    sentAt,
+                    _leaseDuration,
+                    _time,
+                    _store,
+                    _logger,
+                    Wake);
             }
             catch (Exception e) when (waits && e is not OperationCanceledException and not ObjectDisposedException)
             {
@@ -482,7 +496,8 @@ public sealed class ChannelPool : IAsyncDisposable
             try
             {
                 // Never cancelled: a grant that lands after the pool was disposed is released by DeliverAsync.
-                lease = await AcquireLeastRecentlyUsedAsync().ConfigureAwait(false);
+                // A grant that answered past its local deadline is given back and counts as a failed try.
+                lease = AbandonedGrants.InTime(await AcquireLeastRecentlyUsedAsync().ConfigureAwait(false), sentAt, _leaseDuration, _time, _store, _logger, Wake);
                 outageSince = null;
                 Volatile.Write(ref _outage, null);
             }

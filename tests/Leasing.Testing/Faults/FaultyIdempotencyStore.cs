@@ -8,6 +8,7 @@ namespace Leasing.Testing;
 /// </summary>
 public sealed class FaultyIdempotencyStore(IIdempotencyStore inner) : IIdempotencyStore, IIdempotencyCompletionSource
 {
+    private readonly TaskCompletionSource<IdempotencyClaim> _firstHeldClaim = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _lostRequests;
     private int _lostReplies;
     private int _completes;
@@ -32,10 +33,29 @@ public sealed class FaultyIdempotencyStore(IIdempotencyStore inner) : IIdempoten
     /// <summary>The next <paramref name="count"/> completions reach the backend, then fail as if the reply was lost.</summary>
     public void LoseCompleteReplies(int count) => Volatile.Write(ref _lostReplies, count);
 
-    public ValueTask<IdempotencyClaim> TryClaimAsync(string key, string fingerprint, TimeSpan lease, CancellationToken cancellationToken = default)
+    /// <summary>When set, every claim's reply waits for this task after the backend answered (a late reply).</summary>
+    public Task? HoldClaimReplies { get; set; }
+
+    /// <summary>Completes with the first claim answer that ran on the backend while replies were held.</summary>
+    public Task<IdempotencyClaim> FirstHeldClaim => _firstHeldClaim.Task;
+
+    public async ValueTask<IdempotencyClaim> TryClaimAsync(string key, string fingerprint, TimeSpan lease, CancellationToken cancellationToken = default)
     {
         Interlocked.Increment(ref _claims);
-        return Down ? ValueTask.FromException<IdempotencyClaim>(Outage()) : inner.TryClaimAsync(key, fingerprint, lease, cancellationToken);
+        if (Down)
+        {
+            throw Outage();
+        }
+
+        var hold = HoldClaimReplies;
+        var claim = await inner.TryClaimAsync(key, fingerprint, lease, cancellationToken);
+        if (hold is not null)
+        {
+            _firstHeldClaim.TrySetResult(claim);
+            await hold.WaitAsync(cancellationToken);
+        }
+
+        return claim;
     }
 
     public ValueTask<bool> HeartbeatAsync(string key, string ownerToken, TimeSpan lease, CancellationToken cancellationToken = default) =>

@@ -20,6 +20,9 @@ public sealed class FaultyLeaseStore(ILeaseStore inner) : ILeaseStore
     /// <summary>When set, every acquire's reply waits for this task after the backend answered.</summary>
     public Task? HoldReplies { get; set; }
 
+    /// <summary>As <see cref="HoldReplies"/>, for the replies that granted only (busy replies pass at once).</summary>
+    public Task? HoldGrants { get; set; }
+
     /// <summary>When set, every acquire waits for this task without reaching the backend, then fails as an outage (a command that stalls, then times out).</summary>
     public Task? StallThenFail { get; set; }
 
@@ -100,7 +103,9 @@ public sealed class FaultyLeaseStore(ILeaseStore inner) : ILeaseStore
         }
 
         var hold = HoldReplies;
+        var holdGrant = HoldGrants;
         var lease = await acquire();
+        hold ??= lease is null ? null : holdGrant;
         if (hold is not null)
         {
             _firstHeldGrant.TrySetResult(lease);

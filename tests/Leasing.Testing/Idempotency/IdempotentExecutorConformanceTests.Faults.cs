@@ -8,6 +8,48 @@ namespace Leasing.Testing;
 public abstract partial class IdempotentExecutorConformanceTests
 {
     [Fact]
+    public async Task ExecuteAsync_ClaimAnsweredPastItsLocalDeadline_TheActionDoesNotRunAndTheClaimIsReleased_Issue10()
+    {
+        // The store grants the claim; the app handles the reply only after its own clock passed the
+        // claim's local deadline (a paused process). A duplicate elsewhere may own the key by then, so
+        // running the action could pay twice: the claim goes back unused and the caller sees an outage.
+        var key = Unique.Name();
+        var clock = new JumpingTimeProvider();
+        var (a, aStore) = CreateFaultyExecutor(o => o.LeaseDuration = LongTtl, clock);
+        var (b, _) = CreateExecutor(o => o.LeaseDuration = LongTtl);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        aStore.HoldClaimReplies = gate.Task;
+        var executions = 0;
+
+        var first = a.ExecuteAsync(key, ct =>
+        {
+            Interlocked.Increment(ref executions);
+            return Task.FromResult(new Receipt("late", 1m, ["never"]));
+        }, fingerprint: "payment");
+        var claim = await aStore.FirstHeldClaim.WaitAsync(TimeSpan.FromSeconds(30));
+        claim.Outcome.Should().Be(ClaimOutcome.Claimed, "the store granted before the reply was held");
+        clock.Jump(LongTtl);
+        gate.SetResult();
+
+        await first.Awaiting(f => f).Should().ThrowAsync<LeaseStoreUnavailableException>();
+        executions.Should().Be(0, "a claim too late to use never runs the action");
+
+        // Released, not left to expire: another instance runs the key at once (its lease is minutes long).
+        var reader = Backend.CreateStore();
+        await Eventually.TrueAsync(
+            () => reader.GetAsync(key).AsTask().GetAwaiter().GetResult() is { Status: IdempotencyStatus.Released },
+            "the late claim was released",
+            TimeSpan.FromSeconds(10));
+        var ran = await b.ExecuteAsync(key, ct =>
+        {
+            Interlocked.Increment(ref executions);
+            return Task.FromResult(new Receipt("paid", 1m, ["once"]));
+        }, fingerprint: "payment").WaitAsync(TimeSpan.FromSeconds(30));
+        ran.Replayed.Should().BeFalse();
+        executions.Should().Be(1);
+    }
+
+    [Fact]
     public async Task ExecuteAsync_FirstCompletionRequestLost_RunsOnceAndTheDuplicateReplays_Issue10()
     {
         // A's first completion fails without reaching the store. Its claim lease is one Ttl, and

@@ -61,6 +61,102 @@ public abstract partial class ChannelPoolConformanceTests
         }
     }
 
+    /// <summary>The acquire paths whose reply can arrive late, by name ("AcquireAsync.Poller": the reply to the poller's try for a queued waiter).</summary>
+    public static TheoryData<string> LateReplyPaths => new() { "AcquireAsync", "AcquireAsync.Poller", "TryAcquireAsync", "TryAcquireChannelAsync", "DistributedLock.TryAcquireAsync" };
+
+    [Theory]
+    [MemberData(nameof(LateReplyPaths))]
+    public async Task Acquire_GrantAnsweredPastItsLocalDeadline_IsNeverHandedOutAndIsReleased_Issue10(string path)
+    {
+        // The backend grants; the app handles the reply only after its own clock passed the lease's
+        // local deadline (a paused process, a very late reply). By then the lease may have expired on
+        // the server and gone to another holder: using it would make two holders. The backend's clock
+        // does not jump here, so the grant is still held there and only a release frees it in time.
+        var name = Unique.Name();
+        var faulty = new FaultyLeaseStore(Backend.CreateStore());
+        var clock = new JumpingTimeProvider();
+        var lease = TimeSpan.FromMinutes(5);
+        var pool = new ChannelPool(
+            faulty,
+            new ChannelPoolOptions { Name = name, Channels = ["only"], LeaseDuration = lease, AcquireTimeout = TimeSpan.FromHours(1), RetryMinDelay = TimeSpan.FromMilliseconds(2), RetryMaxDelay = TimeSpan.FromMilliseconds(20) },
+            clock);
+        _pools.Add(pool);
+        var other = CreatePool(name, ["only"], o => o.LeaseDuration = lease);
+        var lockKey = Unique.Name();
+        var locks = new DistributedLock(faulty, new DistributedLockOptions { LeaseDuration = lease }, clock);
+        (await pool.GetStatusAsync()).Should().ContainSingle("the member list is written before the fault starts");
+
+        ChannelLease? blocker = null;
+        if (path == "AcquireAsync.Poller")
+        {
+            // The channel is busy, so the caller queues and the poller's try is the one answered late.
+            blocker = await other.TryAcquireAsync();
+            blocker.Should().NotBeNull();
+        }
+
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (blocker is null)
+        {
+            faulty.HoldReplies = gate.Task;
+        }
+
+        try
+        {
+            Task<object?> call = path switch
+            {
+                "AcquireAsync" or "AcquireAsync.Poller" => Box(pool.AcquireAsync()),
+                "TryAcquireAsync" => Box(pool.TryAcquireAsync()),
+                "TryAcquireChannelAsync" => Box(pool.TryAcquireChannelAsync("only")),
+                _ => Box(locks.TryAcquireAsync(lockKey)),
+            };
+            if (blocker is not null)
+            {
+                await Eventually.TrueAsync(() => faulty.Acquires >= 2, "the caller queued and the poller tried", TimeSpan.FromSeconds(10));
+                faulty.HoldGrants = gate.Task;
+                await blocker.DisposeAsync();
+            }
+
+            var granted = await faulty.FirstHeldGrant.WaitAsync(TimeSpan.FromSeconds(30));
+            granted.Should().NotBeNull("the backend granted before the reply was held");
+            clock.Jump(lease);
+            gate.SetResult();
+
+            if (path.StartsWith("AcquireAsync", StringComparison.Ordinal))
+            {
+                // The waiter keeps waiting and gets a fresh grant, never the late one.
+                var delivered = (ChannelLease)(await call.WaitAsync(TimeSpan.FromSeconds(30)))!;
+                delivered.FencingToken.Should().BeGreaterThan(granted!.FencingToken, "the late grant was given back and a new one taken");
+                delivered.LeaseLost.IsCancellationRequested.Should().BeFalse();
+                await delivered.DisposeAsync();
+                return;
+            }
+
+            await call.Awaiting(c => c).Should().ThrowAsync<LeaseStoreUnavailableException>("a grant too late to use is a failed round trip, not a lease");
+            if (path == "DistributedLock.TryAcquireAsync")
+            {
+                var otherLocks = new DistributedLock(Backend.CreateStore(), new DistributedLockOptions { LeaseDuration = lease }, Backend.TimeProvider);
+                LockHandle? handle = null;
+                await Eventually.TrueAsync(() => (handle = otherLocks.TryAcquireAsync(lockKey).AsTask().GetAwaiter().GetResult()) is not null, "the late lock grant was released", TimeSpan.FromSeconds(10));
+                handle!.FencingToken.Should().BeGreaterThan(granted!.FencingToken);
+                await handle.DisposeAsync();
+            }
+            else
+            {
+                ChannelLease? taken = null;
+                await Eventually.TrueAsync(() => (taken = other.TryAcquireAsync().AsTask().GetAwaiter().GetResult()) is not null, "the late grant was released", TimeSpan.FromSeconds(10));
+                taken!.FencingToken.Should().BeGreaterThan(granted!.FencingToken);
+                await taken.DisposeAsync();
+            }
+        }
+        finally
+        {
+            // A failed assertion must not leave an acquire held forever (the pool's dispose waits for it).
+            gate.TrySetResult();
+        }
+
+        static async Task<object?> Box<T>(ValueTask<T> pending) => await pending;
+    }
+
     [Fact]
     public async Task AcquireAsync_OutageShorterThanTheTolerance_WaitersStillGetTheChannel_Issue10()
     {
