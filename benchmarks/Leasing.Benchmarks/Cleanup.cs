@@ -29,6 +29,18 @@ internal static class Cleanup
         return removed;
     }
 
+    /// <summary>
+    /// Advisory locks still held by sessions named <paramref name="applicationName"/> (the peer's
+    /// connections): they are released with their handles and vanish with their connections.
+    /// </summary>
+    public static async Task<long> PostgresAdvisoryLocksAsync(NpgsqlDataSource dataSource, string applicationName)
+    {
+        await using var count = dataSource.CreateCommand(
+            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND a.application_name = $1");
+        count.Parameters.Add(new NpgsqlParameter<string> { TypedValue = applicationName });
+        return (long)(await count.ExecuteScalarAsync().ConfigureAwait(false))!;
+    }
+
     /// <summary>Drops the tables whose names start with <paramref name="tablePrefix"/> (a prefix made of the run id).</summary>
     public static async Task<int> PostgresAsync(NpgsqlDataSource dataSource, string tablePrefix)
     {

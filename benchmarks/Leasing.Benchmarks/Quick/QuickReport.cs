@@ -3,14 +3,14 @@ using System.Text;
 
 namespace Leasing.Benchmarks.Quick;
 
-/// <summary>The quick run's markdown table: each figure, what it is compared with, the ratio, and the DESIGN §7 target.</summary>
+/// <summary>The quick run's markdown table: each figure, what it is compared with, the ratio, and the target (DESIGN §7, or issue 11 for the peer).</summary>
 internal static class QuickReport
 {
     public static string Markdown(QuickResults r, IReadOnlyDictionary<string, string> notes)
     {
         var redis = r.Redis;
         var table = new StringBuilder();
-        table.AppendLine("| measure | value | compared with | ratio | target (DESIGN §7) | met |");
+        table.AppendLine("| measure | value | compared with | ratio | target (DESIGN §7; issue 11) | met |");
         table.AppendLine("| --- | --- | --- | --- | --- | --- |");
 
         Row(table, "Redis pool acquire+release, 64 workers, 2,000 channels", Rate(redis.PairsPerSecond),
@@ -19,6 +19,12 @@ internal static class QuickReport
             $"global mutex: {Rate(redis.GlobalMutexPairsPerSecond)}", Div(redis.PairsPerSecond, redis.GlobalMutexPairsPerSecond), ">= 10", AtLeast(10));
         Row(table, "… against the read-all-then-claim pool", Rate(redis.PairsPerSecond),
             $"read-then-claim: {Rate(redis.ReadThenClaimPairsPerSecond)}", Div(redis.PairsPerSecond, redis.ReadThenClaimPairsPerSecond), ">= 20", AtLeast(20));
+        Row(table, "… against the peer ring probe (DistributedLock.Redis, one lock per channel)", Rate(redis.PairsPerSecond),
+            $"peer ring probe: {Rate(redis.PeerProbePairsPerSecond)}", Div(redis.PairsPerSecond, redis.PeerProbePairsPerSecond), ">= 1.0 (issue 11)", AtLeast(1.0));
+        Row(table, "Redis pool, 64 workers, 16 channels, against the peer ring probe", Rate(redis.PairsPerSecond16),
+            $"peer ring probe: {Rate(redis.PeerProbePairsPerSecond16)}", Div(redis.PairsPerSecond16, redis.PeerProbePairsPerSecond16), ">= 1.5 (issue 11)", AtLeast(1.5));
+        Row(table, "… against the peer semaphore (RedisDistributedSemaphore, 16 slots)", Rate(redis.PairsPerSecond16),
+            $"peer semaphore: {Rate(redis.PeerSemaphorePairsPerSecond16)}", Div(redis.PairsPerSecond16, redis.PeerSemaphorePairsPerSecond16), ">= 1.0 (issue 11)", AtLeast(1.0));
         Row(table, "Redis pool at 100,000 channels (cost ratio to 100 channels)", Rate(redis.PairsPerSecond100k),
             $"100 channels: {Rate(redis.PairsPerSecond100)}", Div(redis.PairsPerSecond100, redis.PairsPerSecond100k), "<= 1.25", AtMost(1.25));
         if (notes.TryGetValue("redis-store-alone", out var storeAlone))
@@ -38,8 +44,15 @@ internal static class QuickReport
             Row(table, "(diagnostic) Redis server time per call (INFO commandstats usec)", serverMicros, "", null, "", static _ => "", showRatio: false, noTarget: true);
         }
 
+        Row(table, "Redis acquire script server time (cost ratio to the trivial EVALSHA)", Micros1(redis.ServerMicrosAcquire),
+            $"trivial EVALSHA: {Micros1(redis.ServerMicrosTrivial)}", Div(redis.ServerMicrosAcquire, redis.ServerMicrosTrivial), "<= 2 (issue 11)", AtMost(2));
+
         Row(table, "PostgreSQL pool acquire+release, 16 workers, 2,000 channels", Rate(r.Postgres.PairsPerSecond),
             $"raw 2× prepared upsert: {Rate(r.Postgres.RawUpsertPairsPerSecond)}", Div(r.Postgres.PairsPerSecond, r.Postgres.RawUpsertPairsPerSecond), ">= 0.50", AtLeast(0.50));
+        Row(table, "… against the peer ring probe (DistributedLock.Postgres, advisory locks)", Rate(r.Postgres.PairsPerSecond),
+            $"peer ring probe: {Rate(r.Postgres.PeerProbePairsPerSecond)}", Div(r.Postgres.PairsPerSecond, r.Postgres.PeerProbePairsPerSecond), ">= 0.75 (issue 11)", AtLeast(0.75));
+        Row(table, "PostgreSQL pool, 16 workers, 16 channels, against the peer ring probe", Rate(r.Postgres.PairsPerSecond16),
+            $"peer ring probe: {Rate(r.Postgres.PeerProbePairsPerSecond16)}", Div(r.Postgres.PairsPerSecond16, r.Postgres.PeerProbePairsPerSecond16), ">= 1.0 (issue 11)", AtLeast(1.0));
         if (notes.TryGetValue("duplicates", out var duplicates))
         {
             table.AppendLine(CultureInfo.InvariantCulture, $"| IdempotentExecutor: 50 parallel duplicates in one process (worst of 20 keys) | {duplicates} |  |  | 1 execution, 1 claim | {notes["duplicates-met"]} |");
@@ -71,6 +84,8 @@ internal static class QuickReport
     private static string Rate(double? value) => value is { } x ? x.ToString("N0", CultureInfo.InvariantCulture) + "/s" : "n/a";
 
     private static string Micros(double? value) => value is { } x ? x.ToString("N0", CultureInfo.InvariantCulture) + " µs" : "n/a";
+
+    private static string Micros1(double? value) => value is { } x ? x.ToString("0.0", CultureInfo.InvariantCulture) + " µs" : "n/a";
 
     private static string Bytes(double? value) => value is { } x ? x.ToString("N0", CultureInfo.InvariantCulture) + " B" : "n/a";
 

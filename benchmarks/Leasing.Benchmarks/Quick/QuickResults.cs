@@ -47,6 +47,24 @@ internal sealed class RedisFigures
     [JsonPropertyName("pairsPerSecondFull95")]
     public double? PairsPerSecondFull95 { get; set; }
 
+    [JsonPropertyName("pairsPerSecond16")]
+    public double? PairsPerSecond16 { get; set; }
+
+    [JsonPropertyName("peerProbePairsPerSecond")]
+    public double? PeerProbePairsPerSecond { get; set; }
+
+    [JsonPropertyName("peerProbePairsPerSecond16")]
+    public double? PeerProbePairsPerSecond16 { get; set; }
+
+    [JsonPropertyName("peerSemaphorePairsPerSecond16")]
+    public double? PeerSemaphorePairsPerSecond16 { get; set; }
+
+    [JsonPropertyName("serverMicrosAcquire")]
+    public double? ServerMicrosAcquire { get; set; }
+
+    [JsonPropertyName("serverMicrosTrivial")]
+    public double? ServerMicrosTrivial { get; set; }
+
     [JsonPropertyName("acquireP50Micros")]
     public double? AcquireP50Micros { get; set; }
 
@@ -61,6 +79,15 @@ internal sealed class PostgresFigures
 
     [JsonPropertyName("rawUpsertPairsPerSecond")]
     public double? RawUpsertPairsPerSecond { get; set; }
+
+    [JsonPropertyName("pairsPerSecond16")]
+    public double? PairsPerSecond16 { get; set; }
+
+    [JsonPropertyName("peerProbePairsPerSecond")]
+    public double? PeerProbePairsPerSecond { get; set; }
+
+    [JsonPropertyName("peerProbePairsPerSecond16")]
+    public double? PeerProbePairsPerSecond16 { get; set; }
 }
 
 internal sealed class MemoryFigures

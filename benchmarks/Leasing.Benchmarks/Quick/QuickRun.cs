@@ -20,6 +20,7 @@ internal sealed class QuickRun
     private const int RedisWorkers = 64;
     private const int PostgresWorkers = 16;
     private const int Channels = 2_000;
+    private const int FewChannels = 16; // more workers than channels: the contended case
     private const int Rounds = 5;
 
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
@@ -38,6 +39,8 @@ internal sealed class QuickRun
     }
 
     private string Prefix => $"bench:{_runId}";
+
+    private string PeerApplicationName => $"leasing-bench-{_runId}-peer";
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -89,13 +92,14 @@ internal sealed class QuickRun
         {
             await MeasureRedisAsync(redis, redisConfiguration).ConfigureAwait(false);
             await MeasureDuplicatesAsync(redis, redisConfiguration).ConfigureAwait(false);
-            await MeasurePostgresAsync(postgres).ConfigureAwait(false);
+            await MeasurePostgresAsync(postgres, postgresConnectionString).ConfigureAwait(false);
         }
         finally
         {
             var keys = await Cleanup.RedisAsync(redis, _runId).ConfigureAwait(false);
             var tables = await Cleanup.PostgresAsync(postgres, Backends.PostgresTablePrefix(_runId)).ConfigureAwait(false);
-            Console.Error.WriteLine($"removed this run's {keys} Redis keys and {tables} PostgreSQL tables");
+            var advisory = await Cleanup.PostgresAdvisoryLocksAsync(postgres, PeerApplicationName).ConfigureAwait(false);
+            Console.Error.WriteLine($"removed this run's {keys} Redis keys and {tables} PostgreSQL tables; peer advisory locks still held: {advisory} (they go with the peer's connections)");
         }
     }
 
@@ -182,6 +186,7 @@ internal sealed class QuickRun
         var store = Backends.Redis(redis);
         await using var pool2000 = await OpenPoolAsync(store, "2000", Channels).ConfigureAwait(false);
         await using var pool100 = await OpenPoolAsync(store, "100", 100).ConfigureAwait(false);
+        await using var pool16 = await OpenPoolAsync(store, "16", FewChannels).ConfigureAwait(false);
         await using var pool100k = await OpenPoolAsync(store, "100k", 100_000).ConfigureAwait(false);
         var (holders, full95) = await OpenFull95Async(store).ConfigureAwait(false);
         await using (holders.ConfigureAwait(false))
@@ -189,6 +194,7 @@ internal sealed class QuickRun
         {
             scenarios.Add(new("pool, 2,000 channels", _ => PairAsync(pool2000), x => figures.PairsPerSecond = x));
             scenarios.Add(new("pool, 100 channels", _ => PairAsync(pool100), x => figures.PairsPerSecond100 = x));
+            scenarios.Add(new("pool, 16 channels", _ => PairAsync(pool16), x => figures.PairsPerSecond16 = x));
             scenarios.Add(new("pool, 100,000 channels", _ => PairAsync(pool100k), x => figures.PairsPerSecond100k = x));
             scenarios.Add(new("pool, 1,900 of 2,000 held", _ => PairAsync(full95), x => figures.PairsPerSecondFull95 = x));
             var storePool = pool2000.Name;
@@ -198,6 +204,14 @@ internal sealed class QuickRun
                     ?? throw new InvalidOperationException("No free channel for the store-alone run.");
                 await store.ReleaseAsync(lease).ConfigureAwait(false);
             }, x => _notes["redis-store-alone"] = x.ToString("N0", CultureInfo.InvariantCulture) + "/s"));
+
+            // The peer (madelson's DistributedLock) on the same multiplexer: keys under the run id.
+            var peerProbe = PeerRingProbe.Redis(db, $"{Prefix}:peer{Channels}", Channels);
+            var peerProbe16 = PeerRingProbe.Redis(db, $"{Prefix}:peer{FewChannels}", FewChannels);
+            var peerSemaphore16 = new PeerSemaphore(db, $"{Prefix}:peer-semaphore{FewChannels}", FewChannels);
+            scenarios.Add(new("peer ring probe (DistributedLock.Redis), 2,000 channels", _ => peerProbe.PairAsync(), x => figures.PeerProbePairsPerSecond = x));
+            scenarios.Add(new("peer ring probe (DistributedLock.Redis), 16 channels", _ => peerProbe16.PairAsync(), x => figures.PeerProbePairsPerSecond16 = x));
+            scenarios.Add(new("peer semaphore (RedisDistributedSemaphore), 16 slots", _ => peerSemaphore16.PairAsync(), x => figures.PeerSemaphorePairsPerSecond16 = x));
             Console.Error.WriteLine($"Redis: {RedisWorkers} workers, {Rounds} interleaved rounds per figure (median)");
             await RunRoundsAsync(RedisWorkers, scenarios).ConfigureAwait(false);
         }
@@ -361,6 +375,8 @@ internal sealed class QuickRun
         _notes["redis-server-micros"] = string.Create(CultureInfo.InvariantCulture,
             $"acquire {acquire.ServerMicrosPerOp:0.0} µs, release {release.ServerMicrosPerOp:0.0} µs, renew {renew.ServerMicrosPerOp:0.0} µs; raw EVALSHA {rawCount.ServerMicrosPerOp:0.0} µs");
         Console.Error.WriteLine($"  Redis server time per call: {_notes["redis-server-micros"]}");
+        _results.Redis.ServerMicrosAcquire = acquire.ServerMicrosPerOp;
+        _results.Redis.ServerMicrosTrivial = rawCount.ServerMicrosPerOp;
 
         _results.Redis.CommandsPerAcquire = acquire.TopLevelPerOp;
         _results.Redis.CommandsPerRelease = release.TopLevelPerOp;
@@ -373,7 +389,7 @@ internal sealed class QuickRun
         }
     }
 
-    private async Task MeasurePostgresAsync(NpgsqlDataSource postgres)
+    private async Task MeasurePostgresAsync(NpgsqlDataSource postgres, string connectionString)
     {
         await using var raw = await RawUpsert.CreateAsync(postgres, $"{Backends.PostgresTablePrefix(_runId)}raw", Channels).ConfigureAwait(false);
         var rotation = new int[PostgresWorkers];
@@ -384,7 +400,17 @@ internal sealed class QuickRun
 
         var store = await Backends.PostgresAsync(postgres, _runId).ConfigureAwait(false);
         await using var pool = await OpenPoolAsync(store, "pg", Channels).ConfigureAwait(false);
+        await using var pool16 = await OpenPoolAsync(store, "pg16", FewChannels).ConfigureAwait(false);
         scenarios.Add(new("pool, 2,000 channels", _ => PairAsync(pool), x => _results.Postgres.PairsPerSecond = x));
+        scenarios.Add(new("pool, 16 channels", _ => PairAsync(pool16), x => _results.Postgres.PairsPerSecond16 = x));
+
+        // The peer as its users run it: a connection string (its own Npgsql pool, the library's
+        // default connection multiplexing); an application name of the run's own, to find its locks.
+        var peerConnectionString = new NpgsqlConnectionStringBuilder(connectionString) { ApplicationName = PeerApplicationName }.ConnectionString;
+        var peerProbe = PeerRingProbe.Postgres(peerConnectionString, $"{Prefix}:peer{Channels}", Channels);
+        var peerProbe16 = PeerRingProbe.Postgres(peerConnectionString, $"{Prefix}:peer{FewChannels}", FewChannels);
+        scenarios.Add(new("peer ring probe (DistributedLock.Postgres), 2,000 channels", _ => peerProbe.PairAsync(), x => _results.Postgres.PeerProbePairsPerSecond = x));
+        scenarios.Add(new("peer ring probe (DistributedLock.Postgres), 16 channels", _ => peerProbe16.PairAsync(), x => _results.Postgres.PeerProbePairsPerSecond16 = x));
         Console.Error.WriteLine($"PostgreSQL: {PostgresWorkers} workers, {Rounds} interleaved rounds per figure (median)");
         await RunRoundsAsync(PostgresWorkers, scenarios).ConfigureAwait(false);
     }
