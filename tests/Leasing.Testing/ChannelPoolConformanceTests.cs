@@ -379,6 +379,8 @@ public abstract partial class ChannelPoolConformanceTests : IAsyncLifetime
             (o => o.RetryMinDelay = TimeSpan.Zero, "RetryMinDelay"),
             (o => o.RetryMaxDelay = TimeSpan.FromTicks(1), "RetryMaxDelay"),
             (o => o.MembersVersion = -1, "MembersVersion"),
+            (o => o.MaxAcquiresInFlight = 0, "MaxAcquiresInFlight"),
+            (o => o.MaxAcquiresInFlight = 257, "MaxAcquiresInFlight"),
             (o => o.Name = "", "Name"),
         };
         foreach (var (breakIt, mentions) in cases)

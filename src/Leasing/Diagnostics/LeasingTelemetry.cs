@@ -28,6 +28,8 @@ public static class LeasingTelemetry
 
     internal static readonly Counter<long> Waits = Meter.CreateCounter<long>("leasing.pool.waits", "{wait}", "Acquires that found every channel busy and waited.");
 
+    internal static readonly UpDownCounter<long> Waiting = Meter.CreateUpDownCounter<long>("leasing.pool.waiting", "{caller}", "Callers of this process waiting for a channel right now.");
+
     internal static readonly Counter<long> Exhausted = Meter.CreateCounter<long>("leasing.pool.exhausted", "{acquire}", "Acquires that gave up after AcquireTimeout.");
 
     internal static readonly Counter<long> Cooldowns = Meter.CreateCounter<long>("leasing.pool.cooldowns", "{release}", "Leases released into a cooldown (uncertain outcomes).");

@@ -24,6 +24,7 @@ public sealed class ChannelPool : IAsyncDisposable
     private readonly TimeSpan _retryMax;
     private readonly bool _autoRenew;
     private readonly TimeSpan _outageTolerance;
+    private readonly int _maxInFlight;
     private readonly Lock _gate = new();
     // Waiters by arrival time, then by queueing order (a fake clock stands still): a caller whose
     // first try was still in flight keeps its place.
@@ -36,6 +37,9 @@ public sealed class ChannelPool : IAsyncDisposable
     private Task? _poller;
     private int _firstTriesInFlight;
     private TaskCompletionSource _wake = NewSignal();
+
+    // Releases signalled (in this process or by the backend) since the poller last looked: each starts one acquire.
+    private int _releases;
     private Task<IAsyncDisposable?>? _subscription;
     private IDisposable? _optionsSubscription;
     private PoolCounts? _lastCounts;
@@ -68,6 +72,7 @@ public sealed class ChannelPool : IAsyncDisposable
         _retryMin = options.RetryMinDelay;
         _retryMax = options.RetryMaxDelay;
         _outageTolerance = options.OutageTolerance;
+        _maxInFlight = options.MaxAcquiresInFlight;
         _members = new MemberList([.. options.Channels], options.MembersVersion);
         Tags = [new(LeasingTelemetry.PoolTag, Name), new(LeasingTelemetry.BackendTag, LeasingTelemetry.BackendOf(store))];
         LeasingTelemetry.Track(this);
@@ -399,7 +404,10 @@ public sealed class ChannelPool : IAsyncDisposable
     private void EndFirstTry()
     {
         Interlocked.Decrement(ref _firstTriesInFlight);
-        Wake();
+        lock (_gate)
+        {
+            _wake.TrySetResult();
+        }
     }
 
     private async ValueTask<ChannelLease?> WaitAsync(long arrivedAt, bool triedFirst, TimeSpan timeout, CancellationToken cancellationToken)
@@ -420,6 +428,7 @@ public sealed class ChannelPool : IAsyncDisposable
         {
             ObjectDisposedException.ThrowIf(_disposed.IsCancellationRequested, this);
             _waiters.Enqueue(waiter, (arrivedAt, ++_queued));
+            LeasingTelemetry.Waiting.Add(1, Tags);
             if (triedFirst)
             {
                 Interlocked.Decrement(ref _firstTriesInFlight);
@@ -433,23 +442,35 @@ public sealed class ChannelPool : IAsyncDisposable
             }
         }
 
-        return await waiter.Task.ConfigureAwait(false);
+        try
+        {
+            return await waiter.Task.ConfigureAwait(false);
+        }
+        finally
+        {
+            LeasingTelemetry.Waiting.Add(-1, Tags);
+        }
     }
 
     /// <summary>
-    /// The one poller of this pool in this process: acquires through the backend for the head waiter
-    /// (a new token, a new fencing token, the LRU pick), hands the lease to the first waiter still
-    /// waiting, and releases it if none is. Sleeps a jittered, growing delay between busy tries,
-    /// cut short by a release in this process or a release notification from the backend.
+    /// The one poller of this pool in this process. It keeps up to <see cref="ChannelPoolOptions.MaxAcquiresInFlight"/>
+    /// acquires in flight (never more than callers wait): one to start, one per release signalled (in this
+    /// process or by the backend), one more after each grant (while grants keep coming, more channels may be free). Each
+    /// grant goes to the first waiter still waiting (arrival order), or is released if none is. When every
+    /// try finds the pool busy it sleeps a jittered, growing delay, cut short by a release signal, then probes once.
     /// </summary>
     private async Task PollAsync()
     {
         var delay = _retryMin;
         long? outageSince = null;
+        var running = new List<Task<PollTry>>();
+        var spawn = 1;
+        Task? sleep = null;
         while (true)
         {
             Task wake;
             bool holdBack;
+            var launch = 0;
             lock (_gate)
             {
                 while (_waiters.TryPeek(out var head, out _) && head.IsCompleted)
@@ -457,106 +478,147 @@ public sealed class ChannelPool : IAsyncDisposable
                     _waiters.Dequeue();
                 }
 
-                if (_waiters.Count == 0 || _disposed.IsCancellationRequested)
+                var stopping = _waiters.Count == 0 || _disposed.IsCancellationRequested;
+                if (stopping && running.Count == 0)
                 {
                     _poller = null;
                     Volatile.Write(ref _outage, null);
                     return;
                 }
 
+                if (_wake.Task.IsCompleted)
+                {
+                    _wake = NewSignal();
+                    if (_releases > 0)
+                    {
+                        // A channel was released: try now, and start the busy delay over.
+                        spawn += _releases;
+                        _releases = 0;
+                        delay = _retryMin;
+                        sleep = null;
+                    }
+                }
+
                 wake = _wake.Task;
+
+                // Callers that arrived earlier may still be on their first try: they queue first.
                 holdBack = Volatile.Read(ref _firstTriesInFlight) > 0;
+                if (!holdBack && !stopping)
+                {
+                    var room = Math.Min(_waiters.Count, _maxInFlight) - running.Count;
+                    launch = Math.Max(0, Math.Min(spawn, room));
+
+                    // Signals beyond the room are kept (bounded): a try in flight may have been answered
+                    // busy just before the release it was counted for.
+                    spawn = Math.Min(spawn - launch, _maxInFlight);
+                }
             }
 
-            if (holdBack)
+            for (var i = 0; i < launch; i++)
             {
-                // Callers that arrived earlier may still be on their first try: they queue first.
+                running.Add(TryOnceAsync());
+            }
+
+            if (launch > 0)
+            {
+                sleep = null;
+            }
+
+            if (running.Count == 0)
+            {
                 try
                 {
-                    await wake.WaitAsync(_disposed.Token).ConfigureAwait(false);
+                    if (holdBack)
+                    {
+                        await wake.WaitAsync(_disposed.Token).ConfigureAwait(false);
+                        continue;
+                    }
+
+                    // Every try found the pool busy (or failed): sleep, cut short by a release, then probe once.
+                    sleep ??= Task.Delay(Jitter(delay), _time, _disposed.Token);
+                    await Task.WhenAny(wake, sleep).ConfigureAwait(false);
+                    if (sleep.IsCanceled)
+                    {
+                        return;
+                    }
+
+                    if (sleep.IsCompleted)
+                    {
+                        sleep = null;
+                        spawn = Math.Max(spawn, 1);
+                        delay = delay * 2 > _retryMax ? _retryMax : delay * 2;
+                    }
                 }
                 catch (OperationCanceledException)
                 {
                     return;
                 }
 
-                lock (_gate)
-                {
-                    if (_wake.Task.IsCompleted)
-                    {
-                        _wake = NewSignal();
-                    }
-                }
-
                 continue;
             }
 
-            Lease? lease;
-            long sentAt = _time.GetTimestamp();
-            try
+            await Task.WhenAny(running.Count == 1 ? [running[0], wake] : [.. running, wake]).ConfigureAwait(false);
+            for (var i = running.Count - 1; i >= 0; i--)
             {
-                // Never cancelled: a grant that lands after the pool was disposed is released by DeliverAsync.
-                // A grant that answered past its local deadline is given back and counts as a failed try.
-                lease = AbandonedGrants.InTime(await AcquireLeastRecentlyUsedAsync().ConfigureAwait(false), sentAt, _leaseDuration, _time, _store, _logger, Wake);
-                outageSince = null;
-                Volatile.Write(ref _outage, null);
-            }
-            catch (Exception e)
-            {
+                if (!running[i].IsCompleted)
+                {
+                    continue;
+                }
+
+                var done = running[i].Result;
+                running.RemoveAt(i);
+                if (done.Error is null)
+                {
+                    outageSince = null;
+                    Volatile.Write(ref _outage, null);
+                    if (done.Lease is not null)
+                    {
+                        await DeliverAsync(done.Lease, done.SentAt).ConfigureAwait(false);
+                        spawn = Math.Min(spawn + 1, _maxInFlight);
+                        delay = _retryMin;
+                    }
+
+                    continue;
+                }
+
                 // The outage is measured from its first failed answer (not from when that command was
                 // sent): one command that stalls for the whole command timeout is one failure, retried.
                 if (outageSince is null)
                 {
                     outageSince = _time.GetTimestamp();
-                    Log.PoolOutage(_logger, Name, e);
+                    Log.PoolOutage(_logger, Name, done.Error);
                 }
 
-                Volatile.Write(ref _outage, e);
-                if (!_disposed.IsCancellationRequested && _time.GetElapsedTime(outageSince.Value) < _outageTolerance)
-                {
-                    // A blip: the waiters keep waiting; try again after the busy delay (a release signal cuts it short).
-                    lease = null;
-                }
-                else
+                Volatile.Write(ref _outage, done.Error);
+                var lasted = _time.GetElapsedTime(outageSince.Value);
+                if (!_disposed.IsCancellationRequested && lasted >= _outageTolerance)
                 {
                     // Unreachable for OutageTolerance: every waiter gets the error now, not a late "exhausted".
-                    FailAll(e is LeaseStoreUnavailableException unavailable && _outageTolerance <= TimeSpan.Zero
+                    FailAll(done.Error is LeaseStoreUnavailableException unavailable && _outageTolerance <= TimeSpan.Zero
                         ? unavailable
                         : new LeaseStoreUnavailableException(
-                            $"Pool '{Name}': the lease store stayed unreachable for {_time.GetElapsedTime(outageSince.Value).TotalMilliseconds:0} ms (outage tolerance {_outageTolerance.TotalMilliseconds:0} ms); the last error is inside.",
-                            e));
-                    continue;
+                            $"Pool '{Name}': the lease store stayed unreachable for {lasted.TotalMilliseconds:0} ms (outage tolerance {_outageTolerance.TotalMilliseconds:0} ms); the last error is inside.",
+                            done.Error));
                 }
-            }
 
-            if (lease is not null)
-            {
-                await DeliverAsync(lease, sentAt).ConfigureAwait(false);
-                delay = _retryMin;
-                continue;
+                // A blip: the waiters keep waiting; the next try follows the busy delay (a release cuts it short).
             }
+        }
+    }
 
-            try
-            {
-                var sleep = Jitter(delay);
-                await Task.WhenAny(wake, Task.Delay(sleep, _time, _disposed.Token)).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-
-            lock (_gate)
-            {
-                if (_wake.Task.IsCompleted)
-                {
-                    _wake = NewSignal();
-                    delay = _retryMin;
-                    continue;
-                }
-            }
-
-            delay = delay * 2 > _retryMax ? _retryMax : delay * 2;
+    /// <summary>One acquire of the poller; never throws (the error is in the result). Sent without a caller's token.</summary>
+    private async Task<PollTry> TryOnceAsync()
+    {
+        var sentAt = _time.GetTimestamp();
+        try
+        {
+            // A grant that answered past its local deadline is given back and counts as a failed try.
+            var lease = AbandonedGrants.InTime(await AcquireLeastRecentlyUsedAsync().ConfigureAwait(false), sentAt, _leaseDuration, _time, _store, _logger, Wake);
+            return new PollTry(lease, sentAt, null);
+        }
+        catch (Exception e)
+        {
+            return new PollTry(null, sentAt, e);
         }
     }
 
@@ -630,6 +692,7 @@ public sealed class ChannelPool : IAsyncDisposable
         return handle;
     }
 
+    /// <summary>A channel was released (here, by the backend's announcement, or an abandoned grant given back): one more acquire for a waiter.</summary>
     private void Wake()
     {
         if (Volatile.Read(ref _poller) is not { IsCompleted: false })
@@ -640,6 +703,7 @@ public sealed class ChannelPool : IAsyncDisposable
 
         lock (_gate)
         {
+            _releases++;
             _wake.TrySetResult();
         }
     }
@@ -780,4 +844,6 @@ public sealed class ChannelPool : IAsyncDisposable
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private sealed record MemberList(string[] Channels, long Version);
+
+    private readonly record struct PollTry(Lease? Lease, long SentAt, Exception? Error);
 }

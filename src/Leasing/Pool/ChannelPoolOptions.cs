@@ -38,6 +38,16 @@ public sealed class ChannelPoolOptions
     public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>
+    /// How many acquires the pool keeps in flight at once for the callers of <see cref="ChannelPool.AcquireAsync"/>
+    /// waiting in this process (never more than are waiting). Each release (in this process, or announced
+    /// by the backend) starts one acquire for the next waiter; each grant starts one more while
+    /// waiters remain, so throughput under contention is not capped at one round trip at a time. Grants
+    /// still go to waiters in arrival order.
+    /// </summary>
+    /// <value>Default 8; between 1 and 256 (1: one acquire at a time).</value>
+    public int MaxAcquiresInFlight { get; set; } = 8;
+
+    /// <summary>
     /// How long <see cref="ChannelPool.AcquireAsync"/> rides through a backend outage: shorter outages
     /// only delay grants (the pool keeps retrying); when the backend stays unreachable this long, the
     /// waiters fail with <see cref="LeaseStoreUnavailableException"/> (the last error inside). Never

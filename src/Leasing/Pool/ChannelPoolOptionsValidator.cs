@@ -79,6 +79,11 @@ internal sealed class ChannelPoolOptionsValidator : IValidateOptions<ChannelPool
             failures.Add($"ChannelPoolOptions.RetryMaxDelay must be at least RetryMinDelay (was {options.RetryMaxDelay} < {options.RetryMinDelay}).");
         }
 
+        if (options.MaxAcquiresInFlight is < 1 or > 256)
+        {
+            failures.Add($"ChannelPoolOptions.MaxAcquiresInFlight must be between 1 and 256 (was {options.MaxAcquiresInFlight}).");
+        }
+
         if (options.OutageTolerance < TimeSpan.Zero || options.OutageTolerance > LeaseArguments.MaxTtl)
         {
             failures.Add($"ChannelPoolOptions.OutageTolerance must be between zero and {LeaseArguments.MaxTtl} (was {options.OutageTolerance}).");

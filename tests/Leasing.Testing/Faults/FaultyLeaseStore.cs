@@ -13,6 +13,7 @@ public sealed class FaultyLeaseStore(ILeaseStore inner) : ILeaseStore
     private int _failures;
     private int _acquires;
     private int _renewals;
+    private int _held;
 
     /// <summary>When true, every call throws <see cref="LeaseStoreUnavailableException"/> without reaching the backend.</summary>
     public bool Down { get; set; }
@@ -28,6 +29,9 @@ public sealed class FaultyLeaseStore(ILeaseStore inner) : ILeaseStore
 
     /// <summary>When set, every renewal waits for this task (honouring the caller's token) before it reaches the backend.</summary>
     public Task? StallRenewals { get; set; }
+
+    /// <summary>How many acquire replies are being held right now (acquires that ran on the backend and wait at the gate).</summary>
+    public int HeldNow => Volatile.Read(ref _held);
 
     /// <summary>How many renewals were sent.</summary>
     public int Renewals => Volatile.Read(ref _renewals);
@@ -103,13 +107,22 @@ public sealed class FaultyLeaseStore(ILeaseStore inner) : ILeaseStore
         }
 
         var hold = HoldReplies;
-        var holdGrant = HoldGrants;
         var lease = await acquire();
-        hold ??= lease is null ? null : holdGrant;
+
+        // Read when the reply arrives: a grant that was in flight when the gate was set is held too.
+        hold ??= lease is null ? null : HoldGrants;
         if (hold is not null)
         {
             _firstHeldGrant.TrySetResult(lease);
-            await hold.WaitAsync(cancellationToken);
+            Interlocked.Increment(ref _held);
+            try
+            {
+                await hold.WaitAsync(cancellationToken);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _held);
+            }
         }
 
         return lease;

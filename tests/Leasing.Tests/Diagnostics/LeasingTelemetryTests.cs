@@ -300,7 +300,7 @@ public sealed class LeasingTelemetryTests : IAsyncDisposable
         listener.Start();
 
         instruments.Select(i => i.Name).Should().BeEquivalentTo(
-            "leasing.pool.acquisitions", "leasing.pool.waits", "leasing.pool.exhausted", "leasing.pool.cooldowns",
+            "leasing.pool.acquisitions", "leasing.pool.waits", "leasing.pool.waiting", "leasing.pool.exhausted", "leasing.pool.cooldowns",
             "leasing.lease.renew_failures", "leasing.lease.lost", "leasing.pool.acquire_wait", "leasing.lease.hold_time",
             "leasing.idempotency.executions", "leasing.idempotency.replays", "leasing.idempotency.waits",
             "leasing.idempotency.fingerprint_mismatches", "leasing.pool.held", "leasing.pool.free", "leasing.pool.cooling");
