@@ -316,7 +316,8 @@ public sealed class IdempotentExecutor : IAsyncDisposable
                     {
                         // Answered past the claim's local deadline: a duplicate elsewhere may own the key by
                         // now, so the action must not run. The claim goes back; this counts as a failed round trip.
-                        _ = ReleaseAfterFailureAsync(key, claim.OwnerToken!, new TimeoutException("The claim was answered past its local deadline."));
+                        _ = ReleaseAfterFailureAsync(key, claim.OwnerToken!, new TimeoutException("The claim was answered past its local deadline."))
+                            .ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                         throw new LeaseStoreUnavailableException(
                             $"Idempotency key '{key}': the store answered the claim after {_time.GetElapsedTime(sentAt).TotalMilliseconds:0} ms, past its local deadline; the claim was released and the action did not run.");
                     }

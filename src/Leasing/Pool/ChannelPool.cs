@@ -428,7 +428,6 @@ public sealed class ChannelPool : IAsyncDisposable
         {
             ObjectDisposedException.ThrowIf(_disposed.IsCancellationRequested, this);
             _waiters.Enqueue(waiter, (arrivedAt, ++_queued));
-            LeasingTelemetry.Waiting.Add(1, Tags);
             if (triedFirst)
             {
                 Interlocked.Decrement(ref _firstTriesInFlight);
@@ -442,6 +441,7 @@ public sealed class ChannelPool : IAsyncDisposable
             }
         }
 
+        LeasingTelemetry.Waiting.Add(1, Tags);
         try
         {
             return await waiter.Task.ConfigureAwait(false);
@@ -461,9 +461,49 @@ public sealed class ChannelPool : IAsyncDisposable
     /// </summary>
     private async Task PollAsync()
     {
+        var running = new List<Task<PollTry>>();
+        try
+        {
+            await PollLoopAsync(running).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // A defect (or a throwing logger) must not strand the queue: the waiters get the error, and
+            // grants still in flight go back instead of staying held, unrenewed, for a lease.
+            lock (_gate)
+            {
+                _poller = null;
+            }
+
+            FailAll(e);
+            foreach (var pending in running)
+            {
+                _ = GiveBackAsync(pending);
+            }
+        }
+    }
+
+    private async Task GiveBackAsync(Task<PollTry> pending)
+    {
+        if ((await pending.ConfigureAwait(false)).Lease is not { } lease)
+        {
+            return;
+        }
+
+        try
+        {
+            await _store.ReleaseAsync(lease, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            Log.OrphanReleaseFailed(_logger, Name, e);
+        }
+    }
+
+    private async Task PollLoopAsync(List<Task<PollTry>> running)
+    {
         var delay = _retryMin;
         long? outageSince = null;
-        var running = new List<Task<PollTry>>();
         var spawn = 1;
         Task? sleep = null;
         while (true)
@@ -591,7 +631,11 @@ public sealed class ChannelPool : IAsyncDisposable
 
                 Volatile.Write(ref _outage, done.Error);
                 var lasted = _time.GetElapsedTime(outageSince.Value);
-                if (!_disposed.IsCancellationRequested && lasted >= _outageTolerance)
+
+                // Only a try sent since the outage began proves it still lasts: tries that were already
+                // stalled when it began are that one failure, not a new one.
+                var fresh = _outageTolerance <= TimeSpan.Zero || done.SentAt >= outageSince.Value;
+                if (!_disposed.IsCancellationRequested && fresh && lasted >= _outageTolerance)
                 {
                     // Unreachable for OutageTolerance: every waiter gets the error now, not a late "exhausted".
                     FailAll(done.Error is LeaseStoreUnavailableException unavailable && _outageTolerance <= TimeSpan.Zero
@@ -599,6 +643,10 @@ public sealed class ChannelPool : IAsyncDisposable
                         : new LeaseStoreUnavailableException(
                             $"Pool '{Name}': the lease store stayed unreachable for {lasted.TotalMilliseconds:0} ms (outage tolerance {_outageTolerance.TotalMilliseconds:0} ms); the last error is inside.",
                             done.Error));
+
+                    // The failed waiters have their error; callers that come later start from a clean slate.
+                    outageSince = null;
+                    Volatile.Write(ref _outage, null);
                 }
 
                 // A blip: the waiters keep waiting; the next try follows the busy delay (a release cuts it short).
@@ -613,7 +661,8 @@ public sealed class ChannelPool : IAsyncDisposable
         try
         {
             // A grant that answered past its local deadline is given back and counts as a failed try.
-            var lease = AbandonedGrants.InTime(await AcquireLeastRecentlyUsedAsync().ConfigureAwait(false), sentAt, _leaseDuration, _time, _store, _logger, Wake);
+            // Its release is no signal: the backend is slow, and the busy delay should grow, not restart.
+            var lease = AbandonedGrants.InTime(await AcquireLeastRecentlyUsedAsync().ConfigureAwait(false), sentAt, _leaseDuration, _time, _store, _logger, null);
             return new PollTry(lease, sentAt, null);
         }
         catch (Exception e)

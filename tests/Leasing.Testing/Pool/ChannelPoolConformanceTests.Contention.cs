@@ -9,19 +9,20 @@ namespace Leasing.Testing;
 public abstract partial class ChannelPoolConformanceTests
 {
     [Theory]
-    [InlineData(1, 1)]
-    [InlineData(4, 4)]
-    [InlineData(8, 4)]
-    public async Task AcquireAsync_ReleasesWhileCallersWait_StartOneAcquireEachUpToTheBound_AndServeInArrivalOrder(int bound, int expectedInFlight)
+    [InlineData(1, 4, 1)]
+    [InlineData(4, 6, 4)]
+    [InlineData(8, 2, 2)]
+    public async Task AcquireAsync_ReleasesWhileCallersWait_StartOneAcquireEachUpToTheBound_AndServeInArrivalOrder(int bound, int released, int expectedInFlight)
     {
-        // 4 channels held by this pool's own callers, 6 more callers waiting. Releasing the 4 starts
-        // an acquire per release (up to the bound) at once, not one after another; the grants are held
-        // at the backend's reply so the acquires in flight can be counted.
+        // 8 channels held by this pool's own callers, 6 more callers waiting. Releasing some of the 8
+        // starts one acquire per release (never more, never past the bound) at once, not one after
+        // another. Every reply is held at the gate, so the acquires in flight can be counted exactly.
         var name = Unique.Name();
         var faulty = new FaultyLeaseStore(Backend.CreateStore());
-        var pool = CreatePool(name, Channels(4), o => o.MaxAcquiresInFlight = bound, store: faulty);
+        // No timed probes (an hour's busy delay): every acquire after the first probe comes from a release.
+        var pool = CreatePool(name, Channels(8), o => (o.MaxAcquiresInFlight, o.RetryMinDelay, o.RetryMaxDelay) = (bound, TimeSpan.FromHours(1), TimeSpan.FromHours(1)), store: faulty);
         var held = new List<ChannelLease>();
-        for (var i = 0; i < 4; i++)
+        for (var i = 0; i < 8; i++)
         {
             held.Add(await pool.AcquireAsync());
         }
@@ -60,26 +61,33 @@ public abstract partial class ChannelPoolConformanceTests
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         try
         {
-            faulty.HoldGrants = gate.Task;
-            foreach (var lease in held)
+            // 8 grants, the first caller's own try and the poller's first probe were sent (before the gate).
+            await Eventually.TrueAsync(() => faulty.Acquires >= 10, "the poller probed once");
+            faulty.HoldReplies = gate.Task;
+            var before = faulty.Acquires;
+            foreach (var lease in held.Take(released))
             {
                 await lease.ReleaseAsync();
             }
 
             await Eventually.TrueAsync(() => faulty.HeldNow >= expectedInFlight, $"{expectedInFlight} acquires in flight at once", TimeSpan.FromSeconds(10));
-            faulty.HeldNow.Should().Be(expectedInFlight, "one acquire per release, never more than the bound");
+            faulty.HeldNow.Should().Be(expectedInFlight, $"one acquire per release, never past the bound");
+            (faulty.Acquires - before).Should().Be(expectedInFlight, "no acquire was sent beyond those in flight");
             gate.SetResult();
 
-            // The first four callers get the four channels; the last two still wait.
-            var served = await Task.WhenAll(waiters.Take(4)).WaitAsync(TimeSpan.FromSeconds(30));
+            // The first callers get the released channels, in arrival order; the others still wait.
+            var servedCount = Math.Min(released, waiters.Count);
+            var served = await Task.WhenAll(waiters.Take(servedCount)).WaitAsync(TimeSpan.FromSeconds(30));
             served.Select(l => l.ChannelId).Should().OnlyHaveUniqueItems();
-            waiters.Skip(4).Should().AllSatisfy(w => w.IsCompleted.Should().BeFalse("a later caller never overtakes an earlier one"));
+            waiters.Skip(servedCount).Where(w => w.IsCompleted).Should().BeEmpty("a later caller never overtakes an earlier one");
 
-            await served[0].ReleaseAsync();
-            await served[1].ReleaseAsync();
-            var late = await Task.WhenAll(waiters.Skip(4)).WaitAsync(TimeSpan.FromSeconds(30));
-            late.Select(l => l.ChannelId).Should().BeSubsetOf([served[0].ChannelId, served[1].ChannelId]);
-            foreach (var lease in served.Skip(2).Concat(late))
+            foreach (var lease in served.Concat(held.Skip(released)))
+            {
+                await lease.ReleaseAsync();
+            }
+
+            var late = await Task.WhenAll(waiters.Skip(servedCount)).WaitAsync(TimeSpan.FromSeconds(30));
+            foreach (var lease in late)
             {
                 await lease.ReleaseAsync();
             }
