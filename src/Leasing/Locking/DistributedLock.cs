@@ -72,6 +72,7 @@ public sealed class DistributedLock
         var started = _time.GetTimestamp();
         var delay = _options.RetryMinDelay;
         long? outageSince = null;
+        var answeredHeld = false;
         while (true)
         {
             LockHandle? handle;
@@ -91,6 +92,13 @@ public sealed class DistributedLock
                 outageSince ??= _time.GetTimestamp();
                 var lasted = _time.GetElapsedTime(outageSince.Value);
                 var timedOut = timeout != Timeout.InfiniteTimeSpan && _time.GetElapsedTime(started) >= timeout;
+                if (timedOut && answeredHeld && lasted < _options.OutageTolerance)
+                {
+                    // The backend answered "held" before; only the last try ran out of time: the lock stayed
+                    // held as far as anyone knows, which is a timeout, not an outage.
+                    throw new TimeoutException($"The lock '{key}' stayed held for {timeout.TotalMilliseconds:0} ms (the last try did not answer in time; its error is inside).", e);
+                }
+
                 if (lasted >= _options.OutageTolerance || timedOut)
                 {
                     throw new LeaseStoreUnavailableException(
@@ -106,6 +114,7 @@ public sealed class DistributedLock
                 return handle;
             }
 
+            answeredHeld |= outageSince is null;
             var left = timeout == Timeout.InfiniteTimeSpan ? Timeout.InfiniteTimeSpan : timeout - _time.GetElapsedTime(started);
             if (left != Timeout.InfiniteTimeSpan && left <= TimeSpan.Zero)
             {

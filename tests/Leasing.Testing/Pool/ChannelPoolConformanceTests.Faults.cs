@@ -294,6 +294,39 @@ public abstract partial class ChannelPoolConformanceTests
         never.SetResult();
     }
 
+    [Fact]
+    public async Task DistributedLockAcquireAsync_HeldThenTheLastTryStalls_IsATimeoutNotAnOutage()
+    {
+        // The backend answered "held" (the lock is held elsewhere); then a try stalls past the timeout.
+        // The lock stayed held as far as anyone knows: TimeoutException, with the stalled try inside.
+        var key = Unique.Name();
+        var holder = new DistributedLock(Backend.CreateStore(), new DistributedLockOptions { LeaseDuration = Backend.Ttl * 20 }, Backend.TimeProvider);
+        await using var held = await holder.TryAcquireAsync(key);
+        held.Should().NotBeNull();
+        var faulty = new FaultyLeaseStore(Backend.CreateStore());
+        var locks = new DistributedLock(faulty, new DistributedLockOptions { LeaseDuration = Backend.Ttl * 20, OutageTolerance = TimeSpan.FromHours(1) }, Backend.TimeProvider);
+        var never = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        try
+        {
+            var call = locks.AcquireAsync(key, Backend.Ttl).AsTask();
+            for (var i = 0; i < 500 && faulty.Acquires < 2; i++)
+            {
+                await Backend.PassAsync(TimeSpan.FromMilliseconds(2));
+                await Task.Delay(Backend.IsTimeVirtual ? 2 : 0);
+            }
+
+            faulty.Acquires.Should().BeGreaterThanOrEqualTo(2, "the first try answered held and a second one was sent");
+            faulty.StallThenFail = never.Task;
+            await PumpUntilAsync(call);
+
+            await call.Awaiting(c => c.WaitAsync(TimeSpan.FromSeconds(30))).Should().ThrowAsync<TimeoutException>();
+        }
+        finally
+        {
+            never.TrySetResult();
+        }
+    }
+
     /// <summary>Lets backend time pass in small steps until <paramref name="task"/> ends (at most a minute of steps).</summary>
     private async Task PumpUntilAsync(Task task)
     {
