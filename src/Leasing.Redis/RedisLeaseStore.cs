@@ -11,12 +11,14 @@ namespace Leasing.Redis;
 /// (<c>TIME</c>); scripts are loaded on first use and again after a server restart (NOSCRIPT).
 /// </summary>
 /// <remarks>
-/// <para>Keys start with <c>{KeyPrefix}:v1:</c>. A pool's keys share one hash tag, so its scripts
-/// work on Redis Cluster; pool names and keys are escaped so that no id can pick a slot, read as a
-/// glob, or run into another key. Pools keep free members in a sorted set ordered by a per-pool
-/// acquisition sequence (strict least-recently-acquired order) and held or cooling members in a
-/// sorted set ordered by expiry, from which acquire takes expired ones back: an acquire costs
-/// O(log N) whatever the pool's size or fullness.</para>
+/// <para>Keys start with <c>{KeyPrefix}:v1:</c> (pools: <c>{KeyPrefix}:v2:</c>). A pool's keys share
+/// one hash tag, so its scripts work on Redis Cluster; pool names and keys are escaped so that no
+/// id can pick a slot, read as a glob, or run into another key. A pool keeps its members in one
+/// sorted set: free ones ordered by their last fencing token, which grows across the whole pool
+/// (strict least-recently-acquired order), ahead of held or cooling ones ordered by expiry, which
+/// acquire takes back once the earliest end may have passed: an acquire costs O(log N) whatever
+/// the pool's size or fullness. A pool member's last acquisition time is its fencing token read
+/// as server time (the two differ only if the server clock steps back).</para>
 /// <para>Mutual exclusion needs one primary with <c>maxmemory-policy noeviction</c>. A failover or
 /// a restart without persistence can let two holders overlap for up to one renewal interval; the
 /// fencing token (max(stored + 1, server clock in µs)) still grows then, so a fenced downstream
@@ -446,7 +448,7 @@ public sealed class RedisLeaseStore : ILeaseStore, ILeaseReleaseSource
     {
         public PoolKeyNames Names { get; } = names;
 
-        public RedisKey[] Keys { get; } = [names.Meta, names.Free, names.Busy, names.Members];
+        public RedisKey[] Keys { get; } = [names.Meta, names.Queue, names.Members];
 
         public RedisValue Channel { get; } = names.Channel;
 

@@ -19,7 +19,7 @@ public sealed class KeyNameTests
         var store = new RedisLeaseStore(redis);
 
         var names = store.PoolKeyNamesOf(pool);
-        string[] keys = [names.Meta, names.Free, names.Busy, names.Members, names.Channel];
+        string[] keys = [names.Meta, names.Queue, names.Members, names.Channel];
 
         keys.Select(ClusterSlot.Of).Distinct().Should().ContainSingle($"all keys of pool {pool} share one hash tag");
         keys.Should().AllSatisfy(k => k.Should().StartWith("leasing:v2:{pool:"));

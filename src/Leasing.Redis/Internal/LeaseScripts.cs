@@ -11,12 +11,12 @@ namespace Leasing.Redis.Internal;
 /// or cooldown (0: free), t = owner token ('' while cooling or free). The hash is kept for a day
 /// after its lease or cooldown ends; by then the clock term of the fencing rule has passed its
 /// fencing token, so dropping it cannot make a token go back.
-/// Pool (KEYS = meta, free, busy, members; see <see cref="PoolKeyNames"/> and the comment above
-/// the pool scripts): a member is in at most one of free and busy. Held: in busy with a future
-/// score and its token in meta; cooling: in busy with a future score and an empty token; free
-/// otherwise. Expired entries of busy are taken back lazily by acquire. Member fields are never
-/// deleted except the membership mark, and the pool's last fencing token bounds every member's,
-/// so fencing tokens survive release, expiry and removal from the pool.
+/// Pool (KEYS = meta, queue, members; see <see cref="PoolKeyNames"/> and the comment above the
+/// pool scripts): held: in queue with a future end and its token in meta; cooling: in queue with
+/// a future end and an empty token; free otherwise. Expired entries are taken back lazily by
+/// acquire. Member fields are never deleted except the membership mark, and the pool's last
+/// fencing token bounds every member's, so fencing tokens survive release, expiry and removal
+/// from the pool.
 /// </remarks>
 internal static class LeaseScripts
 {
@@ -97,20 +97,25 @@ internal static class LeaseScripts
         return out
         """);
 
-    // Pool scripts. One hash (meta) holds the pool's fields and each member's fields, so that one
-    // HMGET reads and one HSET writes what a script needs. Pool fields: version (members version),
-    // gen (membership generation), seq (the last fencing token issued in the pool), next (a lower
-    // bound on the ends in busy: acquire looks for expired entries only once now has reached it;
-    // absent: look). Member fields, named by a letter and ':' before the id (so no id can reach a
-    // pool field or another member's): f:ID = last fencing token, t:ID = owner token ('' or stale
-    // when not held: busy decides whether a lease is live), g:ID = membership generation (present
-    // exactly while the member is current; the members hash holds the same, for listing and sweeping).
-    // Fencing tokens are max(f + 1, seq + 1, now): they grow per member and across the pool, so
-    // the token is also the LRU position: free is scored by each member's last fencing token (0:
-    // never acquired), and the last acquisition time reported is that token. Numbers go to Redis as
-    // Lua numbers, which Redis writes as integers up to 2^53 (no string formatting).
+    // Pool scripts. KEYS: meta (hash), queue (sorted set), members (hash).
+    // meta holds the pool's fields and each member's, so that one HMGET reads and one HSET writes
+    // what a script needs. Pool fields: version (members version), gen (membership generation),
+    // seq (the last fencing token issued in the pool), next (a lower bound on the ends of holds and
+    // cooldowns: acquire looks for expired ones only once now has reached it; absent: look).
+    // Member fields, named by a letter and ':' before the id (so no id can reach a pool field or
+    // another member's): f:ID = last fencing token, t:ID = owner token ('' or stale when not held:
+    // queue decides whether a lease is live), g:ID = membership generation (present exactly while
+    // the member is current; members holds the same, for listing and sweeping).
+    // queue holds every current member and every removed one still held or cooling, in one order:
+    // a free member is scored below zero by its last fencing token (f - 2^52; 0 if never acquired),
+    // a held or cooling one by the end of its lease or cooldown (µs, above zero). So the first entry
+    // is the least recently acquired free member, "live" is score > now, and a claim, a release or
+    // a take-back is one ZADD. Fencing tokens are max(f + 1, seq + 1, now): they grow per member and
+    // across the pool, which makes them the LRU position too; the last acquisition time reported is
+    // that token. Numbers go to Redis as Lua numbers, which Redis writes as integers below 2^53.
     private const string PoolHead = """
-        local meta, free, busy, members = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+        local meta, queue, members = KEYS[1], KEYS[2], KEYS[3]
+        local FREE = 4503599627370496
         local clock = redis.call('TIME')
         local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
 
@@ -120,18 +125,18 @@ internal static class LeaseScripts
     // pool without a stored version is unknown to this server, its data was lost: answer ''), the
     // lazy take-back of expired entries, and the claim.
     private const string PoolAcquire = PoolHead + """
-        local FAR = 9007199254740992
+        local NONE = 9007199254740992
         local function outdated(v, want)
           want = tonumber(want)
           if want < 0 or (v and tonumber(v) >= want) then return false end
           return v or ''
         end
-        -- Takes back up to 16 expired holds and cooldowns (a current member returns to free at its
-        -- old position) and returns the new bound: the earliest end left in busy, 0 when more
-        -- expired entries wait, FAR when busy is empty.
+        -- Takes back up to 16 expired holds and cooldowns (a current member returns to its old
+        -- position, a removed one leaves) and returns the new bound: the earliest end left, 0 when
+        -- more expired entries wait, NONE when nothing is held or cooling.
         local function reclaim()
-          local r = redis.call('ZRANGE', busy, 0, 15, 'WITHSCORES')
-          local gone, fields, bound = {}, {}, FAR
+          local r = redis.call('ZRANGEBYSCORE', queue, 0, '+inf', 'WITHSCORES', 'LIMIT', 0, 16)
+          local gone, fields, bound = {}, {}, NONE
           for i = 1, #r, 2 do
             local e = tonumber(r[i + 1])
             if e > now then bound = e break end
@@ -141,20 +146,22 @@ internal static class LeaseScripts
           end
           if #gone == 0 then return bound end
           if #gone == 16 then bound = 0 end
-          redis.call('ZREM', busy, unpack(gone))
           local s = redis.call('HMGET', meta, unpack(fields))
-          local back = {}
+          local back, out = {}, {}
           for i = 1, #gone do
             if s[2 * i - 1] then
-              back[#back + 1] = s[2 * i] or 0
+              back[#back + 1] = (tonumber(s[2 * i]) or 0) - FREE
               back[#back + 1] = gone[i]
+            else
+              out[#out + 1] = gone[i]
             end
           end
-          if #back > 0 then redis.call('ZADD', free, unpack(back)) end
+          if #back > 0 then redis.call('ZADD', queue, unpack(back)) end
+          if #out > 0 then redis.call('ZREM', queue, unpack(out)) end
           return bound
         end
-        -- Claims member m (already out of free and busy): f = its last fencing token, seq = the
-        -- pool's, stored/bound = the stored and the current lower bound of busy.
+        -- Claims member m (free, or its hold or cooldown ended): f = its last fencing token,
+        -- seq = the pool's, stored/bound = the stored and the current lower bound of the ends.
         local function claim(m, f, seq, stored, bound, ttl, tok)
           local nf = math.max(f + 1, seq + 1, now)
           local e = now + ttl
@@ -164,15 +171,15 @@ internal static class LeaseScripts
           else
             redis.call('HSET', meta, 'seq', nf, 'f:' .. m, nf, 't:' .. m, tok)
           end
-          redis.call('ZADD', busy, e, m)
+          redis.call('ZADD', queue, e, m)
           return {m, nf, e}
         end
 
         """;
 
     /// <summary>
-    /// Checks the members version, takes back expired holds when one may have ended, then pops the
-    /// least recently acquired free member and claims it. ARGV: token, ttl µs, members version (-1: no check).
+    /// Checks the members version, takes back expired holds when one may have ended, then claims
+    /// the least recently acquired free member. ARGV: token, ttl µs, members version (-1: no check).
     /// Returns {member, fencing, expiresAt}, nil when none is free, or the stored version as a
     /// string ('' when the pool is unknown) when it is older than ARGV[3]; nothing is written then.
     /// </summary>
@@ -183,12 +190,12 @@ internal static class LeaseScripts
         local stored = tonumber(s[3]) or 0
         local bound = stored
         if now >= bound then bound = reclaim() end
-        local head = redis.call('ZPOPMIN', free)
-        if #head == 0 then
+        local head = redis.call('ZRANGE', queue, 0, 0, 'WITHSCORES')
+        if #head == 0 or tonumber(head[2]) >= 0 then
           if bound ~= stored then redis.call('HSET', meta, 'next', bound) end
           return false
         end
-        return claim(head[1], tonumber(head[2]), tonumber(s[2]) or 0, stored, bound, tonumber(ARGV[2]), ARGV[1])
+        return claim(head[1], tonumber(head[2]) + FREE, tonumber(s[2]) or 0, stored, bound, tonumber(ARGV[2]), ARGV[1])
         """);
 
     /// <summary>
@@ -201,13 +208,8 @@ internal static class LeaseScripts
         local stale = outdated(s[1], ARGV[4])
         if stale then return stale end
         if not s[4] then return false end
-        local b = redis.call('ZSCORE', busy, m)
-        if b then
-          if tonumber(b) > now then return false end
-          redis.call('ZREM', busy, m)
-        else
-          redis.call('ZREM', free, m)
-        end
+        local b = redis.call('ZSCORE', queue, m)
+        if b and tonumber(b) > now then return false end
         local stored = tonumber(s[3]) or 0
         return claim(m, tonumber(s[5]) or 0, tonumber(s[2]) or 0, stored, stored, tonumber(ARGV[2]), ARGV[1])
         """);
@@ -215,27 +217,28 @@ internal static class LeaseScripts
     /// <summary>Extends a member's live lease on its token (also a removed member's). ARGV: token, ttl µs, member. Returns expiresAt or nil.</summary>
     public static readonly RedisScript PoolRenew = new(PoolHead + """
         local m = ARGV[3]
-        local b = redis.call('ZSCORE', busy, m)
+        local b = redis.call('ZSCORE', queue, m)
         if not b or tonumber(b) <= now or redis.call('HGET', meta, 't:' .. m) ~= ARGV[1] then return false end
         local e = now + tonumber(ARGV[2])
-        redis.call('ZADD', busy, e, m)
+        redis.call('ZADD', queue, e, m)
         return e
         """);
 
     /// <summary>
-    /// Frees a member's live lease on its token; a current member goes back to the free index at
-    /// its old position and one release message is published. ARGV: token, member, channel. Returns 1 or 0.
+    /// Frees a member's live lease on its token; a current member goes back to its old position
+    /// and one release message is published. ARGV: token, member, channel. Returns 1 or 0.
     /// </summary>
     public static readonly RedisScript PoolRelease = new(PoolHead + """
         local m = ARGV[2]
-        local b = redis.call('ZSCORE', busy, m)
+        local b = redis.call('ZSCORE', queue, m)
         if not b or tonumber(b) <= now then return 0 end
         local s = redis.call('HMGET', meta, 't:' .. m, 'g:' .. m, 'f:' .. m)
         if s[1] ~= ARGV[1] then return 0 end
-        redis.call('ZREM', busy, m)
         if s[2] then
-          redis.call('ZADD', free, s[3] or 0, m)
+          redis.call('ZADD', queue, (tonumber(s[3]) or 0) - FREE, m)
           redis.call('PUBLISH', ARGV[3], m)
+        else
+          redis.call('ZREM', queue, m)
         end
         return 1
         """);
@@ -248,12 +251,11 @@ internal static class LeaseScripts
     public static readonly RedisScript PoolCooldown = new(PoolHead + """
         local m = ARGV[3]
         local s = redis.call('HMGET', meta, 't:' .. m, 'g:' .. m, 'f:' .. m, 'next')
-        local b = redis.call('ZSCORE', busy, m)
+        local b = redis.call('ZSCORE', queue, m)
         if b and tonumber(b) > now then
           if s[1] ~= ARGV[1] then return 0 end
-        else
-          if not s[2] and not s[3] then return 0 end
-          redis.call('ZREM', free, m)
+        elseif not s[2] and not s[3] then
+          return 0
         end
         local e = now + tonumber(ARGV[2])
         if e < (tonumber(s[4]) or 0) then
@@ -261,43 +263,48 @@ internal static class LeaseScripts
         else
           redis.call('HSET', meta, 't:' .. m, '')
         end
-        redis.call('ZADD', busy, e, m)
+        redis.call('ZADD', queue, e, m)
         return 1
         """);
 
     /// <summary>Frees a held or cooling member whoever holds it; publishes when it became free. ARGV: member, channel. Returns 1 or 0.</summary>
     public static readonly RedisScript PoolForceRelease = new(PoolHead + """
         local m = ARGV[1]
-        local b = redis.call('ZSCORE', busy, m)
+        local b = redis.call('ZSCORE', queue, m)
         if not b or tonumber(b) <= now then return 0 end
-        redis.call('ZREM', busy, m)
         local s = redis.call('HMGET', meta, 'g:' .. m, 'f:' .. m)
         if s[1] then
-          redis.call('ZADD', free, s[2] or 0, m)
+          redis.call('ZADD', queue, (tonumber(s[2]) or 0) - FREE, m)
           redis.call('PUBLISH', ARGV[2], m)
+        else
+          redis.call('ZREM', queue, m)
         end
         return 1
         """);
 
-    /// <summary>Reads a pool. Returns {now, current members, meta hash as field/value pairs, busy as member/score pairs}.</summary>
+    /// <summary>Reads a pool. Returns {now, current members, meta as field/value pairs, held and cooling members as member/end pairs}.</summary>
     public static readonly RedisScript PoolInspect = new(PoolHead + """
-        return {now, redis.call('HKEYS', members), redis.call('HGETALL', meta), redis.call('ZRANGE', busy, 0, -1, 'WITHSCORES')}
+        return {now, redis.call('HKEYS', members), redis.call('HGETALL', meta), redis.call('ZRANGEBYSCORE', queue, 0, '+inf', 'WITHSCORES')}
         """);
 
     /// <summary>Reads the current members of a pool.</summary>
     public static readonly RedisScript PoolMembers = new("""
-        return redis.call('HKEYS', KEYS[4])
+        return redis.call('HKEYS', KEYS[3])
         """);
 
+    // Removes members of older lists: from members, their membership mark, and from queue when
+    // free (a held or cooling one leaves queue when its lease or cooldown ends).
     private const string Sweep = """
         local function sweep(gen, cursor)
           local r = redis.call('HSCAN', members, cursor, 'COUNT', 1000)
           local items, g = r[2], tostring(gen)
           for i = 1, #items, 2 do
+            local m = items[i]
             if items[i + 1] ~= g then
-              redis.call('HDEL', members, items[i])
-              redis.call('HDEL', meta, 'g:' .. items[i])
-              redis.call('ZREM', free, items[i])
+              redis.call('HDEL', members, m)
+              redis.call('HDEL', meta, 'g:' .. m)
+              local b = redis.call('ZSCORE', queue, m)
+              if b and tonumber(b) < 0 then redis.call('ZREM', queue, m) end
             end
           end
           return {gen, r[1]}
@@ -327,8 +334,9 @@ internal static class LeaseScripts
           local m = ARGV[i]
           marks[#marks + 1] = 'g:' .. m
           marks[#marks + 1] = gen
-          if redis.call('HSET', members, m, gen) == 1 and not redis.call('ZSCORE', busy, m) then
-            redis.call('ZADD', free, redis.call('HGET', meta, 'f:' .. m) or 0, m)
+          if redis.call('HSET', members, m, gen) == 1 then
+            -- New to the list: free at its old position, unless still held or cooling from before.
+            redis.call('ZADD', queue, 'NX', (tonumber(redis.call('HGET', meta, 'f:' .. m)) or 0) - FREE, m)
           end
         end
         if #marks > 0 then redis.call('HSET', meta, unpack(marks)) end

@@ -20,8 +20,8 @@ internal sealed class RedisKeyNames
     public const string FormatVersion = "v1";
 
     /// <summary>
-    /// The format version of pool keys. v2: member state in fields of the meta hash, free scored by
-    /// fencing token. Pools written in v1 are not read; a pool writes its member list again on first use.
+    /// The format version of pool keys. v2: member state in fields of the meta hash, free and busy
+    /// members in one sorted set, the LRU order by fencing token. Pools written in v1 are not read; a pool writes its member list again on first use.
     /// </summary>
     public const string PoolFormatVersion = "v2";
 
@@ -46,7 +46,7 @@ internal sealed class RedisKeyNames
     public PoolKeyNames Pool(string pool)
     {
         var tag = poolRoot + "{pool:" + Escape(pool) + "}:";
-        return new PoolKeyNames(tag + "meta", tag + "free", tag + "busy", tag + "members", tag + "released");
+        return new PoolKeyNames(tag + "meta", tag + "queue", tag + "members", tag + "released");
     }
 
     /// <summary>The record of one idempotency key.</summary>
@@ -84,9 +84,8 @@ internal sealed class RedisKeyNames
 }
 
 /// <summary>The Redis names of one pool, all under one hash tag.</summary>
-/// <param name="Meta">Hash: version, membership generation, the pool's last fencing token, a lower bound on the ends in busy, and per member (fields <c>f:ID</c>, <c>t:ID</c>, <c>g:ID</c>) its last fencing token, owner token and membership generation.</param>
-/// <param name="Free">Sorted set of free current members, scored by their last fencing token (0: never acquired): least recently acquired first.</param>
-/// <param name="Busy">Sorted set of held and cooling members, scored by the end of the lease or cooldown (µs).</param>
+/// <param name="Meta">Hash: version, membership generation, the pool's last fencing token, a lower bound on the ends of holds and cooldowns, and per member (fields <c>f:ID</c>, <c>t:ID</c>, <c>g:ID</c>) its last fencing token, owner token and membership generation.</param>
+/// <param name="Queue">Sorted set of every current member and every removed one still held or cooling: free members below zero by last fencing token (least recently acquired first), held and cooling ones by the end of the lease or cooldown (µs).</param>
 /// <param name="Members">Hash of current members to the membership generation that wrote them.</param>
 /// <param name="Channel">The pub/sub channel on which releases are announced.</param>
-internal sealed record PoolKeyNames(string Meta, string Free, string Busy, string Members, string Channel);
+internal sealed record PoolKeyNames(string Meta, string Queue, string Members, string Channel);
