@@ -218,9 +218,12 @@ internal static class LeaseScripts
     public static readonly RedisScript PoolRenew = new(PoolHead + """
         local m = ARGV[3]
         local b = redis.call('ZSCORE', queue, m)
-        if not b or tonumber(b) <= now or redis.call('HGET', meta, 't:' .. m) ~= ARGV[1] then return false end
+        if not b or tonumber(b) <= now then return false end
+        local s = redis.call('HMGET', meta, 't:' .. m, 'next')
+        if s[1] ~= ARGV[1] then return false end
         local e = now + tonumber(ARGV[2])
         redis.call('ZADD', queue, e, m)
+        if e < (tonumber(s[2]) or 0) then redis.call('HSET', meta, 'next', e) end -- a shorter ttl can end it sooner
         return e
         """);
 
