@@ -11,12 +11,14 @@ namespace Leasing.Redis;
 /// (<c>TIME</c>); scripts are loaded on first use and again after a server restart (NOSCRIPT).
 /// </summary>
 /// <remarks>
-/// <para>Keys start with <c>{KeyPrefix}:v1:</c>. A pool's keys share one hash tag, so its scripts
-/// work on Redis Cluster; pool names and keys are escaped so that no id can pick a slot, read as a
-/// glob, or run into another key. Pools keep free members in a sorted set ordered by a per-pool
-/// acquisition sequence (strict least-recently-acquired order) and held or cooling members in a
-/// sorted set ordered by expiry, from which acquire takes expired ones back: an acquire costs
-/// O(log N) whatever the pool's size or fullness.</para>
+/// <para>Keys start with <c>{KeyPrefix}:v1:</c> (pools: <c>{KeyPrefix}:v2:</c>). A pool's keys share
+/// one hash tag, so its scripts work on Redis Cluster; pool names and keys are escaped so that no
+/// id can pick a slot, read as a glob, or run into another key. A pool keeps its members in one
+/// sorted set: free ones ordered by their last fencing token, which grows across the whole pool
+/// (strict least-recently-acquired order), ahead of held or cooling ones ordered by expiry, which
+/// acquire takes back once the earliest end may have passed: an acquire costs O(log N) whatever
+/// the pool's size or fullness. A pool member's last acquisition time is its fencing token read
+/// as server time (the two differ only if the server clock steps back).</para>
 /// <para>Mutual exclusion needs one primary with <c>maxmemory-policy noeviction</c>. A failover or
 /// a restart without persistence can let two holders overlap for up to one renewal interval; the
 /// fencing token (max(stored + 1, server clock in µs)) still grows then, so a fenced downstream
@@ -234,12 +236,23 @@ public sealed class RedisLeaseStore : ILeaseStore, ILeaseReleaseSource
         var reply = (RedisResult[])(await RunAsync(LeaseScripts.PoolInspect, Pool(pool).Keys, [], "a pool inspection", cancellationToken).ConfigureAwait(false))!;
         var now = (long)reply[0];
         var members = (RedisResult[])reply[1]!;
-        var stateItems = (RedisResult[])reply[2]!;
+        var metaItems = (RedisResult[])reply[2]!;
         var busyItems = (RedisResult[])reply[3]!;
-        var stored = new Dictionary<string, string>(stateItems.Length / 2, StringComparer.Ordinal);
-        for (var i = 0; i + 1 < stateItems.Length; i += 2)
+
+        // Member fields of the meta hash: f:ID = last fencing token (also the last acquisition time), t:ID = owner token.
+        var fencings = new Dictionary<string, long>(StringComparer.Ordinal);
+        var tokens = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i + 1 < metaItems.Length; i += 2)
         {
-            stored[(string)stateItems[i]!] = (string)stateItems[i + 1]!;
+            var field = (string)metaItems[i]!;
+            if (field.StartsWith("f:", StringComparison.Ordinal))
+            {
+                fencings[field[2..]] = (long)double.Parse((string)metaItems[i + 1]!, CultureInfo.InvariantCulture);
+            }
+            else if (field.StartsWith("t:", StringComparison.Ordinal))
+            {
+                tokens[field[2..]] = (string)metaItems[i + 1]!;
+            }
         }
 
         var busy = new Dictionary<string, long>(busyItems.Length / 2, StringComparer.Ordinal);
@@ -252,9 +265,9 @@ public sealed class RedisLeaseStore : ILeaseStore, ILeaseReleaseSource
         for (var i = 0; i < members.Length; i++)
         {
             var id = (string)members[i]!;
-            var (fencing, lastAcquired, token) = stored.TryGetValue(id, out var packed) ? Unpack(packed) : (0, 0, string.Empty);
+            var fencing = fencings.GetValueOrDefault(id);
             var end = busy.GetValueOrDefault(id);
-            states[i] = Describe(id, fencing, lastAcquired, end, token.Length > 0, now);
+            states[i] = Describe(id, fencing, fencing, end, tokens.GetValueOrDefault(id, string.Empty).Length > 0, now);
         }
 
         Array.Sort(states, static (a, b) => string.CompareOrdinal(a.Key, b.Key));
@@ -309,13 +322,6 @@ public sealed class RedisLeaseStore : ILeaseStore, ILeaseReleaseSource
         return end > now
             ? new LeaseState(key, held ? LeaseStatus.Held : LeaseStatus.CoolingDown, FromMicros(end), last, fencing)
             : new LeaseState(key, LeaseStatus.Free, null, last, fencing);
-    }
-
-    // "fencing:sequence:lastAcquired:token"
-    private static (long Fencing, long LastAcquired, string Token) Unpack(string packed)
-    {
-        var parts = packed.Split(':', 4);
-        return (long.Parse(parts[0], CultureInfo.InvariantCulture), long.Parse(parts[2], CultureInfo.InvariantCulture), parts[3]);
     }
 
     private async ValueTask<Lease?> AcquireLeastRecentlyUsedAsync(string pool, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken)
@@ -442,7 +448,7 @@ public sealed class RedisLeaseStore : ILeaseStore, ILeaseReleaseSource
     {
         public PoolKeyNames Names { get; } = names;
 
-        public RedisKey[] Keys { get; } = [names.Meta, names.Free, names.Busy, names.Members, names.State];
+        public RedisKey[] Keys { get; } = [names.Meta, names.Queue, names.Members];
 
         public RedisValue Channel { get; } = names.Channel;
 

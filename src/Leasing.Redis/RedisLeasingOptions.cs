@@ -8,7 +8,7 @@ public sealed class RedisLeasingOptions
 
     /// <summary>
     /// The first part of every key and channel name; the library appends the format version, so keys
-    /// start with <c>{KeyPrefix}:v1:</c>. Use it to keep several applications apart on one server.
+    /// start with <c>{KeyPrefix}:v1:</c> (pools: <c>{KeyPrefix}:v2:</c>). Use it to keep several applications apart on one server.
     /// Letters, digits and <c>. _ - :</c> only (no braces: they would change cluster slots).
     /// </summary>
     /// <value>Default <c>leasing</c>.</value>

@@ -19,10 +19,10 @@ public sealed class KeyNameTests
         var store = new RedisLeaseStore(redis);
 
         var names = store.PoolKeyNamesOf(pool);
-        string[] keys = [names.Meta, names.Free, names.Busy, names.Members, names.State];
+        string[] keys = [names.Meta, names.Queue, names.Members, names.Channel];
 
         keys.Select(ClusterSlot.Of).Distinct().Should().ContainSingle($"all keys of pool {pool} share one hash tag");
-        keys.Should().AllSatisfy(k => k.Should().StartWith("leasing:v1:{pool:"));
+        keys.Should().AllSatisfy(k => k.Should().StartWith("leasing:v2:{pool:"));
         keys.Select(k => k[(k.IndexOf('{', StringComparison.Ordinal) + 1)..k.IndexOf('}', StringComparison.Ordinal)]).Distinct()
             .Should().Equal($"pool:{RedisKeyNames.Escape(pool)}");
     }

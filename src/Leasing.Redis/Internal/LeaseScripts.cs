@@ -3,18 +3,20 @@ namespace Leasing.Redis.Internal;
 /// <summary>
 /// The Lua scripts of <see cref="RedisLeaseStore"/>: each operation is one script, run atomically on
 /// the server's clock (<c>TIME</c>, in microseconds). Times are microseconds since the Unix epoch;
-/// numbers are written with <c>%.0f</c> so that 16-digit values never turn into exponent notation.
+/// the single-key scripts write numbers with <c>%.0f</c> so that 16-digit values never turn into
+/// exponent notation; the pool scripts pass Lua numbers to Redis, which writes them as integers.
 /// </summary>
 /// <remarks>
 /// Single key (KEYS[1], a hash): f = last fencing token, l = last acquisition, e = end of the lease
 /// or cooldown (0: free), t = owner token ('' while cooling or free). The hash is kept for a day
 /// after its lease or cooldown ends; by then the clock term of the fencing rule has passed its
 /// fencing token, so dropping it cannot make a token go back.
-/// Pool (KEYS = meta, free, busy, members, state; see <see cref="PoolKeyNames"/>): a member is in
-/// at most one of free and busy. Held: in busy with a future score and a token in its state;
-/// cooling: in busy with a future score and an empty token; free otherwise. Expired entries of
-/// busy are taken back lazily by acquire. State is never deleted, so fencing counters survive
-/// release, expiry and removal from the pool.
+/// Pool (KEYS = meta, queue, members; see <see cref="PoolKeyNames"/> and the comment above the
+/// pool scripts): held: in queue with a future end and its token in meta; cooling: in queue with
+/// a future end and an empty token; free otherwise. Expired entries are taken back lazily by
+/// acquire. Member fields are never deleted except the membership mark, and the pool's last
+/// fencing token bounds every member's, so fencing tokens survive release, expiry and removal
+/// from the pool.
 /// </remarks>
 internal static class LeaseScripts
 {
@@ -30,39 +32,6 @@ internal static class LeaseScripts
 
     private const string Single = Now + """
         local function keep(e) redis.call('PEXPIREAT', KEYS[1], fmt(math.floor(e / 1000) + 86400000)) end
-
-        """;
-
-    private const string Pool = Now + """
-        local function load(m)
-          local v = redis.call('HGET', KEYS[5], m)
-          if not v then return 0, 0, 0, '', false end
-          local f, q, l, tok = string.match(v, '^([^:]*):([^:]*):([^:]*):(.*)$')
-          return tonumber(f), tonumber(q), tonumber(l), tok, true
-        end
-        local function save(m, f, q, l, tok)
-          redis.call('HSET', KEYS[5], m, fmt(f) .. ':' .. fmt(q) .. ':' .. fmt(l) .. ':' .. tok)
-        end
-        local function claim(m, ttl, tok)
-          local f = load(m)
-          local q = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-          local nf = math.max(f + 1, now)
-          local e = now + ttl
-          save(m, nf, q, now, tok)
-          redis.call('ZADD', KEYS[3], fmt(e), m)
-          return {m, nf, e}
-        end
-        local function free(m, q)
-          if redis.call('HEXISTS', KEYS[4], m) == 1 then
-            if not q then
-              local f
-              f, q = load(m)
-            end
-            redis.call('ZADD', KEYS[2], fmt(q), m)
-            return true
-          end
-          return false
-        end
 
         """;
 
@@ -128,133 +97,217 @@ internal static class LeaseScripts
         return out
         """);
 
-    // The members-version check of the pool acquires, before anything is written. ARGV[n] is the
-    // caller's version, -1 for no check (the unversioned overloads; then no extra read). A pool
-    // without a stored version is unknown to this server (its data was lost): answer '' then.
-    private const string VersionCheck = """
-        local function outdated(n)
-          local want = tonumber(ARGV[n])
-          if want < 0 then return false end
-          local v = redis.call('HGET', KEYS[1], 'version')
-          if v and tonumber(v) >= want then return false end
+    // Pool scripts. KEYS: meta (hash), queue (sorted set), members (hash).
+    // meta holds the pool's fields and each member's, so that one HMGET reads and one HSET writes
+    // what a script needs. Pool fields: version (members version), gen (membership generation),
+    // seq (the last fencing token issued in the pool), next (a lower bound on the ends of holds and
+    // cooldowns: acquire looks for expired ones only once now has reached it; absent: look).
+    // Member fields, named by a letter and ':' before the id (so no id can reach a pool field or
+    // another member's): f:ID = last fencing token, t:ID = owner token ('' or stale when not held:
+    // queue decides whether a lease is live), g:ID = membership generation (present exactly while
+    // the member is current; members holds the same, for listing and sweeping).
+    // queue holds every current member and every removed one still held or cooling, in one order:
+    // a free member is scored below zero by its last fencing token (f - 2^52; 0 if never acquired),
+    // a held or cooling one by the end of its lease or cooldown (µs, above zero). So the first entry
+    // is the least recently acquired free member, "live" is score > now, and a claim, a release or
+    // a take-back is one ZADD. Fencing tokens are max(f + 1, seq + 1, now): they grow per member and
+    // across the pool, which makes them the LRU position too; the last acquisition time reported is
+    // that token. Numbers go to Redis as Lua numbers, which Redis writes as integers below 2^53.
+    private const string PoolHead = """
+        local meta, queue, members = KEYS[1], KEYS[2], KEYS[3]
+        local FREE = 4503599627370496
+        local clock = redis.call('TIME')
+        local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+
+        """;
+
+    // The acquires: the members-version check (before anything is written; want -1 = no check; a
+    // pool without a stored version is unknown to this server, its data was lost: answer ''), the
+    // lazy take-back of expired entries, and the claim.
+    private const string PoolAcquire = PoolHead + """
+        local NONE = 9007199254740992
+        local function outdated(v, want)
+          want = tonumber(want)
+          if want < 0 or (v and tonumber(v) >= want) then return false end
           return v or ''
+        end
+        -- Takes back up to 16 expired holds and cooldowns (a current member returns to its old
+        -- position, a removed one leaves) and returns the new bound: the earliest end left, 0 when
+        -- more expired entries wait, NONE when nothing is held or cooling.
+        local function reclaim()
+          local r = redis.call('ZRANGEBYSCORE', queue, 0, '+inf', 'WITHSCORES', 'LIMIT', 0, 16)
+          local gone, fields, bound = {}, {}, NONE
+          for i = 1, #r, 2 do
+            local e = tonumber(r[i + 1])
+            if e > now then bound = e break end
+            gone[#gone + 1] = r[i]
+            fields[#fields + 1] = 'g:' .. r[i]
+            fields[#fields + 1] = 'f:' .. r[i]
+          end
+          if #gone == 0 then return bound end
+          if #gone == 16 then bound = 0 end
+          local s = redis.call('HMGET', meta, unpack(fields))
+          local back, out = {}, {}
+          for i = 1, #gone do
+            if s[2 * i - 1] then
+              back[#back + 1] = (tonumber(s[2 * i]) or 0) - FREE
+              back[#back + 1] = gone[i]
+            else
+              out[#out + 1] = gone[i]
+            end
+          end
+          if #back > 0 then redis.call('ZADD', queue, unpack(back)) end
+          if #out > 0 then redis.call('ZREM', queue, unpack(out)) end
+          return bound
+        end
+        -- Claims member m (free, or its hold or cooldown ended): f = its last fencing token,
+        -- seq = the pool's, stored/bound = the stored and the current lower bound of the ends.
+        local function claim(m, f, seq, stored, bound, ttl, tok)
+          local nf = math.max(f + 1, seq + 1, now)
+          local e = now + ttl
+          if e < bound then bound = e end
+          if bound ~= stored then
+            redis.call('HSET', meta, 'seq', nf, 'f:' .. m, nf, 't:' .. m, tok, 'next', bound)
+          else
+            redis.call('HSET', meta, 'seq', nf, 'f:' .. m, nf, 't:' .. m, tok)
+          end
+          redis.call('ZADD', queue, e, m)
+          return {m, nf, e}
         end
 
         """;
 
     /// <summary>
-    /// Checks the members version, takes back a few expired holds, then pops the least recently
-    /// acquired free member and claims it. ARGV: token, ttl µs, members version (-1: no check).
+    /// Checks the members version, takes back expired holds when one may have ended, then claims
+    /// the least recently acquired free member. ARGV: token, ttl µs, members version (-1: no check).
     /// Returns {member, fencing, expiresAt}, nil when none is free, or the stored version as a
     /// string ('' when the pool is unknown) when it is older than ARGV[3]; nothing is written then.
     /// </summary>
-    public static readonly RedisScript PoolAcquireLeastRecentlyUsed = new(Pool + VersionCheck + """
-        local stale = outdated(3)
+    public static readonly RedisScript PoolAcquireLeastRecentlyUsed = new(PoolAcquire + """
+        local s = redis.call('HMGET', meta, 'version', 'seq', 'next')
+        local stale = outdated(s[1], ARGV[3])
         if stale then return stale end
-        local gone = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', fmt(now), 'LIMIT', 0, 16)
-        if #gone > 0 then
-          redis.call('ZREM', KEYS[3], unpack(gone))
-          for i = 1, #gone do free(gone[i]) end
+        local stored = tonumber(s[3]) or 0
+        local bound = stored
+        if now >= bound then bound = reclaim() end
+        local head = redis.call('ZRANGE', queue, 0, 0, 'WITHSCORES')
+        if #head == 0 or tonumber(head[2]) >= 0 then
+          if bound ~= stored then redis.call('HSET', meta, 'next', bound) end
+          return false
         end
-        local head = redis.call('ZPOPMIN', KEYS[2])
-        if #head == 0 then return false end
-        return claim(head[1], tonumber(ARGV[2]), ARGV[1])
+        return claim(head[1], tonumber(head[2]) + FREE, tonumber(s[2]) or 0, stored, bound, tonumber(ARGV[2]), ARGV[1])
         """);
 
     /// <summary>
     /// Checks the members version, then claims one named current member when free. ARGV: token,
     /// ttl µs, member, members version (-1: no check). Returns as <see cref="PoolAcquireLeastRecentlyUsed"/>.
     /// </summary>
-    public static readonly RedisScript PoolAcquireMember = new(Pool + VersionCheck + """
-        local stale = outdated(4)
-        if stale then return stale end
+    public static readonly RedisScript PoolAcquireMember = new(PoolAcquire + """
         local m = ARGV[3]
-        if redis.call('HEXISTS', KEYS[4], m) == 0 then return false end
-        local b = redis.call('ZSCORE', KEYS[3], m)
-        if b then
-          if tonumber(b) > now then return false end
-          redis.call('ZREM', KEYS[3], m)
-        else
-          redis.call('ZREM', KEYS[2], m)
-        end
-        return claim(m, tonumber(ARGV[2]), ARGV[1])
+        local s = redis.call('HMGET', meta, 'version', 'seq', 'next', 'g:' .. m, 'f:' .. m)
+        local stale = outdated(s[1], ARGV[4])
+        if stale then return stale end
+        if not s[4] then return false end
+        local b = redis.call('ZSCORE', queue, m)
+        if b and tonumber(b) > now then return false end
+        local stored = tonumber(s[3]) or 0
+        return claim(m, tonumber(s[5]) or 0, tonumber(s[2]) or 0, stored, stored, tonumber(ARGV[2]), ARGV[1])
         """);
 
     /// <summary>Extends a member's live lease on its token (also a removed member's). ARGV: token, ttl µs, member. Returns expiresAt or nil.</summary>
-    public static readonly RedisScript PoolRenew = new(Pool + """
+    public static readonly RedisScript PoolRenew = new(PoolHead + """
         local m = ARGV[3]
-        local f, q, l, tok = load(m)
-        local b = redis.call('ZSCORE', KEYS[3], m)
-        if tok ~= ARGV[1] or not b or tonumber(b) <= now then return false end
+        local b = redis.call('ZSCORE', queue, m)
+        if not b or tonumber(b) <= now then return false end
+        local s = redis.call('HMGET', meta, 't:' .. m, 'next')
+        if s[1] ~= ARGV[1] then return false end
         local e = now + tonumber(ARGV[2])
-        redis.call('ZADD', KEYS[3], 'XX', fmt(e), m)
+        redis.call('ZADD', queue, e, m)
+        if e < (tonumber(s[2]) or 0) then redis.call('HSET', meta, 'next', e) end -- a shorter ttl can end it sooner
         return e
         """);
 
     /// <summary>
-    /// Frees a member's live lease on its token; a current member goes back to the free index at
-    /// its old position and one release message is published. ARGV: token, member, channel. Returns 1 or 0.
+    /// Frees a member's live lease on its token; a current member goes back to its old position
+    /// and one release message is published. ARGV: token, member, channel. Returns 1 or 0.
     /// </summary>
-    public static readonly RedisScript PoolRelease = new(Pool + """
+    public static readonly RedisScript PoolRelease = new(PoolHead + """
         local m = ARGV[2]
-        local f, q, l, tok = load(m)
-        local b = redis.call('ZSCORE', KEYS[3], m)
-        if tok ~= ARGV[1] or not b or tonumber(b) <= now then return 0 end
-        redis.call('ZREM', KEYS[3], m)
-        if free(m, q) then redis.call('PUBLISH', ARGV[3], m) end
+        local b = redis.call('ZSCORE', queue, m)
+        if not b or tonumber(b) <= now then return 0 end
+        local s = redis.call('HMGET', meta, 't:' .. m, 'g:' .. m, 'f:' .. m)
+        if s[1] ~= ARGV[1] then return 0 end
+        if s[2] then
+          redis.call('ZADD', queue, (tonumber(s[3]) or 0) - FREE, m)
+          redis.call('PUBLISH', ARGV[3], m)
+        else
+          redis.call('ZREM', queue, m)
+        end
         return 1
         """);
 
     /// <summary>
-    /// Cools a member down when it is our live lease or free (and known). The token dies; when the
-    /// cooldown ends the member returns at its old position. ARGV: token, cooldown µs, member. Returns 1 or 0.
+    /// Cools a member down when it is our live lease or free (and current or ever acquired). The
+    /// token dies; when the cooldown ends the member returns at its old position. ARGV: token,
+    /// cooldown µs, member. Returns 1 or 0.
     /// </summary>
-    public static readonly RedisScript PoolCooldown = new(Pool + """
+    public static readonly RedisScript PoolCooldown = new(PoolHead + """
         local m = ARGV[3]
-        local f, q, l, tok, known = load(m)
-        local b = redis.call('ZSCORE', KEYS[3], m)
+        local s = redis.call('HMGET', meta, 't:' .. m, 'g:' .. m, 'f:' .. m, 'next')
+        local b = redis.call('ZSCORE', queue, m)
         if b and tonumber(b) > now then
-          if tok ~= ARGV[1] then return 0 end
-        else
-          if not known and redis.call('HEXISTS', KEYS[4], m) == 0 then return 0 end
-          redis.call('ZREM', KEYS[2], m)
+          if s[1] ~= ARGV[1] then return 0 end
+        elseif not s[2] and not s[3] then
+          return 0
         end
-        save(m, f, q, l, '')
-        redis.call('ZADD', KEYS[3], fmt(now + tonumber(ARGV[2])), m)
+        local e = now + tonumber(ARGV[2])
+        if e < (tonumber(s[4]) or 0) then
+          redis.call('HSET', meta, 't:' .. m, '', 'next', e)
+        else
+          redis.call('HSET', meta, 't:' .. m, '')
+        end
+        redis.call('ZADD', queue, e, m)
         return 1
         """);
 
     /// <summary>Frees a held or cooling member whoever holds it; publishes when it became free. ARGV: member, channel. Returns 1 or 0.</summary>
-    public static readonly RedisScript PoolForceRelease = new(Pool + """
+    public static readonly RedisScript PoolForceRelease = new(PoolHead + """
         local m = ARGV[1]
-        local b = redis.call('ZSCORE', KEYS[3], m)
+        local b = redis.call('ZSCORE', queue, m)
         if not b or tonumber(b) <= now then return 0 end
-        redis.call('ZREM', KEYS[3], m)
-        local f, q, l = load(m)
-        save(m, f, q, l, '')
-        if free(m, q) then redis.call('PUBLISH', ARGV[2], m) end
+        local s = redis.call('HMGET', meta, 'g:' .. m, 'f:' .. m)
+        if s[1] then
+          redis.call('ZADD', queue, (tonumber(s[2]) or 0) - FREE, m)
+          redis.call('PUBLISH', ARGV[2], m)
+        else
+          redis.call('ZREM', queue, m)
+        end
         return 1
         """);
 
-    /// <summary>Reads a pool. Returns {now, current members, state hash as field/value pairs, busy as member/score pairs}.</summary>
-    public static readonly RedisScript PoolInspect = new(Now + """
-        return {now, redis.call('HKEYS', KEYS[4]), redis.call('HGETALL', KEYS[5]), redis.call('ZRANGE', KEYS[3], 0, -1, 'WITHSCORES')}
+    /// <summary>Reads a pool. Returns {now, current members, meta as field/value pairs, held and cooling members as member/end pairs}.</summary>
+    public static readonly RedisScript PoolInspect = new(PoolHead + """
+        return {now, redis.call('HKEYS', members), redis.call('HGETALL', meta), redis.call('ZRANGEBYSCORE', queue, 0, '+inf', 'WITHSCORES')}
         """);
 
     /// <summary>Reads the current members of a pool.</summary>
     public static readonly RedisScript PoolMembers = new("""
-        return redis.call('HKEYS', KEYS[4])
+        return redis.call('HKEYS', KEYS[3])
         """);
 
+    // Removes members of older lists: from members, their membership mark, and from queue when
+    // free (a held or cooling one leaves queue when its lease or cooldown ends).
     private const string Sweep = """
         local function sweep(gen, cursor)
-          local r = redis.call('HSCAN', KEYS[4], cursor, 'COUNT', 1000)
-          local items = r[2]
-          local g = fmt(gen)
+          local r = redis.call('HSCAN', members, cursor, 'COUNT', 1000)
+          local items, g = r[2], tostring(gen)
           for i = 1, #items, 2 do
+            local m = items[i]
             if items[i + 1] ~= g then
-              redis.call('HDEL', KEYS[4], items[i])
-              redis.call('ZREM', KEYS[2], items[i])
+              redis.call('HDEL', members, m)
+              redis.call('HDEL', meta, 'g:' .. m)
+              local b = redis.call('ZSCORE', queue, m)
+              if b and tonumber(b) < 0 then redis.call('ZREM', queue, m) end
             end
           end
           return {gen, r[1]}
@@ -268,33 +321,36 @@ internal static class LeaseScripts
     /// Returns {generation, sweep cursor}; generation 0 when the version is older than the stored
     /// one (ignored), -1 when a newer list began meanwhile (this one is superseded).
     /// </summary>
-    public static readonly RedisScript PoolMembersAdd = new(Pool + Sweep + """
+    public static readonly RedisScript PoolMembersAdd = new(PoolHead + Sweep + """
         local gen
         if ARGV[2] == '0' then
-          local v = redis.call('HGET', KEYS[1], 'version')
+          local v = redis.call('HGET', meta, 'version')
           if v and tonumber(ARGV[1]) < tonumber(v) then return {0, '0'} end
-          gen = redis.call('HINCRBY', KEYS[1], 'gen', 1)
-          redis.call('HSET', KEYS[1], 'version', ARGV[1])
+          gen = redis.call('HINCRBY', meta, 'gen', 1)
+          redis.call('HSET', meta, 'version', ARGV[1])
         else
           gen = tonumber(ARGV[2])
-          if tonumber(redis.call('HGET', KEYS[1], 'gen') or '0') ~= gen then return {-1, '0'} end
+          if tonumber(redis.call('HGET', meta, 'gen') or '0') ~= gen then return {-1, '0'} end
         end
-        local g = fmt(gen)
+        local marks = {}
         for i = 4, #ARGV do
           local m = ARGV[i]
-          if redis.call('HSET', KEYS[4], m, g) == 1 and not redis.call('ZSCORE', KEYS[3], m) then
-            local f, q = load(m)
-            redis.call('ZADD', KEYS[2], fmt(q), m)
+          marks[#marks + 1] = 'g:' .. m
+          marks[#marks + 1] = gen
+          if redis.call('HSET', members, m, gen) == 1 then
+            -- New to the list: free at its old position, unless still held or cooling from before.
+            redis.call('ZADD', queue, 'NX', (tonumber(redis.call('HGET', meta, 'f:' .. m)) or 0) - FREE, m)
           end
         end
+        if #marks > 0 then redis.call('HSET', meta, unpack(marks)) end
         if ARGV[3] == '1' then return sweep(gen, '0') end
         return {gen, '0'}
         """);
 
     /// <summary>Removes members that the current list (generation) did not write, one HSCAN step. ARGV: generation, cursor. Returns {generation or -1, next cursor}.</summary>
-    public static readonly RedisScript PoolMembersSweep = new(Now + Sweep + """
+    public static readonly RedisScript PoolMembersSweep = new(PoolHead + Sweep + """
         local gen = tonumber(ARGV[1])
-        if tonumber(redis.call('HGET', KEYS[1], 'gen') or '0') ~= gen then return {-1, '0'} end
+        if tonumber(redis.call('HGET', meta, 'gen') or '0') ~= gen then return {-1, '0'} end
         return sweep(gen, ARGV[2])
         """);
 }

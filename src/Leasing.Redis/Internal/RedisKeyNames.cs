@@ -4,8 +4,9 @@ namespace Leasing.Redis.Internal;
 
 /// <summary>
 /// Builds the Redis key and channel names of the store. Every name starts with the key prefix and
-/// the format version (<c>leasing:v1:</c>); key text is escaped so that an id can neither pick a
-/// cluster slot (hash tags), nor read as a glob, nor run into another key.
+/// a format version (<c>leasing:v1:</c> for single keys and idempotency records, <c>leasing:v2:</c>
+/// for pools); key text is escaped so that an id can neither pick a cluster slot (hash tags), nor
+/// read as a glob, nor run into another key.
 /// </summary>
 /// <remarks>
 /// Escaping maps <c>%</c> (the escape character itself), <c>{</c>, <c>}</c>, <c>*</c>, <c>?</c>,
@@ -15,16 +16,27 @@ namespace Leasing.Redis.Internal;
 /// </remarks>
 internal sealed class RedisKeyNames
 {
-    /// <summary>The format version in every key; a later format gets v2 and a migration.</summary>
+    /// <summary>The format version of single keys and idempotency records.</summary>
     public const string FormatVersion = "v1";
+
+    /// <summary>
+    /// The format version of pool keys. v2: member state in fields of the meta hash, free and busy
+    /// members in one sorted set, the LRU order by fencing token. Pools written in v1 are not read; a pool writes its member list again on first use.
+    /// </summary>
+    public const string PoolFormatVersion = "v2";
 
     private static readonly System.Buffers.SearchValues<char> Special = System.Buffers.SearchValues.Create("%{}*?[]:\\");
 
     private readonly string root;
+    private readonly string poolRoot;
 
-    public RedisKeyNames(string keyPrefix) => root = keyPrefix + ":" + FormatVersion + ":";
+    public RedisKeyNames(string keyPrefix)
+    {
+        root = keyPrefix + ":" + FormatVersion + ":";
+        poolRoot = keyPrefix + ":" + PoolFormatVersion + ":";
+    }
 
-    /// <summary>The prefix every key and channel of this store starts with.</summary>
+    /// <summary>The prefix every single key, idempotency key and idempotency channel starts with.</summary>
     public string Root => root;
 
     /// <summary>The hash of one single key (a lock).</summary>
@@ -33,8 +45,8 @@ internal sealed class RedisKeyNames
     /// <summary>The keys and release channel of one pool.</summary>
     public PoolKeyNames Pool(string pool)
     {
-        var tag = root + "{pool:" + Escape(pool) + "}:";
-        return new PoolKeyNames(tag + "meta", tag + "free", tag + "busy", tag + "members", tag + "state", tag + "released");
+        var tag = poolRoot + "{pool:" + Escape(pool) + "}:";
+        return new PoolKeyNames(tag + "meta", tag + "queue", tag + "members", tag + "released");
     }
 
     /// <summary>The record of one idempotency key.</summary>
@@ -72,10 +84,8 @@ internal sealed class RedisKeyNames
 }
 
 /// <summary>The Redis names of one pool, all under one hash tag.</summary>
-/// <param name="Meta">Hash: version, membership generation, LRU sequence.</param>
-/// <param name="Free">Sorted set of free current members, scored by the sequence of their last acquisition (0: never acquired).</param>
-/// <param name="Busy">Sorted set of held and cooling members, scored by the end of the lease or cooldown (µs).</param>
+/// <param name="Meta">Hash: version, membership generation, the pool's last fencing token, a lower bound on the ends of holds and cooldowns, and per member (fields <c>f:ID</c>, <c>t:ID</c>, <c>g:ID</c>) its last fencing token, owner token and membership generation.</param>
+/// <param name="Queue">Sorted set of every current member and every removed one still held or cooling: free members below zero by last fencing token (least recently acquired first), held and cooling ones by the end of the lease or cooldown (µs).</param>
 /// <param name="Members">Hash of current members to the membership generation that wrote them.</param>
-/// <param name="State">Hash of every member ever acquired (current or removed) to "fencing:sequence:lastAcquired:token".</param>
 /// <param name="Channel">The pub/sub channel on which releases are announced.</param>
-internal sealed record PoolKeyNames(string Meta, string Free, string Busy, string Members, string State, string Channel);
+internal sealed record PoolKeyNames(string Meta, string Queue, string Members, string Channel);
