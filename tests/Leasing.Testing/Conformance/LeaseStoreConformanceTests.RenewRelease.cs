@@ -30,6 +30,24 @@ public abstract partial class LeaseStoreConformanceTests
     }
 
     [Fact]
+    public async Task RenewAsync_PoolMemberWithAShorterTtl_ExpiresAtTheShorterEnd()
+    {
+        // A renew sets backend now + ttl, also when that is earlier than the lease's end so far: the
+        // channel is taken back after the shorter end (not after the long first lease).
+        var (pool, _) = await CreatePoolAsync(1);
+        var lease = await AcquireLruAsync(pool, LongTtl);
+
+        var renewed = await Store.RenewAsync(lease, Ttl);
+        renewed.Should().NotBeNull();
+        renewed!.ExpiresAt.Should().BeBefore(lease.ExpiresAt);
+
+        await ExpireAsync();
+        var next = await Store.TryAcquireLeastRecentlyUsedAsync(pool, Ttl);
+        next.Should().NotBeNull("the renewed lease ended a Ttl after the renew");
+        next!.FencingToken.Should().BeGreaterThan(lease.FencingToken);
+    }
+
+    [Fact]
     public async Task RenewAsync_OwnPoolMemberLease_ExtendsIt()
     {
         var (pool, members) = await CreatePoolAsync(1);
