@@ -118,6 +118,17 @@ internal static class LeaseScripts
         local FREE = 4503599627370496
         local clock = redis.call('TIME')
         local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+        -- Ends a member's hold: a current member (g set) goes back to its old position (by its last
+        -- fencing token f) and one release message goes to channel; a removed one leaves the queue.
+        local function give_back(m, g, f, channel)
+          if g then
+            redis.call('ZADD', queue, (tonumber(f) or 0) - FREE, m)
+            redis.call('PUBLISH', channel, m)
+          else
+            redis.call('ZREM', queue, m)
+          end
+          return 1
+        end
 
         """;
 
@@ -237,13 +248,7 @@ internal static class LeaseScripts
         if not b or tonumber(b) <= now then return 0 end
         local s = redis.call('HMGET', meta, 't:' .. m, 'g:' .. m, 'f:' .. m)
         if s[1] ~= ARGV[1] then return 0 end
-        if s[2] then
-          redis.call('ZADD', queue, (tonumber(s[3]) or 0) - FREE, m)
-          redis.call('PUBLISH', ARGV[3], m)
-        else
-          redis.call('ZREM', queue, m)
-        end
-        return 1
+        return give_back(m, s[2], s[3], ARGV[3])
         """);
 
     /// <summary>
@@ -276,13 +281,7 @@ internal static class LeaseScripts
         local b = redis.call('ZSCORE', queue, m)
         if not b or tonumber(b) <= now then return 0 end
         local s = redis.call('HMGET', meta, 'g:' .. m, 'f:' .. m)
-        if s[1] then
-          redis.call('ZADD', queue, (tonumber(s[2]) or 0) - FREE, m)
-          redis.call('PUBLISH', ARGV[2], m)
-        else
-          redis.call('ZREM', queue, m)
-        end
-        return 1
+        return give_back(m, s[1], s[2], ARGV[2])
         """);
 
     /// <summary>Reads a pool. Returns {now, current members, meta as field/value pairs, held and cooling members as member/end pairs}.</summary>

@@ -544,8 +544,7 @@ public sealed class IdempotentExecutor : IAsyncDisposable
         return null!;
     }
 
-    private bool IsLate(long sentAt) =>
-        _time.GetElapsedTime(sentAt) >= _options.LeaseDuration - (_options.LeaseDuration / 10);
+    private bool IsLate(long sentAt) => AbandonedGrants.IsLate(sentAt, _options.LeaseDuration, _time);
 
     private async Task<bool> ReleaseAfterFailureAsync(string key, string owner, Exception error)
     {

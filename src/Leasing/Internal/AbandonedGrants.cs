@@ -59,16 +59,25 @@ internal static class AbandonedGrants
     /// <exception cref="LeaseStoreUnavailableException">The grant came too late to use; it is being released.</exception>
     public static Lease? InTime(Lease? lease, long sentAt, TimeSpan ttl, TimeProvider time, ILeaseStore store, ILogger logger, Action? released)
     {
-        var took = time.GetElapsedTime(sentAt);
-        if (lease is null || took < ttl - (ttl / 10))
+        if (lease is null || !IsLate(sentAt, ttl, time))
         {
             return lease;
         }
+
+        var took = time.GetElapsedTime(sentAt);
 
         _ = GiveBackAsync(Task.FromResult<Lease?>(lease), store, logger, released);
         throw new LeaseStoreUnavailableException(
             $"The lease store answered an acquire of '{lease.Key}' after {took.TotalMilliseconds:0} ms, past the lease's local deadline ({(ttl - (ttl / 10)).TotalMilliseconds:0} ms); the grant was released unused.");
     }
+
+    /// <summary>Whether an answer to an acquire sent at <paramref name="sentAt"/> comes past the local deadline (0.9 of <paramref name="ttl"/>, as <see cref="LeaseMonitor"/> counts it).</summary>
+    /// <param name="sentAt">When the acquire was sent (<see cref="TimeProvider.GetTimestamp"/>).</param>
+    /// <param name="ttl">The lease the acquire asked for.</param>
+    /// <param name="time">The clock of <paramref name="sentAt"/>.</param>
+    /// <returns><see langword="true"/> when a grant answered now is too late to use.</returns>
+    public static bool IsLate(long sentAt, TimeSpan ttl, TimeProvider time) =>
+        time.GetElapsedTime(sentAt) >= ttl - (ttl / 10);
 
     private static async ValueTask<Lease?> AwaitSlowAsync(Task<Lease?> pending, ILeaseStore store, ILogger logger, Action? released, TimeSpan limit, TimeProvider time, CancellationToken cancellationToken)
     {

@@ -152,14 +152,7 @@ public sealed class ChannelPool : IAsyncDisposable
         ObjectDisposedException.ThrowIf(_disposed.IsCancellationRequested, this);
         cancellationToken.ThrowIfCancellationRequested();
         var sentAt = _time.GetTimestamp();
-        var lease = AbandonedGrants.InTime(
-            await AbandonedGrants.AwaitAsync(AcquireMemberAsync(channelId), _store, _logger, Wake, cancellationToken).ConfigureAwait(false),
-            sentAt,
-            _leaseDuration,
-            _time,
-            _store,
-            _logger,
-            Wake);
+        var lease = InTime(await AbandonedGrants.AwaitAsync(AcquireMemberAsync(channelId), _store, _logger, Wake, cancellationToken).ConfigureAwait(false), sentAt, Wake);
         if (lease is null)
         {
             return null;
@@ -344,14 +337,7 @@ public sealed class ChannelPool : IAsyncDisposable
             {
                 // A caller that may wait waits no longer than its AcquireTimeout for this reply either.
                 var limit = waits ? timeout : Timeout.InfiniteTimeSpan;
-                lease = AbandonedGrants.InTime(
-                    await AbandonedGrants.AwaitAsync(AcquireLeastRecentlyUsedAsync(), _store, _logger, Wake, limit, _time, cancellationToken).ConfigureAwait(false),
-                    sentAt,
-                    _leaseDuration,
-                    _time,
-                    _store,
-                    _logger,
-                    Wake);
+                lease = InTime(await AbandonedGrants.AwaitAsync(AcquireLeastRecentlyUsedAsync(), _store, _logger, Wake, limit, _time, cancellationToken).ConfigureAwait(false), sentAt, Wake);
             }
             catch (Exception e) when (waits && e is not OperationCanceledException and not ObjectDisposedException)
             {
@@ -662,7 +648,7 @@ public sealed class ChannelPool : IAsyncDisposable
         {
             // A grant that answered past its local deadline is given back and counts as a failed try.
             // Its release is no signal: the backend is slow, and the busy delay should grow, not restart.
-            var lease = AbandonedGrants.InTime(await AcquireLeastRecentlyUsedAsync().ConfigureAwait(false), sentAt, _leaseDuration, _time, _store, _logger, null);
+            var lease = InTime(await AcquireLeastRecentlyUsedAsync().ConfigureAwait(false), sentAt, null);
             return new PollTry(lease, sentAt, null);
         }
         catch (Exception e)
@@ -886,6 +872,10 @@ public sealed class ChannelPool : IAsyncDisposable
             return null;
         }
     }
+
+    /// <summary>The grant, unless it answered past its local deadline (then it is given back and this throws).</summary>
+    private Lease? InTime(Lease? lease, long sentAt, Action? released) =>
+        AbandonedGrants.InTime(lease, sentAt, _leaseDuration, _time, _store, _logger, released);
 
     private static TimeSpan Jitter(TimeSpan delay) =>
         TimeSpan.FromTicks((long)(delay.Ticks * (0.5 + (Random.Shared.NextDouble() * 0.5))));
