@@ -338,6 +338,7 @@ public sealed class ChannelPool : IAsyncDisposable
                 // A caller that may wait waits no longer than its AcquireTimeout for this reply either.
                 var limit = waits ? timeout : Timeout.InfiniteTimeSpan;
                 lease = InTime(await AbandonedGrants.AwaitAsync(AcquireLeastRecentlyUsedAsync(), _store, _logger, Wake, limit, _time, cancellationToken).ConfigureAwait(false), sentAt, Wake);
+                Volatile.Write(ref _outage, null);
             }
             catch (Exception e) when (waits && e is not OperationCanceledException and not ObjectDisposedException)
             {
@@ -507,8 +508,9 @@ public sealed class ChannelPool : IAsyncDisposable
                 var stopping = _waiters.Count == 0 || _disposed.IsCancellationRequested;
                 if (stopping && running.Count == 0)
                 {
+                    // The outage stays recorded until the backend answers again: a waiter that just timed
+                    // out reads it to say "unavailable" rather than "exhausted".
                     _poller = null;
-                    Volatile.Write(ref _outage, null);
                     return;
                 }
 
