@@ -56,8 +56,11 @@ public sealed class RoundTripTests : IAsyncLifetime
         named.Should().NotBeNull();
         var (cooled, cooldown) = await CountAsync(() => store.ReleaseWithCooldownAsync(named!, Ttl).AsTask());
         cooled.Should().BeTrue();
+        var handed = await store.TryAcquireLeastRecentlyUsedAsync(pool, Ttl);
+        var (next, handOff) = await CountAsync(() => store.ReleaseAndAcquireLeastRecentlyUsedAsync(handed!, Ttl, 0).AsTask());
+        next.Acquired.Should().NotBeNull();
 
-        foreach (var (name, count) in new[] { ("acquire", acquire), ("renew", renew), ("release", release), ("named acquire", acquireNamed), ("cooldown", cooldown) })
+        foreach (var (name, count) in new[] { ("acquire", acquire), ("renew", renew), ("release", release), ("named acquire", acquireNamed), ("cooldown", cooldown), ("release and acquire", handOff) })
         {
             count.Should().Be(new Commands(1, 1), $"a pool {name} is one EVALSHA on a pool of {size}");
         }
@@ -174,6 +177,7 @@ public sealed class RoundTripTests : IAsyncLifetime
         lease = await store.RenewAsync(lease!, Ttl);
         await store.ReleaseAsync(lease!);
         lease = await store.TryAcquireLeastRecentlyUsedAsync(pool, Ttl);
+        lease = (await store.ReleaseAndAcquireLeastRecentlyUsedAsync(lease!, Ttl, 0)).Acquired ?? await store.TryAcquireLeastRecentlyUsedAsync(pool, Ttl);
         await store.ReleaseWithCooldownAsync(lease!, TimeSpan.FromMilliseconds(1));
         var single = await store.TryAcquireAsync(Unique.Name(), Ttl);
         single = await store.RenewAsync(single!, Ttl);
