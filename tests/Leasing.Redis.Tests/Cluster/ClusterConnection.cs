@@ -43,17 +43,22 @@ public static class ClusterConnection
     }
 
     /// <summary>
-    /// A new connection to the cluster with short timeouts, admin commands allowed, and a topology
-    /// check every second (so a promoted replica is found soon after a failover).
+    /// A new connection to the cluster with short timeouts and admin commands allowed; with
+    /// <paramref name="frequentTopologyChecks"/> it checks the topology every second (so a promoted
+    /// replica is found soon after a failover), otherwise at the driver's default (every 60 s).
     /// </summary>
-    public static async Task<ConnectionMultiplexer> ConnectAsync()
+    public static async Task<ConnectionMultiplexer> ConnectAsync(bool frequentTopologyChecks = true)
     {
         var options = ConfigurationOptions.Parse(RedisClusterTestServer.GetSeeds());
         options.AllowAdmin = true;
         options.ConnectTimeout = 2000;
         options.SyncTimeout = 2000;
         options.AsyncTimeout = 2000;
-        options.ConfigCheckSeconds = 1;
+        if (frequentTopologyChecks)
+        {
+            options.ConfigCheckSeconds = 1;
+        }
+
         options.ReconnectRetryPolicy = new LinearRetry(100);
         var redis = await ConnectionMultiplexer.ConnectAsync(options);
         if (Primaries(redis).Count < 3)
