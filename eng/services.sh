@@ -8,6 +8,7 @@
 #   eng/services.sh stop      # stop all three
 #   eng/services.sh env       # print export lines for LEASING_REDIS / LEASING_POSTGRES / LEASING_REDIS_CLUSTER
 #   eng/services.sh restart-redis   # stop and start Redis (used by the restart test)
+#   eng/services.sh stop-redis | stop-postgres   # stop one of them (.ci/run stops what it started)
 #   eng/services.sh start-cluster   # start the cluster alone (idempotent: a healthy cluster is left as it is)
 #   eng/services.sh stop-cluster    # stop the cluster alone
 #   eng/services.sh cluster-status  # print each node's role and the cluster state
@@ -168,9 +169,10 @@ case "${1:-}" in
   env) print_env ;;
   start-redis) start_redis ;;
   stop-redis) stop_redis ;;
+  stop-postgres) stop_postgres ;;
   restart-redis) stop_redis; start_redis ;;
   start-cluster) install_missing; start_cluster ;;
   stop-cluster) stop_cluster ;;
   cluster-status) cluster_status ;;
-  *) echo "usage: $0 start|stop|env|start-redis|stop-redis|restart-redis|start-cluster|stop-cluster|cluster-status" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|env|start-redis|stop-redis|stop-postgres|restart-redis|start-cluster|stop-cluster|cluster-status" >&2; exit 2 ;;
 esac
