@@ -158,6 +158,34 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IAsyncLifet
         withWindow.Should().BeLessThan(WindowLimit);
     }
 
+    [Fact]
+    public async Task WaitForReplicas_ReplicaDoesNotConfirm_AcquireFailsAndGivesTheLeaseBack()
+    {
+        var store = new RedisLeaseStore(redis, new RedisLeasingOptions { KeyPrefix = RedisLeaseBackend.KeyPrefix, WaitForReplicas = 1, CommandTimeout = TimeSpan.FromMilliseconds(500) });
+        var key = Unique.Name();
+        var primaryPort = ClusterNodes.PortOf(redis.GetServer((RedisKey)store.SingleKeyNameOf(key)));
+        var replica = await ClusterNodes.ProcessOfAsync(await ClusterNodes.ReplicaOfAsync(primaryPort));
+        (await store.ReleaseAsync((await store.TryAcquireAsync(Unique.Name(), LongTtl))!)).Should().BeTrue("with the replica up, WAIT confirms at once");
+
+        await ClusterNodes.SignalAsync(replica, stop: true);
+        try
+        {
+            // Stopped for less than the node timeout: the cluster stays ok, only the replica is silent.
+            var thrown = await FluentActions.Awaiting(() => store.TryAcquireAsync(key, LongTtl).AsTask()).Should().ThrowAsync<LeaseStoreUnavailableException>();
+            output.WriteLine($"replica stopped: {thrown.Which.Message}");
+        }
+        finally
+        {
+            await ClusterNodes.SignalAsync(replica, stop: false);
+        }
+
+        var other = Store(redis);
+        var next = await other.TryAcquireAsync(key, LongTtl);
+        next.Should().NotBeNull("the unconfirmed lease was given back, not left to expire");
+        (await other.ReleaseAsync(next!)).Should().BeTrue();
+        await ClusterNodes.WaitHealthyAsync();
+    }
+
     // Acquires Count keys that all live on one primary, kills it with SIGKILL at once, and counts
     // how many of the granted leases the promoted replica still holds.
     private async Task<(int Held, TimeSpan Window)> KillRightAfterAcquiresAsync(int count, int waitForReplicas)

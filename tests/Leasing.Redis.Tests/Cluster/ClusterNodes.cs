@@ -56,6 +56,10 @@ public static class ClusterNodes
         await process.WaitForExitAsync();
     }
 
+    /// <summary>Stops (SIGSTOP) or continues (SIGCONT) the node's process: a stopped node keeps its connections but answers nothing.</summary>
+    public static Task SignalAsync(NodeProcess node, bool stop) =>
+        RunAsync("kill", [stop ? "-STOP" : "-CONT", node.Pid.ToString(CultureInfo.InvariantCulture)]);
+
     /// <summary>Asks the replica on <paramref name="replicaPort"/> to take over from its primary (<c>CLUSTER FAILOVER</c>, coordinated: no write is lost).</summary>
     public static Task ManualFailoverAsync(int replicaPort) => CliAsync(replicaPort, "cluster", "failover");
 
