@@ -145,6 +145,83 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IAsyncLifet
     }
 
     [Fact]
+    public async Task PrimaryKilledWithUnreplicatedGrants_TheyAreLost_FencingTokensStillGrowByTheClock()
+    {
+        const int Count = 20;
+        var store = Store(redis);
+        var other = Store(redis);
+        var key = Unique.Name();
+        var primary = redis.GetServer((RedisKey)store.SingleKeyNameOf(key));
+        var primaryPort = ClusterNodes.PortOf(primary);
+        var replicaPort = await ClusterNodes.ReplicaOfAsync(primaryPort);
+        var keys = NamesOn(primaryPort, store.SingleKeyNameOf, Count, "lost");
+        var issued = new List<long>();
+        for (var i = 0; i < 5; i++)
+        {
+            var taken = (await store.TryAcquireAsync(key, LongTtl))!;
+            issued.Add(taken.FencingToken);
+            (await store.ReleaseAsync(taken)).Should().BeTrue();
+        }
+
+        ((long)await primary.ExecuteAsync("WAIT", 1, 2000)).Should().Be(1, "the tokens so far are on the replica");
+        var node = await ClusterNodes.ProcessOfAsync(primaryPort);
+        try
+        {
+            await ClusterNodes.CutReplicationAsync(primary, replicaPort);
+
+            // Granted by the primary alone: the write never reaches the replica.
+            for (var i = 0; i < 5; i++)
+            {
+                var taken = (await store.TryAcquireAsync(key, LongTtl))!;
+                issued.Add(taken.FencingToken);
+                (await store.ReleaseAsync(taken)).Should().BeTrue();
+            }
+
+            var held = (await store.TryAcquireAsync(key, LongTtl))!;
+            issued.Add(held.FencingToken);
+            var leases = await Task.WhenAll(keys.Select(k => store.TryAcquireAsync(k, LongTtl).AsTask()));
+            leases.Should().NotContainNulls();
+
+            // With WaitForReplicas the same grant is refused instead (and given back).
+            var waiting = new RedisLeaseStore(redis, new RedisLeasingOptions { KeyPrefix = RedisLeaseBackend.KeyPrefix, WaitForReplicas = 1, CommandTimeout = TimeSpan.FromMilliseconds(300) });
+            await FluentActions.Awaiting(() => waiting.TryAcquireAsync(NamesOn(primaryPort, store.SingleKeyNameOf, 1, "wait")[0], LongTtl).AsTask()).Should().ThrowAsync<LeaseStoreUnavailableException>();
+            await ClusterNodes.KillAsync(node);
+
+            await ClusterNodes.UntilAsync(() => ClusterNodes.IsPrimaryAsync(replicaPort), "the replica was promoted", TimeSpan.FromSeconds(30));
+            IReadOnlyList<LeaseState>? states = null;
+            await ClusterNodes.UntilAsync(
+                async () =>
+                {
+                    try
+                    {
+                        states = await store.InspectAsync([key, .. keys]);
+                        return true;
+                    }
+                    catch (LeaseStoreUnavailableException)
+                    {
+                        return false;
+                    }
+                },
+                "the promoted replica answers",
+                TimeSpan.FromSeconds(30));
+
+            var lost = states!.Count(s => s.Status != LeaseStatus.Held);
+            var successor = await other.TryAcquireAsync(key, LongTtl);
+            output.WriteLine($"unreplicated grants: {lost} of {Count + 1} leases lost with the primary; the lost holder's fencing token {held.FencingToken}, its successor's {successor?.FencingToken}; highest token issued before the failover {issued.Max()}");
+            lost.Should().Be(Count + 1, "the promoted replica never received these grants");
+            successor.Should().NotBeNull("the lost lease is free on the promoted replica: a second owner gets it");
+            successor!.FencingToken.Should().BeGreaterThan(issued.Max(), "the clock term of the fencing token carries it past every token the dead primary issued, replicated or not");
+            (await store.RenewAsync(held, LongTtl)).Should().BeNull("the first owner's renewal finds the lease lost");
+            (await other.ReleaseAsync(successor)).Should().BeTrue();
+        }
+        finally
+        {
+            await ClusterNodes.RestartAsync(node);
+            await ClusterNodes.WaitHealthyAsync();
+        }
+    }
+
+    [Fact]
     public async Task PrimaryKilledRightAfterManyAcquires_WithWaitForReplicasEveryGrantedLeaseSurvives()
     {
         const int Count = 500;

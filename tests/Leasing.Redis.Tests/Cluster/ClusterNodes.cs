@@ -60,12 +60,47 @@ public static class ClusterNodes
     public static Task SignalAsync(NodeProcess node, bool stop) =>
         RunAsync("kill", [stop ? "-STOP" : "-CONT", node.Pid.ToString(CultureInfo.InvariantCulture)]);
 
+    /// <summary>
+    /// Cuts the primary off its replica while both keep running and the cluster stays ok: the primary
+    /// (through <paramref name="primary"/>'s authenticated connection) starts to require a password
+    /// and drops its replica's link, so the replica's reconnections fail (NOAUTH) and every write
+    /// from now on stays on the primary alone. Waits until the replica reports its link down.
+    /// Undone by killing the primary: the password is not persisted.
+    /// </summary>
+    public static async Task CutReplicationAsync(IServer primary, int replicaPort)
+    {
+        await primary.ExecuteAsync("CONFIG", "SET", "requirepass", Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)));
+        await primary.ExecuteAsync("CLIENT", "KILL", "TYPE", "replica");
+        await UntilAsync(
+            async () => InfoField(await CliAsync(replicaPort, "info", "replication"), "master_link_status") == "down",
+            "the replica lost its link to the primary",
+            TimeSpan.FromSeconds(10));
+    }
+
     /// <summary>Asks the replica on <paramref name="replicaPort"/> to take over from its primary (<c>CLUSTER FAILOVER</c>, coordinated: no write is lost).</summary>
     public static Task ManualFailoverAsync(int replicaPort) => CliAsync(replicaPort, "cluster", "failover");
 
-    /// <summary>Starts a killed node again on its port and data folder (its nodes.conf makes it rejoin the cluster).</summary>
+    /// <summary>
+    /// Starts a killed node again on its port and data folder (its nodes.conf makes it rejoin the
+    /// cluster); a node a failed test did not get to kill is killed first, so that nothing the test
+    /// changed on it (a password) outlives the test.
+    /// </summary>
     public static async Task RestartAsync(NodeProcess node)
     {
+        try
+        {
+            using var process = Process.GetProcessById(node.Pid);
+            if (process.ProcessName.StartsWith("redis-server", StringComparison.Ordinal))
+            {
+                process.Kill();
+                await process.WaitForExitAsync();
+            }
+        }
+        catch (ArgumentException)
+        {
+            // Already gone.
+        }
+
         var port = node.Port.ToString(CultureInfo.InvariantCulture);
         await RunAsync("redis-server", [
             "--port", port, "--bind", "127.0.0.1", "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
