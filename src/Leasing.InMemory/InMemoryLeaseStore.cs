@@ -185,6 +185,36 @@ public sealed class InMemoryLeaseStore : ILeaseStore, ILeaseReleaseSource
     }
 
     /// <inheritdoc/>
+    public ValueTask<bool> WriteStateAsync(Lease lease, ReadOnlyMemory<byte> state, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidLease(lease, nameof(lease));
+        LeaseArguments.ThrowIfInvalidState(state, nameof(state));
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<bool>(cancellationToken);
+        }
+
+        return new ValueTask<bool>(lease.Pool is null ? keys.WriteState(lease, state) : FindPool(lease.Pool)?.WriteState(lease, state) ?? false);
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<LeaseStateValue?> ReadStateAsync(string key, string? pool = null, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
+        if (pool is not null)
+        {
+            LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
+        }
+
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<LeaseStateValue?>(cancellationToken);
+        }
+
+        return new ValueTask<LeaseStateValue?>(pool is null ? keys.ReadState(key) : FindPool(pool)?.ReadState(key));
+    }
+
+    /// <inheritdoc/>
     /// <remarks>In process only: called on release, force release and when a cooldown ends. Costs nothing while nobody subscribes.</remarks>
     public ValueTask<IAsyncDisposable> SubscribeToReleasesAsync(string pool, Action onReleased, CancellationToken cancellationToken = default)
     {

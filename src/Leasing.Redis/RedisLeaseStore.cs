@@ -295,6 +295,44 @@ public sealed class RedisLeaseStore : ILeaseStore, ILeaseReleaseSource
 
     /// <inheritdoc/>
     /// <remarks>
+    /// One script. A single key's state lives in fields of its hash, which then no longer expires; a pool
+    /// member's lives in the pool's state hash, under the pool's hash tag (one cluster slot).
+    /// </remarks>
+    public async ValueTask<bool> WriteStateAsync(Lease lease, ReadOnlyMemory<byte> state, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidLease(lease, nameof(lease));
+        LeaseArguments.ThrowIfInvalidState(state, nameof(state));
+        cancellationToken.ThrowIfCancellationRequested();
+        var result = lease.Pool is null
+            ? await RunAsync(LeaseScripts.SingleWriteState, [names.SingleKey(lease.Key)], [lease.Token, state], "a state write", cancellationToken).ConfigureAwait(false)
+            : await RunAsync(LeaseScripts.PoolWriteState, Pool(lease.Pool).Keys, [lease.Token, lease.Key, state], "a state write", cancellationToken).ConfigureAwait(false);
+        return (long)result == 1;
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<LeaseStateValue?> ReadStateAsync(string key, string? pool = null, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
+        if (pool is not null)
+        {
+            LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        var read = pool is null
+            ? database.HashGetAsync(names.SingleKey(key), SingleStateFields)
+            : database.HashGetAsync(Pool(pool).Names.State, ["d:" + key, "f:" + key, "w:" + key]);
+        var values = await RedisCalls.RunAsync(read, "a state read", timeout, cancellationToken).ConfigureAwait(false);
+        if (values[1].IsNull)
+        {
+            return null;
+        }
+
+        return new LeaseStateValue(((byte[]?)values[0]) ?? [], (long)values[1], FromMicros((long)values[2]));
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
     /// A Redis pub/sub subscription on the pool's channel: releases and force releases made by any
     /// process reach it. Messages can be lost (for example while reconnecting); waiters keep polling.
     /// </remarks>
@@ -311,6 +349,8 @@ public sealed class RedisLeaseStore : ILeaseStore, ILeaseReleaseSource
 
     /// <summary>The Redis key of a single key.</summary>
     internal string SingleKeyNameOf(string key) => names.SingleKey(key);
+
+    private static readonly RedisValue[] SingleStateFields = ["sd", "sf", "sw"];
 
     private static long Micros(TimeSpan span) => (span.Ticks + 9) / 10;
 
@@ -448,7 +488,7 @@ public sealed class RedisLeaseStore : ILeaseStore, ILeaseReleaseSource
     {
         public PoolKeyNames Names { get; } = names;
 
-        public RedisKey[] Keys { get; } = [names.Meta, names.Queue, names.Members];
+        public RedisKey[] Keys { get; } = [names.Meta, names.Queue, names.Members, names.State];
 
         public RedisValue Channel { get; } = names.Channel;
 

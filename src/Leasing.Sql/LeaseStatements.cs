@@ -81,6 +81,35 @@ internal sealed class LeaseStatements
             ORDER BY input.pos
             """;
 
+        // Fenced state: upserted only while the lease row says the lease is live under @token (PostgreSQL:
+        // the row share-locked, so a concurrent acquire by another commits after the write, never before it).
+        // Single keys have pool '' (a pool name is never empty). SQLite needs the WHERE before ON CONFLICT.
+        var share = pg ? " FOR SHARE" : string.Empty;
+        string StateUpsert(string pool, string name, string live) => p + with + $"""
+            INSERT INTO {n.State} (pool, name, data, fencing, written_at)
+            SELECT {pool}, {name}, @data, fencing, {now} FROM ({live}{share}) live WHERE 1 = 1
+            ON CONFLICT (pool, name) DO UPDATE SET data = excluded.data, fencing = excluded.fencing, written_at = excluded.written_at
+            RETURNING 1
+            """;
+
+        WriteState = StateUpsert("''", "@name", $"""
+            SELECT fencing FROM {n.Leases} WHERE name = @name AND token = @token AND state = 1 AND expires_at > {now}
+            """);
+
+        WriteMemberState = StateUpsert("@pool", "@member", $"""
+            SELECT fencing FROM {n.Members}
+            WHERE pool = @pool AND member = @member AND token = @token AND state = 1 AND expires_at > {now} AND is_member = 1
+            """);
+
+        ReadState = p + $"SELECT data, fencing, written_at FROM {n.State} WHERE pool = '' AND name = @name";
+
+        // A removed member's state is deleted with its removal (and again when it is added back), and never read.
+        ReadMemberState = p + $"""
+            SELECT s.data, s.fencing, s.written_at FROM {n.State} s
+            JOIN {n.Members} m ON m.pool = s.pool AND m.member = s.name
+            WHERE s.pool = @pool AND s.name = @member AND m.is_member = 1
+            """;
+
         // Pools -------------------------------------------------------------------------------------
 
         // The pool acquires check the caller's members version in the same step as the claim (@version
@@ -223,12 +252,15 @@ internal sealed class LeaseStatements
                   INSERT INTO {n.Members} (pool, member, is_member, state, fencing, lru, free_lru)
                   SELECT @pool, member, 1, 0, 0, 0, 0 FROM input WHERE EXISTS (SELECT 1 FROM applied)
                   ON CONFLICT (pool, member) DO UPDATE SET is_member = 1 WHERE {n.Members}.is_member = 0
-                  RETURNING 1),
+                  RETURNING member),
               removed AS (
                   UPDATE {n.Members} SET is_member = 0
                   WHERE pool = @pool AND is_member = 1 AND EXISTS (SELECT 1 FROM applied)
                     AND NOT EXISTS (SELECT 1 FROM input WHERE input.member = {n.Members}.member)
-                  RETURNING 1)
+                  RETURNING member),
+              dropped AS (
+                  DELETE FROM {n.State} WHERE pool = @pool
+                    AND name IN (SELECT member FROM removed UNION ALL SELECT member FROM added))
               SELECT (SELECT count(*) FROM added) + (SELECT count(*) FROM removed)
               """
             : p + $"""
@@ -241,6 +273,8 @@ internal sealed class LeaseStatements
               WHERE pool = @pool AND is_member = 1
                 AND NOT EXISTS (SELECT 1 FROM {n.Pools} WHERE pool = @pool AND version > @version)
                 AND member NOT IN (SELECT value FROM json_each(@members));
+              DELETE FROM {n.State} WHERE pool = @pool
+                AND name IN (SELECT member FROM {n.Members} WHERE pool = @pool AND is_member = 0);
               INSERT INTO {n.Pools} (pool, version) VALUES (@pool, @version)
               ON CONFLICT (pool) DO UPDATE SET version = excluded.version WHERE {n.Pools}.version <= excluded.version;
               COMMIT;
@@ -318,6 +352,14 @@ internal sealed class LeaseStatements
     public string ForceRelease { get; }
 
     public string Inspect { get; }
+
+    public string WriteState { get; }
+
+    public string WriteMemberState { get; }
+
+    public string ReadState { get; }
+
+    public string ReadMemberState { get; }
 
     public string AcquireLeastRecentlyUsed { get; }
 

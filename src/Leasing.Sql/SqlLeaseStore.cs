@@ -67,6 +67,9 @@ public sealed class SqlLeaseStore : ILeaseStore, ILeaseReleaseSource
             CREATE INDEX IF NOT EXISTS {n.Members}_busy ON {n.Members} (pool, expires_at) WHERE is_member = 1 AND free_lru IS NULL;
             CREATE SEQUENCE IF NOT EXISTS {n.LruSequence};
             CREATE INDEX IF NOT EXISTS {n.Leases}_ended ON {n.Leases} (expires_at);
+            CREATE TABLE IF NOT EXISTS {n.State} (
+                pool text COLLATE "C" NOT NULL, name text COLLATE "C" NOT NULL, data bytea NOT NULL,
+                fencing bigint NOT NULL, written_at bigint NOT NULL, PRIMARY KEY (pool, name));
             """ + LeaseStatements.WaitersTable(n);
         var sqlite = $"""
             CREATE TABLE IF NOT EXISTS {n.Leases} (
@@ -81,6 +84,9 @@ public sealed class SqlLeaseStore : ILeaseStore, ILeaseReleaseSource
             CREATE INDEX IF NOT EXISTS {n.Members}_busy ON {n.Members} (pool, expires_at) WHERE is_member = 1 AND free_lru IS NULL;
             CREATE INDEX IF NOT EXISTS {n.Members}_lru ON {n.Members} (pool, lru);
             CREATE INDEX IF NOT EXISTS {n.Leases}_ended ON {n.Leases} (expires_at);
+            CREATE TABLE IF NOT EXISTS {n.State} (
+                pool TEXT NOT NULL, name TEXT NOT NULL, data BLOB NOT NULL,
+                fencing INTEGER NOT NULL, written_at INTEGER NOT NULL, PRIMARY KEY (pool, name)) STRICT;
             """;
         return SqlSchema.EnsureAsync(_runner, "leases", SchemaVersion, postgres, sqlite, cancellationToken);
     }
@@ -311,6 +317,39 @@ public sealed class SqlLeaseStore : ILeaseStore, ILeaseReleaseSource
         while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false));
 
         return claim;
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// One statement: the lease row is checked (and, on PostgreSQL, share-locked, so an acquire by another
+    /// waits for the write to commit) and the state row upserted. State rows live in a table of their own,
+    /// which the purge of old single-key rows does not touch.
+    /// </remarks>
+    public async ValueTask<bool> WriteStateAsync(Lease lease, ReadOnlyMemory<byte> state, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidLease(lease, nameof(lease));
+        LeaseArguments.ThrowIfInvalidState(state, nameof(state));
+        var args = Target(lease).Bytes("data", state);
+        return await _runner.QuerySingleAsync(lease.Pool is null ? _sql.WriteState : _sql.WriteMemberState, args, Found, false, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<LeaseStateValue?> ReadStateAsync(string key, string? pool = null, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
+        if (pool is not null)
+        {
+            LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
+        }
+
+        var args = pool is null ? new SqlArgs().Text("name", key) : new SqlArgs().Text("pool", pool).Text("member", key);
+        return _runner.QuerySingleAsync(
+            pool is null ? _sql.ReadState : _sql.ReadMemberState,
+            args,
+            r => (LeaseStateValue?)new LeaseStateValue((byte[])r.GetValue(0), r.GetInt64(1), Time(r.GetInt64(2))),
+            null,
+            cancellationToken,
+            write: false);
     }
 
     private static bool Found(DbDataReader reader) => true;

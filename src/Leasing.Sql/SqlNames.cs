@@ -29,6 +29,8 @@ internal sealed partial class SqlNames
 
     public string Members => Prefix + "pool_members";
 
+    public string State => Prefix + "lease_state";
+
     public string LruSequence => Prefix + "lru";
 
     public string Idempotency => Prefix + "idempotency";

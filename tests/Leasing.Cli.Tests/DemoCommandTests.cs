@@ -17,6 +17,8 @@ public sealed class DemoCommandTests
         result.Out.Should().MatchRegex(@"killed worker:\s+held ch-0\d \(fencing \d+\), died without releasing; channel back (0\.[4-9]|[1-9])\d*\.?\d* s after it was taken \(lease 0\.5 s\)", "the killed worker's channel came back after its lease");
         result.Out.Should().MatchRegex(@"payment:\s+4 senders at once, 1 execution, 3 replays", "the payment ran once and the other senders replayed it");
         result.Out.Should().Contain("ch-01").And.Contain("ch-02");
+        result.Out.Should().MatchRegex(@"sequence:\s+[1-9][\d,]* sequence numbers used", "every use stored its channel's next sequence number");
+        result.Out.Should().MatchRegex(@"stale state writes refused: [1-9]\d* \([1-9]\d* by workers paused past their lease\)", "the paused workers' stale writes were refused");
         result.Error.Should().BeEmpty();
     }
 

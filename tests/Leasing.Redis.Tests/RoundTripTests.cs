@@ -99,6 +99,32 @@ public sealed class RoundTripTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task StateOperations_OneCommandEach_ForKeysAndPoolMembers()
+    {
+        var store = new RedisLeaseStore(redis);
+        var pool = Unique.Name("pool");
+        var key = Unique.Name();
+        await WarmUpAsync(store, pool);
+        await store.SetPoolMembersAsync(pool, ["a", "b"]);
+        var member = await store.TryAcquirePoolMemberAsync(pool, "a", Ttl);
+        var single = await store.TryAcquireAsync(key, Ttl);
+        await store.WriteStateAsync(member!, new byte[] { 1 });
+        await store.WriteStateAsync(single!, new byte[] { 1 });
+        await store.ReadStateAsync("a", pool);
+        await store.ReadStateAsync(key);
+
+        var (_, writeMember) = await CountAsync(() => store.WriteStateAsync(member!, new byte[] { 2 }).AsTask());
+        var (_, writeKey) = await CountAsync(() => store.WriteStateAsync(single!, new byte[] { 2 }).AsTask());
+        var (readMember, readMemberCount) = await CountAsync(() => store.ReadStateAsync("a", pool).AsTask());
+        var (readKey, readKeyCount) = await CountAsync(() => store.ReadStateAsync(key).AsTask());
+
+        readMember!.Data.ToArray().Should().Equal(2);
+        readKey!.Data.ToArray().Should().Equal(2);
+        new[] { writeMember, writeKey }.Should().AllBeEquivalentTo(new Commands(1, 1), "a state write is one EVALSHA");
+        new[] { readMemberCount, readKeyCount }.Should().AllBeEquivalentTo(new Commands(1, 0), "a state read is one HMGET");
+    }
+
+    [Fact]
     public async Task IdempotencyOperations_OneCommandEach()
     {
         var store = new RedisIdempotencyStore(redis);

@@ -35,7 +35,7 @@ public abstract partial class ChannelPoolConformanceTests : IAsyncLifetime
     }
 
     /// <summary>Creates a pool over a new store object (a new app instance) on the backend.</summary>
-    protected ChannelPool CreatePool(string name, IEnumerable<string> channels, Action<ChannelPoolOptions>? configure = null, ILeaseStore? store = null)
+    protected ChannelPool CreatePool(string name, IEnumerable<string> channels, Action<ChannelPoolOptions>? configure = null, ILeaseStore? store = null, TimeProvider? time = null)
     {
         var options = new ChannelPoolOptions
         {
@@ -48,7 +48,7 @@ public abstract partial class ChannelPoolConformanceTests : IAsyncLifetime
             RetryMaxDelay = TimeSpan.FromMilliseconds(20),
         };
         configure?.Invoke(options);
-        var pool = new ChannelPool(store ?? Backend.CreateStore(), options, Backend.TimeProvider);
+        var pool = new ChannelPool(store ?? Backend.CreateStore(), options, time ?? Backend.TimeProvider);
         _pools.Add(pool);
         return pool;
     }

@@ -286,4 +286,32 @@ public abstract class DistributedLockConformanceTests : IAsyncLifetime
             current = seen;
         }
     }
+
+    [Fact]
+    public async Task TrySetStateAsync_ZombieLockHolderPausedPastItsLease_IsRefusedAndLeaseLostFires_Issue13()
+    {
+        // A's clock stands still (a paused process: no renewal, no local deadline) while its lease runs out.
+        var key = Unique.Name();
+        var paused = new DistributedLock(
+            Backend.CreateStore(),
+            new DistributedLockOptions { LeaseDuration = Ttl },
+            new Microsoft.Extensions.Time.Testing.FakeTimeProvider());
+        var zombie = await paused.TryAcquireAsync(key);
+        zombie.Should().NotBeNull();
+        (await zombie!.TrySetStateAsync(5L)).Should().BeTrue();
+
+        await Backend.PassAsync(Ttl * 1.5);
+        var (replica, _) = CreateReplica(Ttl);
+        await using var next = await replica.TryAcquireAsync(key);
+        next.Should().NotBeNull();
+        (await next!.GetStateAsync<long>()).Should().Be(5);
+        (await next.TrySetStateAsync(6L)).Should().BeTrue();
+
+        (await zombie.TrySetStateAsync(7L)).Should().BeFalse("the zombie's write must never land");
+        zombie.LeaseLost.IsCancellationRequested.Should().BeTrue("a refused write means the lock is lost");
+
+        var stored = await next.GetStateBytesAsync();
+        System.Text.Encoding.UTF8.GetString(stored!.Data.Span).Should().Be("6");
+        stored.FencingToken.Should().Be(next.FencingToken).And.BeGreaterThan(zombie.FencingToken);
+    }
 }

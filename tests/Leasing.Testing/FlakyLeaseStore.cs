@@ -65,6 +65,12 @@ public sealed class FlakyLeaseStore(ILeaseStore inner) : ILeaseStore
     public ValueTask<bool> ForceReleaseAsync(string key, string? pool = null, CancellationToken cancellationToken = default) =>
         Down ? throw Outage() : inner.ForceReleaseAsync(key, pool, cancellationToken);
 
+    public ValueTask<bool> WriteStateAsync(Lease lease, ReadOnlyMemory<byte> state, CancellationToken cancellationToken = default) =>
+        Down ? throw Outage() : inner.WriteStateAsync(lease, state, cancellationToken);
+
+    public ValueTask<LeaseStateValue?> ReadStateAsync(string key, string? pool = null, CancellationToken cancellationToken = default) =>
+        Down ? throw Outage() : inner.ReadStateAsync(key, pool, cancellationToken);
+
     private static ValueTask<Lease?> Failed() => ValueTask.FromException<Lease?>(Outage());
 
     private static LeaseStoreUnavailableException Outage() =>

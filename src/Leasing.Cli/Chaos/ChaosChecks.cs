@@ -15,6 +15,9 @@ internal sealed record ChaosVerdict(
     int ZombieWritesRejected,
     int ZombieWritesAccepted,
     int FencingNotGrowing,
+    int StateWritesStored,
+    int StateWritesRefused,
+    int SequenceRepeats,
     int PaymentKeys,
     int PaymentExecutions,
     int PaymentChargesRejected,
@@ -25,7 +28,7 @@ internal sealed record ChaosVerdict(
     IReadOnlyDictionary<string, RecoveryFigure> Recovery,
     IReadOnlyList<string> Details)
 {
-    public int Violations => Overlaps + ZombieWritesAccepted + FencingNotGrowing + PaymentsExecutedTwice + Stranded;
+    public int Violations => Overlaps + ZombieWritesAccepted + FencingNotGrowing + SequenceRepeats + PaymentsExecutedTwice + Stranded;
 }
 
 /// <summary>
@@ -49,6 +52,11 @@ internal sealed record ChaosVerdict(
 /// <para><b>Zombie writes accepted</b>: the fenced sink (see <see cref="FencedSink"/>) accepted a write
 /// although another holder of the key had begun after the writer did: that holder's token did not
 /// exceed the writer's.</para>
+/// <para><b>Sequence numbers used twice</b>: every holder reads its resource's fenced state (the next
+/// sequence number), and stores the next one after its work, accepted by the backend only under a live
+/// lease. Two stored writes of one number for one resource mean two holders read the same state and
+/// both stored after it: a write under a dead lease got through. Excused only when a restart that lost
+/// the backend's data (the state with it) fell between them.</para>
 /// <para><b>Payments executed more than once</b>: the payment sink accepts a charge only with a claim
 /// token at least the highest it saw for the key. Two accepted charges of one key are a violation
 /// unless the earlier one's claim was provably lost before its outcome could be stored: its call ended
@@ -85,6 +93,7 @@ internal static class ChaosChecks
             details.Add($"zombie write accepted: {write.Key} token {write.Token} by process {write.Process} after another holder began");
         }
 
+        var repeats = SequenceRepeats(journal, dataLoss, details);
         var payments = Payments(journal, details);
         var (stranded, longest) = Stranded(journal, lease, stoppedAt, epoch, details);
         return new ChaosVerdict(
@@ -95,6 +104,9 @@ internal static class ChaosChecks
             journal.Writes.Count(w => !w.Accepted),
             zombiesAccepted,
             fencing,
+            journal.Sequences.Count(s => s.Stored),
+            journal.Sequences.Count(s => !s.Stored),
+            repeats,
             payments.Keys,
             payments.Accepted,
             payments.Rejected,
@@ -104,6 +116,34 @@ internal static class ChaosChecks
             longest,
             Recovery(journal),
             details);
+    }
+
+    /// <summary>Stored sequence numbers used twice for one resource with no data-losing restart between the two uses.</summary>
+    private static int SequenceRepeats(ChaosJournal journal, List<ChaosFault> dataLoss, List<string> details)
+    {
+        var repeats = 0;
+        foreach (var group in journal.Sequences.Where(s => s.Stored).GroupBy(s => (s.Key, s.Sequence)))
+        {
+            var writes = group.OrderBy(s => s.StoredAt).ToList();
+            for (var i = 1; i < writes.Count; i++)
+            {
+                var (earlier, later) = (writes[i - 1], writes[i]);
+                var from = Math.Min(earlier.ReadAt, later.ReadAt);
+                var to = Math.Max(earlier.StoredAt, later.StoredAt);
+                if (dataLoss.Any(f => f.Start <= to && f.End >= from))
+                {
+                    continue;
+                }
+
+                repeats++;
+                if (details.Count < MaxDetails * 4)
+                {
+                    details.Add($"sequence number used twice: {group.Key.Key} #{group.Key.Sequence} stored under token {earlier.Token} (process {earlier.Process}) and {later.Token} (process {later.Process})");
+                }
+            }
+        }
+
+        return repeats;
     }
 
     /// <summary>

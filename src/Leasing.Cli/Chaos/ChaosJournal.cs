@@ -12,6 +12,7 @@ internal sealed class ChaosJournal
     private readonly List<ChaosUse> _uses = [];
     private readonly Dictionary<(int Process, string Key, long Token), ChaosUse> _open = [];
     private readonly List<ChaosWrite> _writes = [];
+    private readonly List<ChaosSequence> _sequences = [];
     private readonly List<ChaosCharge> _charges = [];
     private readonly List<ChaosExecution> _executions = [];
     private readonly List<ChaosCancel> _cancels = [];
@@ -24,6 +25,9 @@ internal sealed class ChaosJournal
     public IReadOnlyList<ChaosWrite> Writes => _writes;
 
     public IReadOnlyList<ChaosCharge> Charges => _charges;
+
+    /// <summary>The fenced-state writes of the resources' sequence numbers.</summary>
+    public IReadOnlyList<ChaosSequence> Sequences => _sequences;
 
     public IReadOnlyList<ChaosExecution> Executions => _executions;
 
@@ -74,6 +78,15 @@ internal sealed class ChaosJournal
             var (accepted, successorBegan) = _sink.Write(key, token, beginIndex, granted);
             _writes.Add(new ChaosWrite(key, token, process, at, accepted, successorBegan));
             return accepted;
+        }
+    }
+
+    /// <summary>A holder stored (or was refused) its resource's next sequence number.</summary>
+    public void Sequence(ChaosSequence sequence)
+    {
+        lock (_gate)
+        {
+            _sequences.Add(sequence);
         }
     }
 

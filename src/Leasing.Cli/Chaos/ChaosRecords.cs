@@ -90,3 +90,6 @@ internal static class ChaosKeys
 
     public static string Lock(int i) => $"lock-{i}";
 }
+
+/// <summary>A holder's fenced-state write of its resource's next sequence number (<paramref name="Sequence"/> + 1): stored by the backend, or refused because the lease was no longer live.</summary>
+internal sealed record ChaosSequence(string Key, long Token, int Process, long Sequence, long ReadAt, long StoredAt, bool Stored);

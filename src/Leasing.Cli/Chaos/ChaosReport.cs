@@ -37,6 +37,7 @@ internal sealed record ChaosReport(
         ["overlaps"] = Verdict.Overlaps,
         ["zombieWrites"] = new Dictionary<string, int> { ["rejected"] = Verdict.ZombieWritesRejected, ["accepted"] = Verdict.ZombieWritesAccepted },
         ["fencingNotGrowing"] = Verdict.FencingNotGrowing,
+        ["fencedState"] = new Dictionary<string, int> { ["stored"] = Verdict.StateWritesStored, ["staleRefused"] = Verdict.StateWritesRefused, ["sequenceRepeats"] = Verdict.SequenceRepeats },
         ["payments"] = new Dictionary<string, int>
         {
             ["keys"] = Verdict.PaymentKeys,

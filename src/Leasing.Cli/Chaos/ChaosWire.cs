@@ -13,6 +13,7 @@ namespace Leasing.Cli.Chaos;
 /// <item><c>H pid</c>: ready.</item>
 /// <item><c>B seq key token sent granted</c>: a holder begins (the fenced sink hears its token).</item>
 /// <item><c>W seq key token at</c>: the holder's fenced write after its work.</item>
+/// <item><c>Q key token sequence readAt storedAt stored(1|0)</c>: the holder stored (or was refused) the resource's next sequence number as fenced state.</item>
 /// <item><c>R key token end releasedAt released(1|0|-) lost(1|0)</c>: the work ended and the release returned.</item>
 /// <item><c>X seq key token at</c>: a payment's action charged under its claim token (waits, so it is journalled before the action returns).</item>
 /// <item><c>E key token outcome at</c>: a payment call ended (token 0 when it did not execute).</item>

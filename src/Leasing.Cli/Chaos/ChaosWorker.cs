@@ -81,13 +81,21 @@ internal sealed class ChaosWorker(ChaosStores stores, CoordinatorLink link, stri
     private static async Task<Held?> AcquireChannelAsync(ChannelPool pool, CancellationToken cancellationToken)
     {
         var lease = await pool.AcquireAsync(cancellationToken).ConfigureAwait(false);
-        return new Held(ChaosKeys.PoolPrefix + lease.ChannelId, lease.FencingToken, () => lease.LeaseLost.IsCancellationRequested, () => lease.ReleaseAsync(CancellationToken.None), lease);
+        return new Held(ChaosKeys.PoolPrefix + lease.ChannelId, lease.FencingToken, () => lease.LeaseLost.IsCancellationRequested, () => lease.ReleaseAsync(CancellationToken.None), lease)
+        {
+            ReadSequenceAsync = () => lease.GetStateAsync(ChaosJson.Default.Int64, CancellationToken.None),
+            TrySetSequenceAsync = next => lease.TrySetStateAsync(next, ChaosJson.Default.Int64, CancellationToken.None),
+        };
     }
 
     private static async Task<Held?> AcquireLockAsync(DistributedLock locks, string key, CancellationToken cancellationToken)
     {
         var handle = await locks.AcquireAsync(key[ChaosKeys.LockPrefix.Length..], ChaosSettings.AcquireTimeout, cancellationToken).ConfigureAwait(false);
-        return new Held(key, handle.FencingToken, () => handle.LeaseLost.IsCancellationRequested, () => handle.ReleaseAsync(CancellationToken.None), handle);
+        return new Held(key, handle.FencingToken, () => handle.LeaseLost.IsCancellationRequested, () => handle.ReleaseAsync(CancellationToken.None), handle)
+        {
+            ReadSequenceAsync = () => handle.GetStateAsync(ChaosJson.Default.Int64, CancellationToken.None),
+            TrySetSequenceAsync = next => handle.TrySetStateAsync(next, ChaosJson.Default.Int64, CancellationToken.None),
+        };
     }
 
     /// <summary>Acquire, begin, work, write, release; over and over until stopped.</summary>
@@ -135,6 +143,17 @@ internal sealed class ChaosWorker(ChaosStores stores, CoordinatorLink link, stri
         var granted = Stopwatch.GetTimestamp();
         await link.AskAsync("B", held.Key, held.Token, sent, granted).ConfigureAwait(false);
 
+        // The resource's own fenced state: its next sequence number, read now and stored after the work.
+        long? sequence = null;
+        try
+        {
+            sequence = await held.ReadSequenceAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is LeaseStoreUnavailableException or TimeoutException)
+        {
+            link.Send("F", "state-read-failed", Stopwatch.GetTimestamp(), e.Message.ReplaceLineEndings(" ").Replace(ChaosWire.Separator, ' '));
+        }
+
         // The work: short (channels are the bottleneck), and not stopped by LeaseLost on purpose (a
         // zombie's write must reach the sink).
         if (Random.Shared.Next(4) == 0)
@@ -147,6 +166,19 @@ internal sealed class ChaosWorker(ChaosStores stores, CoordinatorLink link, stri
         }
 
         await link.AskAsync("W", held.Key, held.Token, Stopwatch.GetTimestamp()).ConfigureAwait(false);
+        if (sequence is { } used)
+        {
+            try
+            {
+                var stored = await held.TrySetSequenceAsync(used + 1).ConfigureAwait(false);
+                link.Send("Q", held.Key, held.Token, used, granted, Stopwatch.GetTimestamp(), stored);
+            }
+            catch (Exception e) when (e is LeaseStoreUnavailableException or TimeoutException)
+            {
+                link.Send("F", "state-write-failed", Stopwatch.GetTimestamp(), e.Message.ReplaceLineEndings(" ").Replace(ChaosWire.Separator, ' '));
+            }
+        }
+
         var end = Stopwatch.GetTimestamp();
         var lost = held.Lost();
         bool? released;
@@ -276,5 +308,14 @@ internal sealed class ChaosWorker(ChaosStores stores, CoordinatorLink link, stri
     }
 
     /// <summary>A held channel or lock, whatever handle it came in.</summary>
-    private sealed record Held(string Key, long Token, Func<bool> Lost, Func<ValueTask<bool>> ReleaseAsync, IAsyncDisposable Handle);
+    private sealed record Held(string Key, long Token, Func<bool> Lost, Func<ValueTask<bool>> ReleaseAsync, IAsyncDisposable Handle)
+    {
+        public required Func<ValueTask<long>> ReadSequenceAsync { get; init; }
+
+        public required Func<long, ValueTask<bool>> TrySetSequenceAsync { get; init; }
+    }
 }
+
+/// <summary>JSON metadata of the chaos run's resource state (a sequence number), for trimmed builds.</summary>
+[System.Text.Json.Serialization.JsonSerializable(typeof(long))]
+internal sealed partial class ChaosJson : System.Text.Json.Serialization.JsonSerializerContext;

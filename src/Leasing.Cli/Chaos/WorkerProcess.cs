@@ -209,6 +209,9 @@ internal sealed class WorkerProcess : IAsyncDisposable
             case "W":
                 Answer("A", f[1], _journal.Write(Id, f[2], ChaosWire.Long(f[3]), ChaosWire.Long(f[4])));
                 break;
+            case "Q":
+                _journal.Sequence(new ChaosSequence(f[1], ChaosWire.Long(f[2]), Id, ChaosWire.Long(f[3]), ChaosWire.Long(f[4]), ChaosWire.Long(f[5]), f[6] == "1"));
+                break;
             case "R":
                 _journal.End(Id, f[1], ChaosWire.Long(f[2]), ChaosWire.Long(f[3]), ChaosWire.Long(f[4]), ChaosWire.Flag(f[5]), f[6] == "1");
                 break;

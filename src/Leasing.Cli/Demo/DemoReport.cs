@@ -14,6 +14,7 @@ internal sealed record DemoReport(
     IReadOnlyList<(string Channel, int Uses)> ChannelUses,
     KillReport? Kill,
     PaymentReport? Payment,
+    SequenceReport Sequences,
     IReadOnlyList<string> Violations)
 {
     public double PairsPerSecond => Elapsed > TimeSpan.Zero ? Pairs / Elapsed.TotalSeconds : 0;
@@ -24,3 +25,6 @@ internal sealed record KillReport(string Channel, long FencingToken, TimeSpan? C
 
 /// <summary>The payment sent by several workers at once: how often it ran and how many callers got a replay.</summary>
 internal sealed record PaymentReport(int Senders, int Executions, int Replays);
+
+/// <summary>The channels' fenced sequence numbers: how many were used, how many state writes were refused (all, and those of paused workers).</summary>
+internal sealed record SequenceReport(int Used, int Refused, int RefusedPaused);

@@ -10,10 +10,18 @@ namespace Leasing.Cli.Demo;
 /// killed mid-lease (its process "dies": no release, no renewal) and its channel must come back only
 /// after its lease; a payment is sent by several workers at once and must run once. Every use of a
 /// channel goes into a <see cref="UsageJournal"/>, from which the violations are counted.
+/// Each channel carries fenced state, its next sequence number (as a relayer's signing account does):
+/// every holder reads it, "submits" with it and stores the next one; a worker paused past its lease
+/// (its clock stopped, so it believes it still holds the channel) tries to store a stale number, which
+/// must be refused. The accepted numbers of each channel must run 0, 1, 2, ... without gap or repeat.
 /// </summary>
 internal sealed class DemoRun(Backend backend, DemoSettings settings)
 {
     private readonly UsageJournal _journal = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(string Channel, long Sequence)> _sequences = new();
+    private int _refused;
+    private int _pausedRefused;
+    private int _pausedAccepted;
     private int _cooldowns;
     private int _lost;
 
@@ -50,6 +58,7 @@ internal sealed class DemoRun(Backend backend, DemoSettings settings)
         }
 
         var payment = Task.Run(() => SendPaymentAsync(name, stop.Token), CancellationToken.None);
+        var paused = Task.Run(() => PauseWorkersAsync(name, channels, stop.Token), CancellationToken.None);
 
         try
         {
@@ -59,6 +68,7 @@ internal sealed class DemoRun(Backend backend, DemoSettings settings)
         {
             await stop.CancelAsync().ConfigureAwait(false);
             await Task.WhenAll(workers).ConfigureAwait(false);
+            await paused.ConfigureAwait(false);
         }
 
         var elapsed = Stopwatch.GetElapsedTime(started);
@@ -74,6 +84,12 @@ internal sealed class DemoRun(Backend backend, DemoSettings settings)
         if (paid is { Executions: > 1 })
         {
             violations.Add($"payment ran {paid.Executions} times");
+        }
+
+        violations.AddRange(await CheckSequencesAsync(name, channels).ConfigureAwait(false));
+        if (Volatile.Read(ref _pausedAccepted) > 0)
+        {
+            violations.Add($"{_pausedAccepted} stale state writes of paused workers were accepted");
         }
 
         var allWaits = waits.SelectMany(w => w).Order().ToArray();
@@ -96,6 +112,7 @@ internal sealed class DemoRun(Backend backend, DemoSettings settings)
                 next is null ? null : Stopwatch.GetElapsedTime(zombie.Start, next.Start),
                 next?.FencingToken ?? 0),
             paid,
+            new SequenceReport(_sequences.Count, Volatile.Read(ref _refused), Volatile.Read(ref _pausedRefused)),
             violations);
     }
 
@@ -130,6 +147,7 @@ internal sealed class DemoRun(Backend backend, DemoSettings settings)
             {
                 waits.Add(Stopwatch.GetElapsedTime(asked).TotalMilliseconds);
                 var start = Stopwatch.GetTimestamp();
+                var sequence = await lease.GetStateAsync(DemoJson.Default.Int64, CancellationToken.None).ConfigureAwait(false);
                 var timedOut = Random.Shared.NextDouble() < settings.TimeoutRate;
                 var work = TimeSpan.FromMilliseconds(Random.Shared.Next(2, 12) * (timedOut ? 3 : 1));
                 try
@@ -140,6 +158,16 @@ internal sealed class DemoRun(Backend backend, DemoSettings settings)
                 catch (OperationCanceledException) when (lease.LeaseLost.IsCancellationRequested)
                 {
                     Interlocked.Increment(ref _lost);
+                }
+
+                // The submission used `sequence`: store the next one, accepted only while the lease is live.
+                if (await lease.TrySetStateAsync(sequence + 1, DemoJson.Default.Int64, CancellationToken.None).ConfigureAwait(false))
+                {
+                    _sequences.Enqueue((lease.ChannelId, sequence));
+                }
+                else
+                {
+                    Interlocked.Increment(ref _refused);
                 }
 
                 var end = Stopwatch.GetTimestamp();
@@ -194,6 +222,81 @@ internal sealed class DemoRun(Backend backend, DemoSettings settings)
             KillStage = "not killed (run too short)";
             return null;
         }
+    }
+
+    /// <summary>
+    /// Again and again until the end: a worker in its own pool instance whose clock stands still (a
+    /// process paused by a GC or a VM stall: no renewal, no local deadline) takes a channel, reads its
+    /// sequence number, sleeps past its lease, wakes believing it still holds the channel and stores
+    /// the next number. The backend must refuse that write (the lease ran out; likely another holder
+    /// has used the channel since).
+    /// </summary>
+    private async Task PauseWorkersAsync(string name, string[] channels, CancellationToken stop)
+    {
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await using var frozen = new ChannelPool(backend.Leases, PoolOptions(name, channels, autoRenew: false), new PausedClock());
+                var lease = await frozen.TryAcquireAsync(stop).ConfigureAwait(false);
+                if (lease is null)
+                {
+                    await Task.Delay(20, stop).ConfigureAwait(false);
+                    continue;
+                }
+
+                var sequence = await lease.GetStateAsync(DemoJson.Default.Int64, stop).ConfigureAwait(false);
+                await Task.Delay(settings.LeaseDuration * 1.5, stop).ConfigureAwait(false);
+                if (await lease.TrySetStateAsync(sequence + 1, DemoJson.Default.Int64, CancellationToken.None).ConfigureAwait(false))
+                {
+                    Interlocked.Increment(ref _pausedAccepted);
+                    _sequences.Enqueue((lease.ChannelId, sequence));
+                }
+                else
+                {
+                    Interlocked.Increment(ref _pausedRefused);
+                    Interlocked.Increment(ref _refused);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // The run ended during a pause: that write is not tried.
+        }
+    }
+
+    /// <summary>
+    /// Per channel: the sequence numbers whose next value was stored must be 0, 1, 2, ... (no gap, no
+    /// repeat), and the stored state the count of them.
+    /// </summary>
+    private async Task<List<string>> CheckSequencesAsync(string name, string[] channels)
+    {
+        var problems = new List<string>();
+        var used = _sequences.ToLookup(s => s.Channel, s => s.Sequence, StringComparer.Ordinal);
+        foreach (var channel in channels)
+        {
+            var numbers = used[channel].Order().ToArray();
+            var wrong = -1;
+            for (var i = 0; i < numbers.Length && wrong < 0; i++)
+            {
+                wrong = numbers[i] == i ? -1 : i;
+            }
+
+            if (wrong >= 0)
+            {
+                var kind = numbers[wrong] < wrong ? "repeat" : "gap";
+                problems.Add(string.Create(CultureInfo.InvariantCulture, $"{channel}: sequence number {numbers[wrong]} where {wrong} was due ({kind})"));
+            }
+
+            var stored = await backend.Leases.ReadStateAsync(channel, name).ConfigureAwait(false);
+            var last = stored is null ? 0 : System.Text.Json.JsonSerializer.Deserialize(stored.Data.Span, DemoJson.Default.Int64);
+            if (last != numbers.Length)
+            {
+                problems.Add(string.Create(CultureInfo.InvariantCulture, $"{channel}: stored next sequence number {last}, but {numbers.Length} were used"));
+            }
+        }
+
+        return problems;
     }
 
     /// <summary>
@@ -254,4 +357,35 @@ internal sealed class DemoRun(Backend backend, DemoSettings settings)
 
     private static double Percentile(double[] sorted, double p) =>
         sorted.Length == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
+}
+
+/// <summary>JSON metadata of the demo's channel state (a sequence number), for trimmed builds.</summary>
+[System.Text.Json.Serialization.JsonSerializable(typeof(long))]
+internal sealed partial class DemoJson : System.Text.Json.Serialization.JsonSerializerContext;
+
+/// <summary>
+/// The clock of a paused process: time stands still and no timer fires, so a pool on it never renews and
+/// never reaches its local deadline; only the backend's clock moves on.
+/// </summary>
+internal sealed class PausedClock : TimeProvider
+{
+    private readonly DateTimeOffset _now = System.GetUtcNow();
+    private readonly long _timestamp = System.GetTimestamp();
+
+    public override DateTimeOffset GetUtcNow() => _now;
+
+    public override long GetTimestamp() => _timestamp;
+
+    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) => new NeverTimer();
+
+    private sealed class NeverTimer : ITimer
+    {
+        public bool Change(TimeSpan dueTime, TimeSpan period) => true;
+
+        public void Dispose()
+        {
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
 }

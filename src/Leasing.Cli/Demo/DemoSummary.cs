@@ -26,6 +26,8 @@ internal static class DemoSummary
             null => "payment:        skipped (the run ended first)",
             var p => string.Create(c, $"payment:        {p.Senders} senders at once, {p.Executions} execution{(p.Executions == 1 ? string.Empty : "s")}, {p.Replays} replays of its receipt"),
         });
+        o.WriteLine(string.Create(c, $"sequence:       {report.Sequences.Used:N0} sequence numbers used through fenced channel state, no gap and no repeat unless listed below"));
+        o.WriteLine(string.Create(c, $"stale state writes refused: {report.Sequences.Refused} ({report.Sequences.RefusedPaused} by workers paused past their lease)"));
         o.Flush();
 
         var uses = report.ChannelUses;

@@ -12,8 +12,11 @@ internal sealed class KeyEntry : SweptEntry
 
     public long? LastAcquiredTicks;
 
+    /// <summary>The fenced state; null when none. An entry with state is never swept.</summary>
+    public LeaseStateValue? State;
+
     public bool IsBusy(long nowTicks) => Status != LeaseStatus.Free && ExpiresAtTicks > nowTicks;
 
     /// <inheritdoc/>
-    public override bool IsLive(long nowTicks) => IsBusy(nowTicks);
+    public override bool IsLive(long nowTicks) => State is not null || IsBusy(nowTicks);
 }

@@ -64,6 +64,39 @@ internal sealed class KeyTable(TimeProvider time)
         }
     }
 
+    public bool WriteState(Lease lease, ReadOnlyMemory<byte> state)
+    {
+        if (!entries.TryGetValue(lease.Key, out var entry))
+        {
+            return false;
+        }
+
+        lock (entry.Gate)
+        {
+            var now = time.GetUtcNow();
+            if (entry.Removed || !IsLiveHolder(entry, lease.Token, now.UtcTicks))
+            {
+                return false;
+            }
+
+            entry.State = new LeaseStateValue(state.ToArray(), entry.Fencing, now);
+            return true;
+        }
+    }
+
+    public LeaseStateValue? ReadState(string key)
+    {
+        if (!entries.TryGetValue(key, out var entry))
+        {
+            return null;
+        }
+
+        lock (entry.Gate)
+        {
+            return entry.Removed ? null : entry.State;
+        }
+    }
+
     public bool Release(Lease lease)
     {
         if (!entries.TryGetValue(lease.Key, out var entry))

@@ -32,6 +32,9 @@ internal sealed class PoolMember(string id)
 
     public long Fencing;
 
+    /// <summary>The fenced state (bytes, writer's fencing token, write time); null when none. Dropped when the member leaves the list.</summary>
+    public LeaseStateValue? State;
+
     /// <summary>Whether the member is in the pool's current member list (only those are handed out).</summary>
     public bool IsMember;
 

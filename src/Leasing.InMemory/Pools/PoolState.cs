@@ -88,6 +88,29 @@ internal sealed class PoolState(string name, TimeProvider time)
         }
     }
 
+    public bool WriteState(Lease lease, ReadOnlyMemory<byte> state)
+    {
+        lock (gate)
+        {
+            var now = time.GetUtcNow();
+            if (!known.TryGetValue(lease.Key, out var member) || !member.IsMember || !IsLiveHolder(member, lease.Token, now.UtcTicks))
+            {
+                return false;
+            }
+
+            member.State = new LeaseStateValue(state.ToArray(), member.Fencing, now);
+            return true;
+        }
+    }
+
+    public LeaseStateValue? ReadState(string id)
+    {
+        lock (gate)
+        {
+            return known.TryGetValue(id, out var member) ? member.State : null;
+        }
+    }
+
     public bool Release(Lease lease)
     {
         lock (gate)
@@ -236,6 +259,7 @@ internal sealed class PoolState(string name, TimeProvider time)
                 if (member.MembershipStamp != stamp)
                 {
                     member.IsMember = false;
+                    member.State = null;
                 }
             }
 

@@ -30,8 +30,11 @@ internal static class LeaseScripts
 
         """;
 
+    // keep: a hash with fenced state (field sf) never expires; any other is kept for a day after e.
     private const string Single = Now + """
-        local function keep(e) redis.call('PEXPIREAT', KEYS[1], fmt(math.floor(e / 1000) + 86400000)) end
+        local function keep(e)
+          if redis.call('HEXISTS', KEYS[1], 'sf') == 0 then redis.call('PEXPIREAT', KEYS[1], fmt(math.floor(e / 1000) + 86400000)) end
+        end
 
         """;
 
@@ -84,6 +87,18 @@ internal static class LeaseScripts
         return 1
         """);
 
+    /// <summary>
+    /// Stores the fenced state of a key under a live lease on its token: sd = bytes, sf = the lease's fencing
+    /// token, sw = now; the hash no longer expires. ARGV: token, bytes. Returns 1, or 0 when not ours (nothing changed).
+    /// </summary>
+    public static readonly RedisScript SingleWriteState = new(Now + """
+        local s = redis.call('HMGET', KEYS[1], 't', 'e', 'f')
+        if s[1] ~= ARGV[1] or not s[2] or tonumber(s[2]) <= now then return 0 end
+        redis.call('HSET', KEYS[1], 'sd', ARGV[2], 'sf', s[3], 'sw', fmt(now))
+        redis.call('PERSIST', KEYS[1])
+        return 1
+        """);
+
     /// <summary>Reads single keys. Returns {now, then per key: fencing, lastAcquired, end, held (1/0)}.</summary>
     public static readonly RedisScript SingleInspect = new(Now + """
         local out = {now}
@@ -97,7 +112,7 @@ internal static class LeaseScripts
         return out
         """);
 
-    // Pool scripts. KEYS: meta (hash), queue (sorted set), members (hash).
+    // Pool scripts. KEYS: meta (hash), queue (sorted set), members (hash), state (hash).
     // meta holds the pool's fields and each member's, so that one HMGET reads and one HSET writes
     // what a script needs. Pool fields: version (members version), gen (membership generation),
     // seq (the last fencing token issued in the pool), next (a lower bound on the ends of holds and
@@ -114,7 +129,7 @@ internal static class LeaseScripts
     // across the pool, which makes them the LRU position too; the last acquisition time reported is
     // that token. Numbers go to Redis as Lua numbers, which Redis writes as integers below 2^53.
     private const string PoolHead = """
-        local meta, queue, members = KEYS[1], KEYS[2], KEYS[3]
+        local meta, queue, members, state = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
         local FREE = 4503599627370496
         local clock = redis.call('TIME')
         local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
@@ -275,6 +290,21 @@ internal static class LeaseScripts
         return 1
         """);
 
+    /// <summary>
+    /// Stores a current member's fenced state under its live lease, on its token: d:ID = bytes, f:ID = the
+    /// lease's fencing token, w:ID = now. ARGV: token, member, bytes. Returns 1, or 0 when not ours or no
+    /// longer a member (nothing changed).
+    /// </summary>
+    public static readonly RedisScript PoolWriteState = new(PoolHead + """
+        local m = ARGV[2]
+        local b = redis.call('ZSCORE', queue, m)
+        if not b or tonumber(b) <= now then return 0 end
+        local s = redis.call('HMGET', meta, 't:' .. m, 'g:' .. m, 'f:' .. m)
+        if s[1] ~= ARGV[1] or not s[2] then return 0 end
+        redis.call('HSET', state, 'd:' .. m, ARGV[3], 'f:' .. m, s[3], 'w:' .. m, now)
+        return 1
+        """);
+
     /// <summary>Frees a held or cooling member whoever holds it; publishes when it became free. ARGV: member, channel. Returns 1 or 0.</summary>
     public static readonly RedisScript PoolForceRelease = new(PoolHead + """
         local m = ARGV[1]
@@ -294,7 +324,7 @@ internal static class LeaseScripts
         return redis.call('HKEYS', KEYS[3])
         """);
 
-    // Removes members of older lists: from members, their membership mark, and from queue when
+    // Removes members of older lists: from members, their membership mark and fenced state, and from queue when
     // free (a held or cooling one leaves queue when its lease or cooldown ends).
     private const string Sweep = """
         local function sweep(gen, cursor)
@@ -305,6 +335,7 @@ internal static class LeaseScripts
             if items[i + 1] ~= g then
               redis.call('HDEL', members, m)
               redis.call('HDEL', meta, 'g:' .. m)
+              redis.call('HDEL', state, 'd:' .. m, 'f:' .. m, 'w:' .. m)
               local b = redis.call('ZSCORE', queue, m)
               if b and tonumber(b) < 0 then redis.call('ZREM', queue, m) end
             end

@@ -46,7 +46,7 @@ internal sealed class RedisKeyNames
     public PoolKeyNames Pool(string pool)
     {
         var tag = poolRoot + "{pool:" + Escape(pool) + "}:";
-        return new PoolKeyNames(tag + "meta", tag + "queue", tag + "members", tag + "released");
+        return new PoolKeyNames(tag + "meta", tag + "queue", tag + "members", tag + "state", tag + "released");
     }
 
     /// <summary>The record of one idempotency key.</summary>
@@ -87,5 +87,6 @@ internal sealed class RedisKeyNames
 /// <param name="Meta">Hash: version, membership generation, the pool's last fencing token, a lower bound on the ends of holds and cooldowns, and per member (fields <c>f:ID</c>, <c>t:ID</c>, <c>g:ID</c>) its last fencing token, owner token and membership generation.</param>
 /// <param name="Queue">Sorted set of every current member and every removed one still held or cooling: free members below zero by last fencing token (least recently acquired first), held and cooling ones by the end of the lease or cooldown (µs).</param>
 /// <param name="Members">Hash of current members to the membership generation that wrote them.</param>
+/// <param name="State">Hash of the members' fenced state: per member <c>d:ID</c> (bytes), <c>f:ID</c> (the writer's fencing token), <c>w:ID</c> (write time, µs).</param>
 /// <param name="Channel">The pub/sub channel on which releases are announced.</param>
-internal sealed record PoolKeyNames(string Meta, string Queue, string Members, string Channel);
+internal sealed record PoolKeyNames(string Meta, string Queue, string Members, string State, string Channel);

@@ -41,5 +41,9 @@ internal sealed class ClaimHeartbeatStore(IIdempotencyStore store, Execution exe
 
     public ValueTask<bool> ForceReleaseAsync(string key, string? pool = null, CancellationToken cancellationToken = default) => throw NotUsed();
 
+    public ValueTask<bool> WriteStateAsync(Lease lease, ReadOnlyMemory<byte> state, CancellationToken cancellationToken = default) => throw NotUsed();
+
+    public ValueTask<LeaseStateValue?> ReadStateAsync(string key, string? pool = null, CancellationToken cancellationToken = default) => throw NotUsed();
+
     private static NotSupportedException NotUsed() => new("A claim heartbeat only renews.");
 }

@@ -131,4 +131,30 @@ public interface ILeaseStore
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns><see langword="true"/> when a lease or cooldown was removed.</returns>
     ValueTask<bool> ForceReleaseAsync(string key, string? pool = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Stores the fenced state of the lease's key (a single key, or a pool member when <see cref="Lease.Pool"/>
+    /// is set), in one atomic step with the check that <paramref name="lease"/> is live: its owner token is the
+    /// key's current one and it has not expired on the backend's clock. A holder that lost its lease (paused past
+    /// its expiry, the key since acquired by another) can therefore never overwrite what the next holder wrote.
+    /// </summary>
+    /// <param name="lease">The lease under which the state is written.</param>
+    /// <param name="state">The bytes to store (at most <see cref="LeaseArguments.MaxStateBytes"/>; may be empty).</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>
+    /// <see langword="true"/> when stored (with the lease's fencing token and the backend time); <see langword="false"/>
+    /// when the lease is not live, or the member is no longer in the pool's member list: nothing changed then.
+    /// </returns>
+    /// <remarks>
+    /// State survives release, expiry, cooldown and force release; a pool member's state is deleted when the
+    /// member leaves the pool's member list (a member added again starts without state). One round trip.
+    /// </remarks>
+    ValueTask<bool> WriteStateAsync(Lease lease, ReadOnlyMemory<byte> state, CancellationToken cancellationToken = default);
+
+    /// <summary>Reads the fenced state of a single key or pool member, held or not.</summary>
+    /// <param name="key">The key, or the member id when <paramref name="pool"/> is given.</param>
+    /// <param name="pool">The pool, or <see langword="null"/> for a single key.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The state with the fencing token of the write that stored it, or <see langword="null"/> when none was stored.</returns>
+    ValueTask<LeaseStateValue?> ReadStateAsync(string key, string? pool = null, CancellationToken cancellationToken = default);
 }

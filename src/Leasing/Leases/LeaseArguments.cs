@@ -11,6 +11,9 @@ public static class LeaseArguments
     /// <summary>The longest key, in UTF-8 bytes.</summary>
     public const int MaxKeyBytes = 512;
 
+    /// <summary>The largest fenced state a key or pool member can carry, in bytes (64 KiB).</summary>
+    public const int MaxStateBytes = 65_536;
+
     /// <summary>The longest ttl or cooldown.</summary>
     public static readonly TimeSpan MaxTtl = TimeSpan.FromDays(1);
 
@@ -149,6 +152,18 @@ public static class LeaseArguments
         if (string.IsNullOrEmpty(lease.Token))
         {
             throw new ArgumentException("A lease must carry its owner token.", paramName);
+        }
+    }
+
+    /// <summary>Throws when <paramref name="state"/> is larger than <see cref="MaxStateBytes"/>.</summary>
+    /// <param name="state">The state to store.</param>
+    /// <param name="paramName">The parameter name to report.</param>
+    /// <exception cref="ArgumentException">The state is too large.</exception>
+    public static void ThrowIfInvalidState(ReadOnlyMemory<byte> state, string paramName)
+    {
+        if (state.Length > MaxStateBytes)
+        {
+            throw new ArgumentException($"A lease's state must be at most {MaxStateBytes} bytes; this one is {state.Length}.", paramName);
         }
     }
 

@@ -170,6 +170,8 @@ public sealed class DistributedLock
         }
     }
 
+    internal ILeaseStore Store => _store;
+
     internal async ValueTask<bool> ReleaseAsync(LockHandle handle, CancellationToken cancellationToken)
     {
         var monitor = handle.Monitor;

@@ -161,7 +161,7 @@ public abstract partial class LeaseStoreConformanceTests
     {
         var (pool, members) = await CreatePoolAsync(3);
 
-        var lease = await AcquireMemberAsync(pool, members[2], Ttl);
+        var lease = await AcquireMemberAsync(pool, members[2], LongTtl);
 
         lease.Key.Should().Be(members[2]);
         lease.Pool.Should().Be(pool);

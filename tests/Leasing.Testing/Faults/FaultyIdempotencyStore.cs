@@ -14,6 +14,14 @@ public sealed class FaultyIdempotencyStore(IIdempotencyStore inner) : IIdempoten
     private int _completes;
     private int _failures;
     private int _claims;
+    private readonly long _created = System.Diagnostics.Stopwatch.GetTimestamp();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _timeline = new();
+
+    /// <summary>What reached this store and what it answered, with the milliseconds since it was created (for failure messages).</summary>
+    public string Timeline => string.Join("; ", _timeline);
+
+    private void Note(string what) =>
+        _timeline.Enqueue($"{System.Diagnostics.Stopwatch.GetElapsedTime(_created).TotalMilliseconds:0} ms {what}");
 
     /// <summary>When true, every call throws <see cref="LeaseStoreUnavailableException"/> without reaching the backend.</summary>
     public bool Down { get; set; }
@@ -48,7 +56,9 @@ public sealed class FaultyIdempotencyStore(IIdempotencyStore inner) : IIdempoten
         }
 
         var hold = HoldClaimReplies;
+        Note("claim sent");
         var claim = await inner.TryClaimAsync(key, fingerprint, lease, cancellationToken);
+        Note($"claim {claim.Outcome}");
         if (hold is not null)
         {
             _firstHeldClaim.TrySetResult(claim);
@@ -58,18 +68,31 @@ public sealed class FaultyIdempotencyStore(IIdempotencyStore inner) : IIdempoten
         return claim;
     }
 
-    public ValueTask<bool> HeartbeatAsync(string key, string ownerToken, TimeSpan lease, CancellationToken cancellationToken = default) =>
-        Down ? ValueTask.FromException<bool>(Outage()) : inner.HeartbeatAsync(key, ownerToken, lease, cancellationToken);
+    public async ValueTask<bool> HeartbeatAsync(string key, string ownerToken, TimeSpan lease, CancellationToken cancellationToken = default)
+    {
+        if (Down)
+        {
+            throw Outage();
+        }
+
+        Note("heartbeat sent");
+        var renewed = await inner.HeartbeatAsync(key, ownerToken, lease, cancellationToken);
+        Note($"heartbeat {renewed}");
+        return renewed;
+    }
 
     public async ValueTask<bool> CompleteAsync(string key, string ownerToken, IdempotencyOutcome outcome, ReadOnlyMemory<byte> payload, TimeSpan retention, CancellationToken cancellationToken = default)
     {
         Interlocked.Increment(ref _completes);
         if (Down || TakeOne(ref _lostRequests))
         {
+            Note("complete lost");
             throw Outage();
         }
 
+        Note("complete sent");
         var stored = await inner.CompleteAsync(key, ownerToken, outcome, payload, retention, cancellationToken);
+        Note($"complete {stored}");
         if (TakeOne(ref _lostReplies))
         {
             throw Outage();

@@ -92,6 +92,12 @@ public sealed class FaultyLeaseStore(ILeaseStore inner) : ILeaseStore
     public ValueTask<bool> ForceReleaseAsync(string key, string? pool = null, CancellationToken cancellationToken = default) =>
         Down ? ValueTask.FromException<bool>(Outage()) : inner.ForceReleaseAsync(key, pool, cancellationToken);
 
+    public ValueTask<bool> WriteStateAsync(Lease lease, ReadOnlyMemory<byte> state, CancellationToken cancellationToken = default) =>
+        Down ? ValueTask.FromException<bool>(Outage()) : inner.WriteStateAsync(lease, state, cancellationToken);
+
+    public ValueTask<LeaseStateValue?> ReadStateAsync(string key, string? pool = null, CancellationToken cancellationToken = default) =>
+        Down ? ValueTask.FromException<LeaseStateValue?>(Outage()) : inner.ReadStateAsync(key, pool, cancellationToken);
+
     private async ValueTask<Lease?> AcquireAsync(Func<ValueTask<Lease?>> acquire, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _acquires);

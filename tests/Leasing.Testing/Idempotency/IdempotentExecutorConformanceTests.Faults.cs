@@ -52,12 +52,12 @@ public abstract partial class IdempotentExecutorConformanceTests
     [Fact]
     public async Task ExecuteAsync_FirstCompletionRequestLost_RunsOnceAndTheDuplicateReplays_Issue10()
     {
-        // A's first completion fails without reaching the store. Its claim lease is one Ttl, and
-        // the action outlives a third of it: a claim left unrenewed after the failed completion
-        // would expire and B would run the payment again.
+        // A's first completion fails without reaching the store. Its claim lease is three Ttl (room for
+        // a busy machine's scheduling stalls), and the action outlives a third of it: a claim left
+        // unrenewed after the failed completion would expire and B would run the payment again.
         var key = Unique.Name();
-        var (a, aStore) = CreateFaultyExecutor(o => o.LeaseDuration = Ttl);
-        var (b, _) = CreateExecutor(o => o.LeaseDuration = Ttl);
+        var (a, aStore) = CreateFaultyExecutor(o => o.LeaseDuration = Ttl * 3);
+        var (b, _) = CreateExecutor(o => o.LeaseDuration = Ttl * 3);
         aStore.LoseCompleteRequests(1);
         var executions = 0;
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -76,15 +76,15 @@ public abstract partial class IdempotentExecutorConformanceTests
             Interlocked.Increment(ref executions);
             return Task.FromResult(new Receipt("paid-again", 10m, ["twice"]));
         }, fingerprint: "payment");
-        await PassUntilAsync(second, Ttl / 4, Ttl / 3);
+        await PassUntilAsync(second, Ttl / 4, Ttl * 1.25);
         finish.SetResult();
 
         var both = Task.WhenAll(first, second);
-        await PassUntilAsync(both, Ttl / 4, Ttl * 8);
-        await both.WaitAsync(TimeSpan.FromSeconds(30));
+        await PassUntilAsync(both, Ttl / 4, Ttl * 12);
+        await both.WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(t => t.IsFaulted && t.Exception!.InnerException is TimeoutException ? throw new TimeoutException($"A: {first.Status}, B: {second.Status}; A's store: {aStore.Timeline}") : t).Unwrap();
         var (ran, replayed) = (await first, await second);
 
-        executions.Should().Be(1, "a lost completion is retried with the same owner token, never abandoned");
+        executions.Should().Be(1, $"a lost completion is retried with the same owner token, never abandoned (A's store: {aStore.Timeline})");
         aStore.Completes.Should().BeGreaterThan(1, "the first completion was lost and retried");
         ran.Replayed.Should().BeFalse();
         replayed.Replayed.Should().BeTrue();

@@ -58,6 +58,10 @@ internal sealed class ObservedLeaseStore(ILeaseStore inner, FakeTimeProvider tim
 
     public ValueTask<bool> ForceReleaseAsync(string key, string? pool = null, CancellationToken cancellationToken = default) => inner.ForceReleaseAsync(key, pool, cancellationToken);
 
+    public ValueTask<bool> WriteStateAsync(Lease lease, ReadOnlyMemory<byte> state, CancellationToken cancellationToken = default) => inner.WriteStateAsync(lease, state, cancellationToken);
+
+    public ValueTask<LeaseStateValue?> ReadStateAsync(string key, string? pool = null, CancellationToken cancellationToken = default) => inner.ReadStateAsync(key, pool, cancellationToken);
+
     private void PassRoundTrip()
     {
         if (RoundTrip > TimeSpan.Zero)

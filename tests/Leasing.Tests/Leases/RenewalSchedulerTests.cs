@@ -178,4 +178,8 @@ internal sealed class BlockingRenewStore(ILeaseStore inner, ManualResetEventSlim
     public ValueTask<IReadOnlyList<LeaseState>> InspectPoolAsync(string pool, CancellationToken cancellationToken = default) => inner.InspectPoolAsync(pool, cancellationToken);
 
     public ValueTask<bool> ForceReleaseAsync(string key, string? pool = null, CancellationToken cancellationToken = default) => inner.ForceReleaseAsync(key, pool, cancellationToken);
+
+    public ValueTask<bool> WriteStateAsync(Lease lease, ReadOnlyMemory<byte> state, CancellationToken cancellationToken = default) => inner.WriteStateAsync(lease, state, cancellationToken);
+
+    public ValueTask<LeaseStateValue?> ReadStateAsync(string key, string? pool = null, CancellationToken cancellationToken = default) => inner.ReadStateAsync(key, pool, cancellationToken);
 }
