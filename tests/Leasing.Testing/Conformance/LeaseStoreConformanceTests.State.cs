@@ -153,8 +153,10 @@ public abstract partial class LeaseStoreConformanceTests
     [Fact]
     public async Task ReadStateAsync_NothingWritten_IsNull_AndKeysAndMembersOfTheSameNameDoNotShareState()
     {
-        var (pool, members) = await CreatePoolAsync(2);
-        var key = members[0];
+        var key = Unique.Name();
+        var pool = Unique.Name("pool");
+        string[] members = [key, Unique.Name()];
+        await Store.SetPoolMembersAsync(pool, members);
         (await Store.ReadStateAsync(Unique.Name())).Should().BeNull();
         (await Store.ReadStateAsync(key, pool)).Should().BeNull();
 
