@@ -29,17 +29,14 @@ internal sealed class SqlRunner
             throw new ArgumentOutOfRangeException(nameof(dialect), dialect, "The dialect must be SqlDialect.Sqlite or SqlDialect.PostgreSql.");
         }
 
-        if (options.CommandTimeout < TimeSpan.FromSeconds(1) || options.CommandTimeout > TimeSpan.FromDays(1))
+        if (!SqlLeasingOptionsValidator.IsValidCommandTimeout(options.CommandTimeout))
         {
-            throw new ArgumentOutOfRangeException(nameof(options), options.CommandTimeout, "SqlLeasingOptions.CommandTimeout must be between one second and one day.");
+            throw new ArgumentOutOfRangeException(nameof(options), options.CommandTimeout, SqlLeasingOptionsValidator.CommandTimeoutRule);
         }
 
-        if (options.PurgeInterval != Timeout.InfiniteTimeSpan && (options.PurgeInterval <= TimeSpan.Zero || options.PurgeInterval > TimeSpan.FromDays(1)))
+        if (!SqlLeasingOptionsValidator.IsValidPurgeInterval(options.PurgeInterval))
         {
-            throw new ArgumentOutOfRangeException(
-                nameof(options),
-                options.PurgeInterval,
-                "SqlLeasingOptions.PurgeInterval must be positive and at most one day, or Timeout.InfiniteTimeSpan to turn the background purge off.");
+            throw new ArgumentOutOfRangeException(nameof(options), options.PurgeInterval, SqlLeasingOptionsValidator.PurgeIntervalRule);
         }
 
         _source = source;

@@ -56,6 +56,27 @@ public sealed class RegistrationTests
         FluentActions.Invoking(() => new ServiceCollection().AddPostgresLeasing("Nonsense Key=1")).Should().Throw<ArgumentException>();
     }
 
+    [Fact]
+    public async Task AddSqliteLeasing_InvalidOptions_HostStartFailsNamingEachOption()
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Services.AddSqliteLeasing(Path.Combine(Path.GetTempPath(), $"leasing-di-{Guid.NewGuid():N}.db"));
+        builder.Services.Configure<SqlLeasingOptions>(o =>
+        {
+            o.TablePrefix = "1bad";
+            o.CommandTimeout = TimeSpan.Zero;
+            o.PurgeInterval = TimeSpan.FromDays(2);
+        });
+        using var host = builder.Build();
+
+        var start = () => host.StartAsync();
+
+        (await start.Should().ThrowAsync<Microsoft.Extensions.Options.OptionsValidationException>()).Which.Failures.Should().HaveCount(3)
+            .And.Contain(f => f.StartsWith("SqlLeasingOptions.TablePrefix must be an identifier", StringComparison.Ordinal))
+            .And.Contain(f => f.StartsWith("SqlLeasingOptions.CommandTimeout must be between", StringComparison.Ordinal))
+            .And.Contain(f => f.StartsWith("SqlLeasingOptions.PurgeInterval must be positive", StringComparison.Ordinal));
+    }
+
     private static async Task StartHostedServicesAsync(IServiceProvider provider)
     {
         foreach (var hosted in provider.GetServices<IHostedService>())
