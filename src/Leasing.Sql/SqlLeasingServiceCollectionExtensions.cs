@@ -78,13 +78,17 @@ internal sealed class SqlBackendRegistration(SqlDialect dialect)
             TablePrefix = configured.TablePrefix,
             CommandTimeout = configured.CommandTimeout,
             PurgeInterval = configured.PurgeInterval,
+            EnsureSchema = configured.EnsureSchema,
             TimeProvider = configured.TimeProvider ?? provider.GetService<TimeProvider>(),
             Notifications = configured.Notifications ?? provider.GetService<ISqlNotificationChannel>(),
         };
     }
 }
 
-/// <summary>Ensures the SQL schema when the host starts, so the first lease does not pay for it (or fail on it).</summary>
+/// <summary>
+/// Ensures the SQL schema when the host starts, so the first lease does not pay for it (or fail on it); with
+/// <see cref="SqlLeasingOptions.EnsureSchema"/> off it runs no DDL and fails the start when the tables are missing.
+/// </summary>
 internal sealed class SqlSchemaInitializer(IServiceProvider provider) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)

@@ -43,6 +43,7 @@ internal sealed class SqlRunner
         Dialect = dialect;
         _writeGate = dialect == SqlDialect.Sqlite ? WriteGates.GetValue(source, static _ => new SemaphoreSlim(1, 1)) : null;
         Names = new SqlNames(options.TablePrefix, nameof(options));
+        EnsureSchema = options.EnsureSchema;
         _time = options.TimeProvider ?? TimeProvider.System;
         _timeout = options.CommandTimeout;
         _timeoutSeconds = (int)Math.Ceiling(options.CommandTimeout.TotalSeconds);
@@ -59,6 +60,9 @@ internal sealed class SqlRunner
     public SqlDialect Dialect { get; }
 
     public SqlNames Names { get; }
+
+    /// <summary><see cref="SqlLeasingOptions.EnsureSchema"/>: whether EnsureSchemaAsync may run DDL, or only checks the version rows.</summary>
+    public bool EnsureSchema { get; }
 
     /// <summary>Text placed before every SQLite statement (per-connection settings); empty on PostgreSQL.</summary>
     public string Preamble { get; }

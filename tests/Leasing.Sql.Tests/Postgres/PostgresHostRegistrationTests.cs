@@ -154,6 +154,57 @@ public sealed class PostgresHostRegistrationTests(PostgresTables tables) : IClas
         }
     }
 
+    [Fact]
+    public async Task AddPostgresLeasing_EnsureSchemaOff_OverTablesFromTheScript_StartsAndAcquiresWithoutDdl()
+    {
+        var prefix = $"dba{Guid.NewGuid():N}"[..13] + "_";
+        try
+        {
+            await using (var apply = tables.DataSource.CreateCommand(SqlLeasingSchema.GetScript(SqlDialect.PostgreSql, prefix)))
+            {
+                await apply.ExecuteNonQueryAsync();
+            }
+
+            var applied = await CountTables(prefix);
+            var pool = Unique.Name("pool");
+            using var host = Build(await PostgresServer.GetConnectionStringAsync(), services =>
+            {
+                services.AddPostgresLeasing(o =>
+                {
+                    o.TablePrefix = prefix;
+                    o.EnsureSchema = false;
+                });
+                services.AddChannelPool(pool, o => o.Channels = ["c1"]);
+            });
+            await host.StartAsync();
+
+            await using (var lease = await host.Services.GetRequiredKeyedService<ChannelPool>(pool).AcquireAsync())
+            {
+                lease.ChannelId.Should().Be("c1");
+            }
+
+            (await CountTables(prefix)).Should().Be(applied, "the script made every table and index the stores use");
+            await host.StopAsync();
+        }
+        finally
+        {
+            await DropTables(prefix);
+        }
+    }
+
+    [Fact]
+    public async Task EnsureSchemaAsync_EnsureSchemaOff_NoTables_ThrowsPointingAtTheSchemaCommand_AndCreatesNothing()
+    {
+        var prefix = $"none{Guid.NewGuid():N}"[..13] + "_";
+        var store = new SqlLeaseStore(tables.DataSource, SqlDialect.PostgreSql, new SqlLeasingOptions { TablePrefix = prefix, EnsureSchema = false });
+
+        var ensure = async () => await store.EnsureSchemaAsync();
+
+        (await ensure.Should().ThrowAsync<InvalidOperationException>())
+            .Which.Message.Should().Contain($"leasing schema --postgres --prefix {prefix}");
+        (await CountTables(prefix)).Should().Be(0);
+    }
+
     private static IHost Build(string connectionString, Action<IServiceCollection> configure)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
