@@ -229,6 +229,47 @@ public sealed class RedisLeaseStore : ILeaseStore, ILeaseReleaseSource
     }
 
     /// <inheritdoc/>
+    /// <remarks>One script: the release and the claim in one atomic step, one round trip.</remarks>
+    public async ValueTask<ReleaseAndAcquireResult> ReleaseAndAcquireLeastRecentlyUsedAsync(Lease lease, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidPoolLease(lease, nameof(lease));
+        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
+        ArgumentOutOfRangeException.ThrowIfNegative(membersVersion);
+        cancellationToken.ThrowIfCancellationRequested();
+        var token = OwnerTokens.Create();
+        var pool = Pool(lease.Pool!);
+        var result = await RunAsync(LeaseScripts.PoolReleaseAndAcquire, pool.Keys, [lease.Token, token, Micros(ttl), lease.Key, membersVersion, pool.Channel], "a release and acquire", cancellationToken).ConfigureAwait(false);
+        if (result.Resp2Type == ResultType.Integer)
+        {
+            return new ReleaseAndAcquireResult(false, null, false);
+        }
+
+        var values = (RedisResult[])result!;
+        if (values.Length == 1)
+        {
+            return new ReleaseAndAcquireResult(true, null, false);
+        }
+
+        if (values.Length == 3 && values[0].Resp2Type == ResultType.Integer && values[1].Resp2Type == ResultType.BulkString && ((string?)values[1])!.Length == 0)
+        {
+            return new ReleaseAndAcquireResult(true, null, true);
+        }
+
+        var next = new Lease((string)values[1]!, token, (long)values[2], FromMicros((long)values[3])) { Pool = lease.Pool };
+        try
+        {
+            await WaitForReplicasAsync(next, pool.Keys[0], cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is LeaseStoreUnavailableException or OperationCanceledException)
+        {
+            // The release happened; the claim was given back by the replica wait.
+            return new ReleaseAndAcquireResult(true, null, false);
+        }
+
+        return new ReleaseAndAcquireResult(true, next, false);
+    }
+
+    /// <inheritdoc/>
     public async ValueTask<IReadOnlyList<LeaseState>> InspectPoolAsync(string pool, CancellationToken cancellationToken = default)
     {
         LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));

@@ -18,7 +18,9 @@ public sealed class RedisLeasingOptions
     /// When above zero, every acquire is followed by Redis <c>WAIT</c> for this many replicas (within
     /// <see cref="CommandTimeout"/>); a lease that fewer replicas confirmed is released and the acquire
     /// fails with <see cref="LeaseStoreUnavailableException"/>. For deployments that fail over to a
-    /// replica. Costs one more round trip per acquire.
+    /// replica. Costs one more round trip per acquire; and Redis holds the connection that sent <c>WAIT</c>
+    /// until the replicas answer, so other calls of the same multiplexer to that primary queue behind it
+    /// (use a separate multiplexer for these stores when that matters).
     /// </summary>
     /// <value>Default 0 (off).</value>
     public int WaitForReplicas { get; set; }

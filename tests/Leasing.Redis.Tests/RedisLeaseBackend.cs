@@ -16,17 +16,18 @@ public sealed class RedisLeaseBackend : LeaseBackend
     private static readonly SemaphoreSlim Gate = new(1, 1);
     private static IConnectionMultiplexer? shared;
 
-    private RedisLeaseBackend(IConnectionMultiplexer redis, TimeSpan ttl)
+    private RedisLeaseBackend(IConnectionMultiplexer redis, TimeSpan ttl, string name = "redis")
     {
         Redis = redis;
         Ttl = ttl;
+        Name = name;
     }
 
     public IConnectionMultiplexer Redis { get; }
 
     public static RedisLeasingOptions Options => new() { KeyPrefix = KeyPrefix };
 
-    public override string Name => "redis";
+    public override string Name { get; }
 
     public override TimeProvider TimeProvider => TimeProvider.System;
 
@@ -40,6 +41,10 @@ public sealed class RedisLeaseBackend : LeaseBackend
 
     /// <summary>A backend with leases of <paramref name="ttl"/> (default 1 s).</summary>
     public static async ValueTask<RedisLeaseBackend> CreateAsync(TimeSpan? ttl = null) => new(await SharedConnectionAsync(), ttl ?? TimeSpan.FromSeconds(1));
+
+    /// <summary>A backend on the run's Redis Cluster (<see cref="Cluster.ClusterConnection"/>), leases of <paramref name="ttl"/> (default 1 s).</summary>
+    public static async ValueTask<RedisLeaseBackend> CreateOnClusterAsync(TimeSpan? ttl = null) =>
+        new(await Cluster.ClusterConnection.SharedAsync(), ttl ?? TimeSpan.FromSeconds(1), "redis-cluster");
 
     /// <summary>The run's shared connection to the test server.</summary>
     public static async Task<IConnectionMultiplexer> SharedConnectionAsync()
@@ -68,7 +73,7 @@ public sealed class RedisLeaseBackend : LeaseBackend
     }
 
     // Runs every script once, so that no test with short leases pays for loading scripts and JIT.
-    private static async Task WarmUpAsync(IConnectionMultiplexer redis)
+    internal static async Task WarmUpAsync(IConnectionMultiplexer redis)
     {
         var store = new RedisLeaseStore(redis, Options);
         var pool = Unique.Name("pool");

@@ -56,8 +56,11 @@ public sealed class RoundTripTests : IAsyncLifetime
         named.Should().NotBeNull();
         var (cooled, cooldown) = await CountAsync(() => store.ReleaseWithCooldownAsync(named!, Ttl).AsTask());
         cooled.Should().BeTrue();
+        var handed = await store.TryAcquireLeastRecentlyUsedAsync(pool, Ttl);
+        var (next, handOff) = await CountAsync(() => store.ReleaseAndAcquireLeastRecentlyUsedAsync(handed!, Ttl, 0).AsTask());
+        next.Acquired.Should().NotBeNull();
 
-        foreach (var (name, count) in new[] { ("acquire", acquire), ("renew", renew), ("release", release), ("named acquire", acquireNamed), ("cooldown", cooldown) })
+        foreach (var (name, count) in new[] { ("acquire", acquire), ("renew", renew), ("release", release), ("named acquire", acquireNamed), ("cooldown", cooldown), ("release and acquire", handOff) })
         {
             count.Should().Be(new Commands(1, 1), $"a pool {name} is one EVALSHA on a pool of {size}");
         }
@@ -96,6 +99,32 @@ public sealed class RoundTripTests : IAsyncLifetime
         var (_, inspect) = await CountAsync(() => store.InspectAsync([key, Unique.Name(), Unique.Name()]).AsTask());
 
         new[] { acquire, renew, release, inspect }.Should().AllBeEquivalentTo(new Commands(1, 1));
+    }
+
+    [Fact]
+    public async Task StateOperations_OneCommandEach_ForKeysAndPoolMembers()
+    {
+        var store = new RedisLeaseStore(redis);
+        var pool = Unique.Name("pool");
+        var key = Unique.Name();
+        await WarmUpAsync(store, pool);
+        await store.SetPoolMembersAsync(pool, ["a", "b"]);
+        var member = await store.TryAcquirePoolMemberAsync(pool, "a", Ttl);
+        var single = await store.TryAcquireAsync(key, Ttl);
+        await store.WriteStateAsync(member!, new byte[] { 1 });
+        await store.WriteStateAsync(single!, new byte[] { 1 });
+        await store.ReadStateAsync("a", pool);
+        await store.ReadStateAsync(key);
+
+        var (_, writeMember) = await CountAsync(() => store.WriteStateAsync(member!, new byte[] { 2 }).AsTask());
+        var (_, writeKey) = await CountAsync(() => store.WriteStateAsync(single!, new byte[] { 2 }).AsTask());
+        var (readMember, readMemberCount) = await CountAsync(() => store.ReadStateAsync("a", pool).AsTask());
+        var (readKey, readKeyCount) = await CountAsync(() => store.ReadStateAsync(key).AsTask());
+
+        readMember!.Data.ToArray().Should().Equal(2);
+        readKey!.Data.ToArray().Should().Equal(2);
+        new[] { writeMember, writeKey }.Should().AllBeEquivalentTo(new Commands(1, 1), "a state write is one EVALSHA");
+        new[] { readMemberCount, readKeyCount }.Should().AllBeEquivalentTo(new Commands(1, 0), "a state read is one HMGET");
     }
 
     [Fact]
@@ -148,6 +177,7 @@ public sealed class RoundTripTests : IAsyncLifetime
         lease = await store.RenewAsync(lease!, Ttl);
         await store.ReleaseAsync(lease!);
         lease = await store.TryAcquireLeastRecentlyUsedAsync(pool, Ttl);
+        lease = (await store.ReleaseAndAcquireLeastRecentlyUsedAsync(lease!, Ttl, 0)).Acquired ?? await store.TryAcquireLeastRecentlyUsedAsync(pool, Ttl);
         await store.ReleaseWithCooldownAsync(lease!, TimeSpan.FromMilliseconds(1));
         var single = await store.TryAcquireAsync(Unique.Name(), Ttl);
         single = await store.RenewAsync(single!, Ttl);

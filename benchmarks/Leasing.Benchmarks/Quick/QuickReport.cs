@@ -25,6 +25,8 @@ internal static class QuickReport
             $"peer ring probe: {Rate(redis.PeerProbePairsPerSecond16)}", Div(redis.PairsPerSecond16, redis.PeerProbePairsPerSecond16), ">= 1.5 (issue 11)", AtLeast(1.5));
         Row(table, "… against the peer semaphore (RedisDistributedSemaphore, 16 slots)", Rate(redis.PairsPerSecond16),
             $"peer semaphore: {Rate(redis.PeerSemaphorePairsPerSecond16)}", Div(redis.PairsPerSecond16, redis.PeerSemaphorePairsPerSecond16), ">= 1.0 (issue 11)", AtLeast(1.0));
+        Row(table, "(diagnostic) Redis pool, 16 channels, fenced state read and stored per use", Rate(redis.StatePairsPerSecond16),
+            $"without state: {Rate(redis.PairsPerSecond16)}", Div(redis.StatePairsPerSecond16, redis.PairsPerSecond16), "", static _ => "", noTarget: true);
         Row(table, "Redis pool at 100,000 channels (cost ratio to 100 channels)", Rate(redis.PairsPerSecond100k),
             $"100 channels: {Rate(redis.PairsPerSecond100)}", Div(redis.PairsPerSecond100, redis.PairsPerSecond100k), "<= 1.25", AtMost(1.25));
         if (notes.TryGetValue("redis-store-alone", out var storeAlone))
@@ -53,6 +55,8 @@ internal static class QuickReport
             $"peer ring probe: {Rate(r.Postgres.PeerProbePairsPerSecond)}", Div(r.Postgres.PairsPerSecond, r.Postgres.PeerProbePairsPerSecond), ">= 0.75 (issue 11)", AtLeast(0.75));
         Row(table, "PostgreSQL pool, 16 workers, 16 channels, against the peer ring probe", Rate(r.Postgres.PairsPerSecond16),
             $"peer ring probe: {Rate(r.Postgres.PeerProbePairsPerSecond16)}", Div(r.Postgres.PairsPerSecond16, r.Postgres.PeerProbePairsPerSecond16), ">= 1.0 (issue 11)", AtLeast(1.0));
+        Row(table, "(diagnostic) PostgreSQL pool, 16 channels, fenced state read and stored per use", Rate(r.Postgres.StatePairsPerSecond16),
+            $"without state: {Rate(r.Postgres.PairsPerSecond16)}", Div(r.Postgres.StatePairsPerSecond16, r.Postgres.PairsPerSecond16), "", static _ => "", noTarget: true);
         if (notes.TryGetValue("duplicates", out var duplicates))
         {
             table.AppendLine(CultureInfo.InvariantCulture, $"| IdempotentExecutor: 50 parallel duplicates in one process (worst of 20 keys) | {duplicates} |  |  | 1 execution, 1 claim | {notes["duplicates-met"]} |");

@@ -56,6 +56,10 @@ internal sealed class RedisFigures
     [JsonPropertyName("peerProbePairsPerSecond16")]
     public double? PeerProbePairsPerSecond16 { get; set; }
 
+    /// <summary>16 channels, every use reading and storing the channel's fenced state (4 round trips a use instead of 2).</summary>
+    [JsonPropertyName("statePairsPerSecond16")]
+    public double? StatePairsPerSecond16 { get; set; }
+
     [JsonPropertyName("peerSemaphorePairsPerSecond16")]
     public double? PeerSemaphorePairsPerSecond16 { get; set; }
 
@@ -88,6 +92,10 @@ internal sealed class PostgresFigures
 
     [JsonPropertyName("peerProbePairsPerSecond16")]
     public double? PeerProbePairsPerSecond16 { get; set; }
+
+    /// <summary>16 channels, every use reading and storing the channel's fenced state.</summary>
+    [JsonPropertyName("statePairsPerSecond16")]
+    public double? StatePairsPerSecond16 { get; set; }
 }
 
 internal sealed class MemoryFigures

@@ -195,6 +195,7 @@ internal sealed class QuickRun
             scenarios.Add(new("pool, 2,000 channels", _ => PairAsync(pool2000), x => figures.PairsPerSecond = x));
             scenarios.Add(new("pool, 100 channels", _ => PairAsync(pool100), x => figures.PairsPerSecond100 = x));
             scenarios.Add(new("pool, 16 channels", _ => PairAsync(pool16), x => figures.PairsPerSecond16 = x));
+            scenarios.Add(new("pool, 16 channels, fenced state read and stored per use", _ => StatePairAsync(pool16), x => figures.StatePairsPerSecond16 = x));
             scenarios.Add(new("pool, 100,000 channels", _ => PairAsync(pool100k), x => figures.PairsPerSecond100k = x));
             scenarios.Add(new("pool, 1,900 of 2,000 held", _ => PairAsync(full95), x => figures.PairsPerSecondFull95 = x));
             var storePool = pool2000.Name;
@@ -255,6 +256,20 @@ internal sealed class QuickRun
 
     private static async ValueTask PairAsync(ChannelPool pool) =>
         await (await pool.AcquireAsync().ConfigureAwait(false)).ReleaseAsync().ConfigureAwait(false);
+
+    /// <summary>A relayer's use: acquire, read the channel's sequence number, store the next one, release.</summary>
+    private static async ValueTask StatePairAsync(ChannelPool pool)
+    {
+        var lease = await pool.AcquireAsync().ConfigureAwait(false);
+        var state = await lease.GetStateBytesAsync().ConfigureAwait(false);
+        var next = (state is { Data.Length: 8 } ? BitConverter.ToInt64(state.Data.Span) : 0) + 1;
+        if (!await lease.TrySetStateBytesAsync(BitConverter.GetBytes(next)).ConfigureAwait(false))
+        {
+            throw new InvalidOperationException("A held channel's state write was refused.");
+        }
+
+        await lease.ReleaseAsync().ConfigureAwait(false);
+    }
 
     private async Task<ChannelPool> OpenPoolAsync(ILeaseStore store, string suffix, int channels)
     {
@@ -403,6 +418,7 @@ internal sealed class QuickRun
         await using var pool16 = await OpenPoolAsync(store, "pg16", FewChannels).ConfigureAwait(false);
         scenarios.Add(new("pool, 2,000 channels", _ => PairAsync(pool), x => _results.Postgres.PairsPerSecond = x));
         scenarios.Add(new("pool, 16 channels", _ => PairAsync(pool16), x => _results.Postgres.PairsPerSecond16 = x));
+        scenarios.Add(new("pool, 16 channels, fenced state read and stored per use", _ => StatePairAsync(pool16), x => _results.Postgres.StatePairsPerSecond16 = x));
 
         // The peer as its users run it: a connection string (its own Npgsql pool, the library's
         // default connection multiplexing); an application name of the run's own, to find its locks.

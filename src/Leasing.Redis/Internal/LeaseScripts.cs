@@ -225,6 +225,40 @@ internal static class LeaseScripts
         """);
 
     /// <summary>
+    /// Releases a member's live lease on its token and claims the least recently acquired free member for
+    /// the next holder, in one step (the released member goes back to its old position first, so it may be
+    /// the one claimed). No release message: the channel goes to a caller waiting in the releasing process.
+    /// ARGV: token, new token, ttl µs, member, members version (-1: no check), channel. Returns 0 when the
+    /// lease was not ours (nothing changed); else {1} (released, none free), {1, member, fencing, expiresAt},
+    /// or {1, '', stored version or ''} when the member list is outdated (released with a release message,
+    /// nothing claimed).
+    /// </summary>
+    public static readonly RedisScript PoolReleaseAndAcquire = new(PoolAcquire + """
+        local m = ARGV[4]
+        local b = redis.call('ZSCORE', queue, m)
+        if not b or tonumber(b) <= now then return 0 end
+        local r = redis.call('HMGET', meta, 't:' .. m, 'g:' .. m, 'f:' .. m)
+        if r[1] ~= ARGV[1] then return 0 end
+        local s = redis.call('HMGET', meta, 'version', 'seq', 'next')
+        local stale = outdated(s[1], ARGV[5])
+        if stale then
+          give_back(m, r[2], r[3], ARGV[6])
+          return {1, '', stale}
+        end
+        if r[2] then redis.call('ZADD', queue, (tonumber(r[3]) or 0) - FREE, m) else redis.call('ZREM', queue, m) end
+        local stored = tonumber(s[3]) or 0
+        local bound = stored
+        if now >= bound then bound = reclaim() end
+        local head = redis.call('ZRANGE', queue, 0, 0, 'WITHSCORES')
+        if #head == 0 or tonumber(head[2]) >= 0 then
+          if bound ~= stored then redis.call('HSET', meta, 'next', bound) end
+          return {1}
+        end
+        local c = claim(head[1], tonumber(head[2]) + FREE, tonumber(s[2]) or 0, stored, bound, tonumber(ARGV[3]), ARGV[2])
+        return {1, c[1], c[2], c[3]}
+        """);
+
+    /// <summary>
     /// Checks the members version, then claims one named current member when free. ARGV: token,
     /// ttl µs, member, members version (-1: no check). Returns as <see cref="PoolAcquireLeastRecentlyUsed"/>.
     /// </summary>

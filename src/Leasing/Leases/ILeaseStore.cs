@@ -157,4 +157,45 @@ public interface ILeaseStore
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The state with the fencing token of the write that stored it, or <see langword="null"/> when none was stored.</returns>
     ValueTask<LeaseStateValue?> ReadStateAsync(string key, string? pool = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Releases a pool member's lease and, when it was still ours, claims the least-recently-used free member
+    /// of the same pool (it may be the one just released) under a new owner token and fencing token, with the
+    /// member-list check of <see cref="TryAcquireLeastRecentlyUsedAsync(string, TimeSpan, long, CancellationToken)"/>:
+    /// a hand-over from one holder to the next waiting caller. The default implementation makes the two calls;
+    /// a backend that can do both in one atomic step overrides it (one round trip instead of two).
+    /// </summary>
+    /// <param name="lease">The pool member's lease to release (<see cref="Lease.Pool"/> set).</param>
+    /// <param name="ttl">How long the new lease lasts unless renewed.</param>
+    /// <param name="membersVersion">The version of the caller's member list (0 or more).</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>Whether the lease was released, the lease taken next (or <see langword="null"/>), and whether the member list was outdated.</returns>
+    /// <remarks>
+    /// A release that finds the lease no longer ours claims nothing. Once the release happened, a failure of
+    /// the claim (the backend unreachable) is reported as no lease acquired, never as a failed release.
+    /// </remarks>
+    /// <exception cref="ArgumentException">The lease is not a pool member's, or an argument breaks a rule.</exception>
+    async ValueTask<ReleaseAndAcquireResult> ReleaseAndAcquireLeastRecentlyUsedAsync(Lease lease, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidPoolLease(lease, nameof(lease));
+        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
+        ArgumentOutOfRangeException.ThrowIfNegative(membersVersion);
+        if (!await ReleaseAsync(lease, cancellationToken).ConfigureAwait(false))
+        {
+            return new ReleaseAndAcquireResult(false, null, false);
+        }
+
+        try
+        {
+            return new ReleaseAndAcquireResult(true, await TryAcquireLeastRecentlyUsedAsync(lease.Pool!, ttl, membersVersion, cancellationToken).ConfigureAwait(false), false);
+        }
+        catch (PoolMembersOutdatedException)
+        {
+            return new ReleaseAndAcquireResult(true, null, true);
+        }
+        catch (LeaseStoreUnavailableException)
+        {
+            return new ReleaseAndAcquireResult(true, null, false);
+        }
+    }
 }

@@ -167,6 +167,19 @@ public static class LeaseArguments
         }
     }
 
+    /// <summary>Throws as <see cref="ThrowIfInvalidLease"/>, and when the lease is not a pool member's (<see cref="Lease.Pool"/> is null).</summary>
+    /// <param name="lease">The lease.</param>
+    /// <param name="paramName">The parameter name to report.</param>
+    /// <exception cref="ArgumentException">The lease is invalid or not a pool member's.</exception>
+    public static void ThrowIfInvalidPoolLease(Lease? lease, string paramName)
+    {
+        ThrowIfInvalidLease(lease, paramName);
+        if (lease!.Pool is null)
+        {
+            throw new ArgumentException("A pool member's lease is needed here; this one is a single key's (Lease.Pool is null).", paramName);
+        }
+    }
+
     /// <summary>Throws when a member list is null or empty, or holds an invalid or duplicate member.</summary>
     /// <param name="members">The members.</param>
     /// <param name="paramName">The parameter name to report.</param>

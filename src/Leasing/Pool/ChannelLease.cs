@@ -182,11 +182,11 @@ public sealed class ChannelLease : IAsyncDisposable
         try
         {
             await _monitor.StopRenewingAsync().ConfigureAwait(false);
-            var released = cooldown is { } value
-                ? await _pool.Store.ReleaseWithCooldownAsync(lease, value, cancellationToken).ConfigureAwait(false)
-                : await _pool.Store.ReleaseAsync(lease, cancellationToken).ConfigureAwait(false);
+            var (released, handedOn) = cooldown is { } value
+                ? (await _pool.Store.ReleaseWithCooldownAsync(lease, value, cancellationToken).ConfigureAwait(false), false)
+                : await _pool.ReleaseAsync(lease, cancellationToken).ConfigureAwait(false);
             await _monitor.StopAsync().ConfigureAwait(false);
-            _pool.OnReleased(this, released, cooldown);
+            _pool.OnReleased(this, released, cooldown, handedOn);
             return released;
         }
         catch

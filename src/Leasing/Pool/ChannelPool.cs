@@ -285,7 +285,40 @@ public sealed class ChannelPool : IAsyncDisposable
         return Volatile.Read(ref _lastCounts);
     }
 
-    internal void OnReleased(ChannelLease lease, bool released, TimeSpan? cooldown)
+    /// <summary>
+    /// Releases a held channel. While callers of this process wait in the queue, the release and the next
+    /// acquire are one call (<see cref="ILeaseStore.ReleaseAndAcquireLeastRecentlyUsedAsync"/>: one round trip
+    /// on backends that support it), and the channel it takes goes to the first waiter; otherwise a plain release.
+    /// </summary>
+    /// <returns>Whether the lease was released, and whether a channel was handed on to a waiter.</returns>
+    internal async ValueTask<(bool Released, bool HandedOn)> ReleaseAsync(Lease lease, CancellationToken cancellationToken)
+    {
+        if (!ShouldHandOn())
+        {
+            return (await _store.ReleaseAsync(lease, cancellationToken).ConfigureAwait(false), false);
+        }
+
+        // Sent without the caller's token: a channel taken for the next waiter must reach it (or go back).
+        cancellationToken.ThrowIfCancellationRequested();
+        var sentAt = _time.GetTimestamp();
+        var version = Volatile.Read(ref _members).Version;
+        var result = await _store.ReleaseAndAcquireLeastRecentlyUsedAsync(lease, _leaseDuration, version, CancellationToken.None).ConfigureAwait(false);
+        if (result.MembersOutdated)
+        {
+            Log.MembersOutdated(_logger, Name, version);
+            ForgetMembersWritten();
+        }
+
+        if (InTime(result.Acquired, sentAt, Wake) is not { } next)
+        {
+            return (result.Released, false);
+        }
+
+        await DeliverAsync(next, sentAt).ConfigureAwait(false);
+        return (result.Released, true);
+    }
+
+    internal void OnReleased(ChannelLease lease, bool released, TimeSpan? cooldown, bool handedOn)
     {
         LeasingTelemetry.HoldTime.Record(_time.GetElapsedTime(lease.AcquiredAt).TotalSeconds, Tags);
         if (released && cooldown is not null)
@@ -298,7 +331,28 @@ public sealed class ChannelPool : IAsyncDisposable
             _monitors.Remove(lease.Monitor);
         }
 
-        Wake();
+        if (!handedOn)
+        {
+            Wake();
+        }
+    }
+
+    // A release hands its channel on only while the poller serves queued callers, and no caller that came
+    // earlier is still on its first try (it must queue first: grants go in arrival order).
+    private bool ShouldHandOn()
+    {
+        if (Volatile.Read(ref _poller) is not { IsCompleted: false } || Volatile.Read(ref _membersWritten) is not { IsCompletedSuccessfully: true })
+        {
+            return false;
+        }
+
+        lock (_gate)
+        {
+            return !_disposed.IsCancellationRequested
+                && Volatile.Read(ref _firstTriesInFlight) == 0
+                && _waiters.TryPeek(out var head, out _)
+                && !head.IsCompleted;
+        }
     }
 
     internal void OnReleaseAtDisposeFailed(ChannelLease lease, Exception exception)

@@ -91,6 +91,51 @@ public abstract partial class LeaseStoreConformanceTests
         third.FencingToken.Should().BeGreaterThan(kept.FencingToken);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task WriteStateAsync_StaleWritersRacingTheNextAcquire_NeverLandAfterIt(bool member)
+    {
+        // Four writers (each on its own store object, as other connections would be) hammer the state
+        // under a lease that an operator then force-releases; the next holder acquires at once. A write
+        // checked against the old lease before that may not land after the next acquire. Ten rounds.
+        var (key, pool, first) = await AcquireTargetAsync(member, LongTtl);
+        var other = Backend.CreateStore();
+        var stale = first;
+        for (var round = 0; round < 10; round++)
+        {
+            using var stop = new CancellationTokenSource();
+            var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var writers = Enumerable.Range(0, 4).Select(i => Task.Run(async () =>
+            {
+                var store = Backend.CreateStore();
+                while (!stop.IsCancellationRequested)
+                {
+                    if (await store.WriteStateAsync(stale, new[] { (byte)round, (byte)i }))
+                    {
+                        started.TrySetResult();
+                    }
+
+                    await Task.Yield();
+                }
+            })).ToArray();
+            await started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+            (await other.ForceReleaseAsync(key, pool)).Should().BeTrue();
+            var next = member ? await AcquireMemberAsync(pool!, key, LongTtl, other) : await AcquireAsync(key, LongTtl, other);
+            var seen = await other.ReadStateAsync(key, pool);
+            await Task.Delay(30);
+            await stop.CancelAsync();
+            await Task.WhenAll(writers);
+
+            var after = await other.ReadStateAsync(key, pool);
+            after!.WrittenAt.Should().Be(seen!.WrittenAt, $"no stale write landed after the next holder's acquire (round {round})");
+            after.Data.ToArray().Should().Equal(seen.Data.ToArray());
+            after.FencingToken.Should().Be(stale.FencingToken);
+            stale = next;
+        }
+    }
+
     [Fact]
     public async Task WriteStateAsync_ExpiredSingleKey_StateOutlivesTheKeysLeaseRecord()
     {

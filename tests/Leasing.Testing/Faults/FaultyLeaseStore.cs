@@ -7,13 +7,17 @@ namespace Leasing.Testing;
 /// gate opens (a late reply: the command ran, the caller may have given up meanwhile). The hold
 /// honours the token the library passed, as a driver's await would.
 /// </summary>
-public sealed class FaultyLeaseStore(ILeaseStore inner) : ILeaseStore
+public sealed class FaultyLeaseStore(ILeaseStore inner) : ILeaseStore, ILeaseReleaseSource
 {
     private readonly TaskCompletionSource<Lease?> _firstHeldGrant = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _failures;
     private int _acquires;
     private int _renewals;
     private int _held;
+    private int _handOffs;
+
+    /// <summary>How many release-and-acquire calls were made (forwarded as one call; <see cref="HoldReplies"/> does not hold them).</summary>
+    public int HandOffs => Volatile.Read(ref _handOffs);
 
     /// <summary>When true, every call throws <see cref="LeaseStoreUnavailableException"/> without reaching the backend.</summary>
     public bool Down { get; set; }
@@ -91,6 +95,23 @@ public sealed class FaultyLeaseStore(ILeaseStore inner) : ILeaseStore
 
     public ValueTask<bool> ForceReleaseAsync(string key, string? pool = null, CancellationToken cancellationToken = default) =>
         Down ? ValueTask.FromException<bool>(Outage()) : inner.ForceReleaseAsync(key, pool, cancellationToken);
+
+    /// <summary>Forwards the inner store's release announcements (another instance's releases wake pools over this store).</summary>
+    public ValueTask<IAsyncDisposable> SubscribeToReleasesAsync(string pool, Action onReleased, CancellationToken cancellationToken = default) =>
+        inner is ILeaseReleaseSource source
+            ? source.SubscribeToReleasesAsync(pool, onReleased, cancellationToken)
+            : ValueTask.FromException<IAsyncDisposable>(new NotSupportedException("The inner store announces no releases."));
+
+    public async ValueTask<ReleaseAndAcquireResult> ReleaseAndAcquireLeastRecentlyUsedAsync(Lease lease, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _handOffs);
+        if (Down)
+        {
+            throw Outage();
+        }
+
+        return await inner.ReleaseAndAcquireLeastRecentlyUsedAsync(lease, ttl, membersVersion, cancellationToken);
+    }
 
     public ValueTask<bool> WriteStateAsync(Lease lease, ReadOnlyMemory<byte> state, CancellationToken cancellationToken = default) =>
         Down ? ValueTask.FromException<bool>(Outage()) : inner.WriteStateAsync(lease, state, cancellationToken);

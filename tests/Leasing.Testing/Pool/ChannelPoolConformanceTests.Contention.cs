@@ -14,55 +14,30 @@ public abstract partial class ChannelPoolConformanceTests
     [InlineData(8, 2, 2)]
     public async Task AcquireAsync_ReleasesWhileCallersWait_StartOneAcquireEachUpToTheBound_AndServeInArrivalOrder(int bound, int released, int expectedInFlight)
     {
-        // 8 channels held by this pool's own callers, 6 more callers waiting. Releasing some of the 8
-        // starts one acquire per release (never more, never past the bound) at once, not one after
-        // another. Every reply is held at the gate, so the acquires in flight can be counted exactly.
+        // 8 channels held by another instance of the pool (another process), 6 callers waiting here.
+        // Each release there reaches this instance as the backend's release signal and starts one
+        // acquire per release (never more, never past the bound) at once, not one after another.
+        // Every reply is held at the gate, so the acquires in flight can be counted exactly.
         var name = Unique.Name();
         var faulty = new FaultyLeaseStore(Backend.CreateStore());
         // No timed probes (an hour's busy delay): every acquire after the first probe comes from a release.
         var pool = CreatePool(name, Channels(8), o => (o.MaxAcquiresInFlight, o.RetryMinDelay, o.RetryMaxDelay) = (bound, TimeSpan.FromHours(1), TimeSpan.FromHours(1)), store: faulty);
+        var elsewhere = CreatePool(name, Channels(8));
         var held = new List<ChannelLease>();
         for (var i = 0; i < 8; i++)
         {
-            held.Add(await pool.AcquireAsync());
+            held.Add(await elsewhere.AcquireAsync());
         }
 
-        // The pool's "waiting" gauge (an up-down counter) says when a caller has queued.
-        long waiting = 0;
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == LeasingTelemetry.Name && instrument.Name == "leasing.pool.waiting")
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
-        {
-            foreach (var tag in tags)
-            {
-                if (tag.Key == LeasingTelemetry.PoolTag && tag.Value as string == name)
-                {
-                    Interlocked.Add(ref waiting, value);
-                }
-            }
-        });
-        listener.Start();
-
-        var waiters = new List<Task<ChannelLease>>();
-        for (var i = 0; i < 6; i++)
-        {
-            // Arrival order is the call order: each caller has queued before the next one calls.
-            waiters.Add(pool.AcquireAsync().AsTask());
-            var queued = i + 1;
-            await Eventually.TrueAsync(() => Interlocked.Read(ref waiting) == queued, $"caller {i} queued");
-        }
+        var (listener, waiting) = WatchWaiting(name);
+        using var _ = listener;
+        var waiters = await QueueCallersAsync(pool, waiting, 6);
 
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         try
         {
-            // 8 grants, the first caller's own try and the poller's first probe were sent (before the gate).
-            await Eventually.TrueAsync(() => faulty.Acquires >= 10, "the poller probed once");
+            // The first caller's own try and the poller's first probe were sent (before the gate).
+            await Eventually.TrueAsync(() => faulty.Acquires >= 2, "the poller probed once");
             faulty.HoldReplies = gate.Task;
             var before = faulty.Acquires;
             foreach (var lease in held.Take(released))
@@ -96,5 +71,83 @@ public abstract partial class ChannelPoolConformanceTests
         {
             gate.TrySetResult();
         }
+    }
+
+    [Fact]
+    public async Task ReleaseAsync_CallersWaitHere_HandsTheChannelOnInOneCallInArrivalOrder()
+    {
+        // Two channels held here, three callers queued. Each release carries the next acquire (one store
+        // call: ReleaseAndAcquireLeastRecentlyUsedAsync) and its channel goes to the first caller waiting.
+        var name = Unique.Name();
+        var faulty = new FaultyLeaseStore(Backend.CreateStore());
+        var pool = CreatePool(name, Channels(2), o => (o.RetryMinDelay, o.RetryMaxDelay) = (TimeSpan.FromHours(1), TimeSpan.FromHours(1)), store: faulty);
+        var a = await pool.AcquireAsync();
+        var b = await pool.AcquireAsync();
+        var (listener, waiting) = WatchWaiting(name);
+        using var _ = listener;
+        var waiters = await QueueCallersAsync(pool, waiting, 3);
+        await Eventually.TrueAsync(() => faulty.Acquires >= 4, "the poller probed once");
+
+        (await a.ReleaseAsync()).Should().BeTrue();
+        var first = await waiters[0].WaitAsync(TimeSpan.FromSeconds(30));
+        first.ChannelId.Should().Be(a.ChannelId, "the released channel was the only free one");
+        first.FencingToken.Should().BeGreaterThan(a.FencingToken);
+        waiters.Skip(1).Where(w => w.IsCompleted).Should().BeEmpty("one release serves one caller, the first to arrive");
+        faulty.HandOffs.Should().Be(1, "the release carried the acquire (one round trip where the backend does both in one step)");
+
+        (await b.ReleaseAsync()).Should().BeTrue();
+        var second = await waiters[1].WaitAsync(TimeSpan.FromSeconds(30));
+        waiters[2].IsCompleted.Should().BeFalse();
+        (await first.ReleaseAsync()).Should().BeTrue();
+        var third = await waiters[2].WaitAsync(TimeSpan.FromSeconds(30));
+        faulty.HandOffs.Should().Be(3);
+        (await a.ReleaseAsync()).Should().BeFalse("a released lease stays released");
+
+        // Nobody waits any more: plain releases.
+        (await second.ReleaseAsync()).Should().BeTrue();
+        (await third.ReleaseAsync()).Should().BeTrue();
+        faulty.HandOffs.Should().Be(3);
+        (await pool.GetStatusAsync()).Should().OnlyContain(s => s.Status == LeaseStatus.Free);
+    }
+
+    /// <summary>Listens to the pool's "waiting" up-down counter: how many callers are queued now.</summary>
+    private static (MeterListener Listener, Func<long> Waiting) WatchWaiting(string name)
+    {
+        var waiting = new long[1];
+        var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == LeasingTelemetry.Name && instrument.Name == "leasing.pool.waiting")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == LeasingTelemetry.PoolTag && tag.Value as string == name)
+                {
+                    Interlocked.Add(ref waiting[0], value);
+                }
+            }
+        });
+        listener.Start();
+        return (listener, () => Interlocked.Read(ref waiting[0]));
+    }
+
+    /// <summary>Queues <paramref name="count"/> callers; arrival order is the call order (each has queued before the next calls).</summary>
+    private static async Task<List<Task<ChannelLease>>> QueueCallersAsync(ChannelPool pool, Func<long> waiting, int count)
+    {
+        var waiters = new List<Task<ChannelLease>>();
+        var before = waiting();
+        for (var i = 0; i < count; i++)
+        {
+            waiters.Add(pool.AcquireAsync().AsTask());
+            var queued = before + i + 1;
+            await Eventually.TrueAsync(() => waiting() == queued, $"caller {i} queued");
+        }
+
+        return waiters;
     }
 }
