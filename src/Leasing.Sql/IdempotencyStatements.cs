@@ -129,7 +129,7 @@ internal sealed class IdempotencyStatements
                       owner_token text, lease_expires_at bigint NOT NULL, record_expires_at bigint NOT NULL, result bytea,
                       attempt integer NOT NULL, fencing bigint NOT NULL);
                   CREATE INDEX IF NOT EXISTS {t}_ended ON {t} (record_expires_at);
-                  """ + LeaseStatements.WaitersTable(n)
+                  """ + "\n" + LeaseStatements.WaitersTable(n)
             : $"""
                   CREATE TABLE IF NOT EXISTS {t} (
                       key TEXT PRIMARY KEY, present INTEGER NOT NULL, status INTEGER NOT NULL, fingerprint TEXT NOT NULL,

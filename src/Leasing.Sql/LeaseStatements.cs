@@ -354,7 +354,7 @@ internal sealed class LeaseStatements
               CREATE TABLE IF NOT EXISTS {n.State} (
                   pool text COLLATE "C" NOT NULL, name text COLLATE "C" NOT NULL, data bytea NOT NULL,
                   fencing bigint NOT NULL, written_at bigint NOT NULL, PRIMARY KEY (pool, name));
-              """ + LeaseStatements.WaitersTable(n)
+              """ + "\n" + WaitersTable(n)
         : $"""
               CREATE TABLE IF NOT EXISTS {n.Leases} (
                   name TEXT PRIMARY KEY, token TEXT, state INTEGER NOT NULL, fencing INTEGER NOT NULL,

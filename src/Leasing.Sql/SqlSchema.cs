@@ -31,17 +31,31 @@ internal static class SqlSchema
     public static string Script(SqlNames n, SqlDialect dialect)
     {
         var pg = dialect == SqlDialect.PostgreSql;
-        var script = new StringBuilder();
+        var script = new StringBuilder()
+            .Append(CultureInfo.InvariantCulture, $"-- Leasing: the lease and idempotency tables with prefix '{n.Prefix}' ({(pg ? "PostgreSQL" : "SQLite")}), ")
+            .Append("as SqlLeaseStore and SqlIdempotencyStore.EnsureSchemaAsync create them. Every statement is idempotent.\n");
         if (!pg)
         {
             script.Append("PRAGMA journal_mode = WAL;\n");
         }
 
         script.Append("BEGIN;\n").Append(VersionTable(n, dialect)).Append('\n');
+
+        // A statement both components create (the waiters table) is written once.
+        var written = new HashSet<string>(StringComparer.Ordinal);
         foreach (var component in (SqlComponent[])[Leases, Idempotency])
         {
-            script.Append('\n').Append(component.Ddl(n, dialect)).Append('\n')
-                .Append(VersionRow(n, $"'{component.Name}'", component.Version.ToString(CultureInfo.InvariantCulture))).Append('\n');
+            script.Append('\n');
+            foreach (var line in component.Ddl(n, dialect).Split('\n'))
+            {
+                var whole = line.StartsWith("CREATE ", StringComparison.Ordinal) && line.EndsWith(';');
+                if (!whole || written.Add(line))
+                {
+                    script.Append(line).Append('\n');
+                }
+            }
+
+            script.Append(VersionRow(n, $"'{component.Name}'", component.Version.ToString(CultureInfo.InvariantCulture))).Append('\n');
         }
 
         return script.Append("COMMIT;\n").ToString();

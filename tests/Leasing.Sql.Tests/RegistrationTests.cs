@@ -139,6 +139,9 @@ public sealed class RegistrationTests
                 .And.Contain("ops_schema").And.Contain("('leases', 1)").And.Contain("('idempotency', 1)");
         }
 
+        var postgres = SqlLeasingSchema.GetScript(SqlDialect.PostgreSql, "ops_");
+        postgres.Split("CREATE TABLE IF NOT EXISTS ops_waiters").Should().HaveCount(2, "the waiters table both components need is created once");
+
         FluentActions.Invoking(() => SqlLeasingSchema.GetScript(SqlDialect.PostgreSql, "1x")).Should().Throw<ArgumentException>().WithParameterName("tablePrefix");
         FluentActions.Invoking(() => SqlLeasingSchema.GetScript((SqlDialect)7)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("dialect");
     }
