@@ -137,7 +137,8 @@ internal static class PoolCommand
         var command = new Command(
             "release",
             "Free a channel whoever holds it (ILeaseStore.ForceReleaseAsync), for a holder that is stuck. Its fencing token still grows on the next acquire, " +
-            "so downstream systems reject the old holder. Asks for confirmation unless --yes.")
+            "so downstream systems reject the old holder. A channel that is not a member of the pool is refused (exit 1, nothing changed). " +
+            "Asks for confirmation unless --yes.")
         {
             pool,
             channel,
