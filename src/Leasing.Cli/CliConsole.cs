@@ -20,9 +20,31 @@ internal sealed class CliConsole(IAnsiConsole ansi, TextWriter output, TextWrite
     /// <summary>Whether a person can answer a prompt (standard input is a terminal).</summary>
     public bool InputIsTerminal { get; } = inputIsTerminal;
 
-    /// <summary>The process console.</summary>
-    public static CliConsole System() =>
-        new(AnsiConsole.Console, Console.Out, Console.Error, Console.In, !Console.IsInputRedirected);
+    /// <summary>
+    /// The process console. When standard output is piped or redirected, tables are written at their natural
+    /// width with no colour: Spectre would otherwise assume 80 columns and wrap long rows, which breaks
+    /// <c>grep</c> and <c>awk</c> (one row, one line).
+    /// </summary>
+    public static CliConsole System()
+    {
+        var ansi = AnsiConsole.Console;
+        if (Console.IsOutputRedirected)
+        {
+            ansi = AnsiConsole.Create(new AnsiConsoleSettings
+            {
+                Ansi = AnsiSupport.No,
+                ColorSystem = ColorSystemSupport.NoColors,
+                Interactive = InteractionSupport.No,
+                Out = new AnsiConsoleOutput(Console.Out),
+            });
+            ansi.Profile.Width = PipedWidth;
+        }
+
+        return new(ansi, Console.Out, Console.Error, Console.In, !Console.IsInputRedirected);
+    }
+
+    /// <summary>The width tables may take when standard output is not a terminal: no row is ever wrapped.</summary>
+    public const int PipedWidth = 1000;
 
     /// <summary>Writes an error message to standard error, prefixed with the command name.</summary>
     public void WriteError(string message) => Error.WriteLine($"leasing: {message}");

@@ -13,6 +13,7 @@ internal static class LeasingCommandLine
             DemoCommand.Create(console),
             PoolCommand.Create(console),
             IdemCommand.Create(console),
+            SchemaCommand.Create(console),
             ChaosCommand.Create(console),
             ChaosCommand.CreateWorker(),
         };

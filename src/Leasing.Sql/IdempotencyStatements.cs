@@ -102,21 +102,6 @@ internal sealed class IdempotencyStatements
               RETURNING 1
               """);
 
-        Schema = pg
-            ? $"""
-              CREATE TABLE IF NOT EXISTS {t} (
-                  key text COLLATE "C" PRIMARY KEY, present integer NOT NULL, status integer NOT NULL, fingerprint text NOT NULL,
-                  owner_token text, lease_expires_at bigint NOT NULL, record_expires_at bigint NOT NULL, result bytea,
-                  attempt integer NOT NULL, fencing bigint NOT NULL);
-              CREATE INDEX IF NOT EXISTS {t}_ended ON {t} (record_expires_at);
-              """ + LeaseStatements.WaitersTable(runner.Names)
-            : $"""
-              CREATE TABLE IF NOT EXISTS {t} (
-                  key TEXT PRIMARY KEY, present INTEGER NOT NULL, status INTEGER NOT NULL, fingerprint TEXT NOT NULL,
-                  owner_token TEXT, lease_expires_at INTEGER NOT NULL, record_expires_at INTEGER NOT NULL, result BLOB,
-                  attempt INTEGER NOT NULL, fencing INTEGER NOT NULL) STRICT;
-              CREATE INDEX IF NOT EXISTS {t}_ended ON {t} (record_expires_at);
-              """;
     }
 
     public string Claim { get; }
@@ -133,5 +118,24 @@ internal sealed class IdempotencyStatements
 
     public string Purge { get; }
 
-    public string Schema { get; }
+    /// <summary>The DDL of the idempotency table (and, on PostgreSQL, the waiters table), idempotent (IF NOT EXISTS).</summary>
+    public static string Schema(SqlNames n, SqlDialect dialect)
+    {
+        var t = n.Idempotency;
+        return dialect == SqlDialect.PostgreSql
+            ? $"""
+                  CREATE TABLE IF NOT EXISTS {t} (
+                      key text COLLATE "C" PRIMARY KEY, present integer NOT NULL, status integer NOT NULL, fingerprint text NOT NULL,
+                      owner_token text, lease_expires_at bigint NOT NULL, record_expires_at bigint NOT NULL, result bytea,
+                      attempt integer NOT NULL, fencing bigint NOT NULL);
+                  CREATE INDEX IF NOT EXISTS {t}_ended ON {t} (record_expires_at);
+                  """ + "\n" + LeaseStatements.WaitersTable(n)
+            : $"""
+                  CREATE TABLE IF NOT EXISTS {t} (
+                      key TEXT PRIMARY KEY, present INTEGER NOT NULL, status INTEGER NOT NULL, fingerprint TEXT NOT NULL,
+                      owner_token TEXT, lease_expires_at INTEGER NOT NULL, record_expires_at INTEGER NOT NULL, result BLOB,
+                      attempt INTEGER NOT NULL, fencing INTEGER NOT NULL) STRICT;
+                  CREATE INDEX IF NOT EXISTS {t}_ended ON {t} (record_expires_at);
+                  """;
+    }
 }

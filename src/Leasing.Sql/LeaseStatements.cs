@@ -336,6 +336,43 @@ internal sealed class LeaseStatements
         """;
 
     /// <summary>PostgreSQL: the marker table.</summary>
+    /// <summary>The DDL of the lease tables (leases, pools, members, state, waiters), idempotent (IF NOT EXISTS).</summary>
+    public static string Schema(SqlNames n, SqlDialect dialect) => dialect == SqlDialect.PostgreSql
+        ? $"""
+              CREATE TABLE IF NOT EXISTS {n.Leases} (
+                  name text COLLATE "C" PRIMARY KEY, token text, state integer NOT NULL, fencing bigint NOT NULL,
+                  expires_at bigint, acquired_at bigint);
+              CREATE TABLE IF NOT EXISTS {n.Pools} (pool text COLLATE "C" PRIMARY KEY, version bigint NOT NULL);
+              CREATE TABLE IF NOT EXISTS {n.Members} (
+                  pool text COLLATE "C" NOT NULL, member text COLLATE "C" NOT NULL, is_member integer NOT NULL,
+                  token text, state integer NOT NULL, fencing bigint NOT NULL, expires_at bigint, acquired_at bigint,
+                  lru bigint NOT NULL, free_lru bigint, PRIMARY KEY (pool, member));
+              CREATE INDEX IF NOT EXISTS {n.Members}_free ON {n.Members} (pool, free_lru, member) WHERE is_member = 1 AND free_lru IS NOT NULL;
+              CREATE INDEX IF NOT EXISTS {n.Members}_busy ON {n.Members} (pool, expires_at) WHERE is_member = 1 AND free_lru IS NULL;
+              CREATE SEQUENCE IF NOT EXISTS {n.LruSequence};
+              CREATE INDEX IF NOT EXISTS {n.Leases}_ended ON {n.Leases} (expires_at);
+              CREATE TABLE IF NOT EXISTS {n.State} (
+                  pool text COLLATE "C" NOT NULL, name text COLLATE "C" NOT NULL, data bytea NOT NULL,
+                  fencing bigint NOT NULL, written_at bigint NOT NULL, PRIMARY KEY (pool, name));
+              """ + "\n" + WaitersTable(n)
+        : $"""
+              CREATE TABLE IF NOT EXISTS {n.Leases} (
+                  name TEXT PRIMARY KEY, token TEXT, state INTEGER NOT NULL, fencing INTEGER NOT NULL,
+                  expires_at INTEGER, acquired_at INTEGER) STRICT;
+              CREATE TABLE IF NOT EXISTS {n.Pools} (pool TEXT PRIMARY KEY, version INTEGER NOT NULL) STRICT;
+              CREATE TABLE IF NOT EXISTS {n.Members} (
+                  pool TEXT NOT NULL, member TEXT NOT NULL, is_member INTEGER NOT NULL,
+                  token TEXT, state INTEGER NOT NULL, fencing INTEGER NOT NULL, expires_at INTEGER, acquired_at INTEGER,
+                  lru INTEGER NOT NULL, free_lru INTEGER, PRIMARY KEY (pool, member)) STRICT;
+              CREATE INDEX IF NOT EXISTS {n.Members}_free ON {n.Members} (pool, free_lru, member) WHERE is_member = 1 AND free_lru IS NOT NULL;
+              CREATE INDEX IF NOT EXISTS {n.Members}_busy ON {n.Members} (pool, expires_at) WHERE is_member = 1 AND free_lru IS NULL;
+              CREATE INDEX IF NOT EXISTS {n.Members}_lru ON {n.Members} (pool, lru);
+              CREATE INDEX IF NOT EXISTS {n.Leases}_ended ON {n.Leases} (expires_at);
+              CREATE TABLE IF NOT EXISTS {n.State} (
+                  pool TEXT NOT NULL, name TEXT NOT NULL, data BLOB NOT NULL,
+                  fencing INTEGER NOT NULL, written_at INTEGER NOT NULL, PRIMARY KEY (pool, name)) STRICT;
+              """;
+
     public static string WaitersTable(SqlNames n) =>
         $"CREATE TABLE IF NOT EXISTS {n.Waiters} (kind text NOT NULL, name text COLLATE \"C\" NOT NULL, until bigint NOT NULL, PRIMARY KEY (kind, name));";
 

@@ -14,7 +14,6 @@ namespace Leasing.Sql;
 /// </remarks>
 public sealed class SqlIdempotencyStore : IIdempotencyStore, IIdempotencyCompletionSource
 {
-    private const int SchemaVersion = 1;
     private readonly SqlRunner _runner;
     private readonly IdempotencyStatements _sql;
     private readonly SqlSignals _signals;
@@ -40,7 +39,7 @@ public sealed class SqlIdempotencyStore : IIdempotencyStore, IIdempotencyComplet
     /// <exception cref="InvalidOperationException">The stored schema is newer than this release understands.</exception>
     /// <exception cref="LeaseStoreUnavailableException">The database could not be reached.</exception>
     public ValueTask EnsureSchemaAsync(CancellationToken cancellationToken = default) =>
-        SqlSchema.EnsureAsync(_runner, "idempotency", SchemaVersion, _sql.Schema, _sql.Schema, cancellationToken);
+        SqlSchema.EnsureAsync(_runner, SqlSchema.Idempotency, cancellationToken);
 
     /// <inheritdoc/>
     public ValueTask<IdempotencyClaim> TryClaimAsync(string key, string fingerprint, TimeSpan lease, CancellationToken cancellationToken = default)

@@ -20,8 +20,6 @@ namespace Leasing.Sql;
 /// </remarks>
 public sealed class SqlLeaseStore : ILeaseStore, ILeaseReleaseSource
 {
-    private const int SchemaVersion = 1;
-
     // The members version the unversioned pool acquires pass to the statements: no check.
     private const long AnyVersion = -1;
     private readonly SqlRunner _runner;
@@ -51,45 +49,8 @@ public sealed class SqlLeaseStore : ILeaseStore, ILeaseReleaseSource
     /// <returns>A task that completes when the schema is ready.</returns>
     /// <exception cref="InvalidOperationException">The stored schema is newer than this release understands.</exception>
     /// <exception cref="LeaseStoreUnavailableException">The database could not be reached.</exception>
-    public ValueTask EnsureSchemaAsync(CancellationToken cancellationToken = default)
-    {
-        var n = _runner.Names;
-        var postgres = $"""
-            CREATE TABLE IF NOT EXISTS {n.Leases} (
-                name text COLLATE "C" PRIMARY KEY, token text, state integer NOT NULL, fencing bigint NOT NULL,
-                expires_at bigint, acquired_at bigint);
-            CREATE TABLE IF NOT EXISTS {n.Pools} (pool text COLLATE "C" PRIMARY KEY, version bigint NOT NULL);
-            CREATE TABLE IF NOT EXISTS {n.Members} (
-                pool text COLLATE "C" NOT NULL, member text COLLATE "C" NOT NULL, is_member integer NOT NULL,
-                token text, state integer NOT NULL, fencing bigint NOT NULL, expires_at bigint, acquired_at bigint,
-                lru bigint NOT NULL, free_lru bigint, PRIMARY KEY (pool, member));
-            CREATE INDEX IF NOT EXISTS {n.Members}_free ON {n.Members} (pool, free_lru, member) WHERE is_member = 1 AND free_lru IS NOT NULL;
-            CREATE INDEX IF NOT EXISTS {n.Members}_busy ON {n.Members} (pool, expires_at) WHERE is_member = 1 AND free_lru IS NULL;
-            CREATE SEQUENCE IF NOT EXISTS {n.LruSequence};
-            CREATE INDEX IF NOT EXISTS {n.Leases}_ended ON {n.Leases} (expires_at);
-            CREATE TABLE IF NOT EXISTS {n.State} (
-                pool text COLLATE "C" NOT NULL, name text COLLATE "C" NOT NULL, data bytea NOT NULL,
-                fencing bigint NOT NULL, written_at bigint NOT NULL, PRIMARY KEY (pool, name));
-            """ + LeaseStatements.WaitersTable(n);
-        var sqlite = $"""
-            CREATE TABLE IF NOT EXISTS {n.Leases} (
-                name TEXT PRIMARY KEY, token TEXT, state INTEGER NOT NULL, fencing INTEGER NOT NULL,
-                expires_at INTEGER, acquired_at INTEGER) STRICT;
-            CREATE TABLE IF NOT EXISTS {n.Pools} (pool TEXT PRIMARY KEY, version INTEGER NOT NULL) STRICT;
-            CREATE TABLE IF NOT EXISTS {n.Members} (
-                pool TEXT NOT NULL, member TEXT NOT NULL, is_member INTEGER NOT NULL,
-                token TEXT, state INTEGER NOT NULL, fencing INTEGER NOT NULL, expires_at INTEGER, acquired_at INTEGER,
-                lru INTEGER NOT NULL, free_lru INTEGER, PRIMARY KEY (pool, member)) STRICT;
-            CREATE INDEX IF NOT EXISTS {n.Members}_free ON {n.Members} (pool, free_lru, member) WHERE is_member = 1 AND free_lru IS NOT NULL;
-            CREATE INDEX IF NOT EXISTS {n.Members}_busy ON {n.Members} (pool, expires_at) WHERE is_member = 1 AND free_lru IS NULL;
-            CREATE INDEX IF NOT EXISTS {n.Members}_lru ON {n.Members} (pool, lru);
-            CREATE INDEX IF NOT EXISTS {n.Leases}_ended ON {n.Leases} (expires_at);
-            CREATE TABLE IF NOT EXISTS {n.State} (
-                pool TEXT NOT NULL, name TEXT NOT NULL, data BLOB NOT NULL,
-                fencing INTEGER NOT NULL, written_at INTEGER NOT NULL, PRIMARY KEY (pool, name)) STRICT;
-            """;
-        return SqlSchema.EnsureAsync(_runner, "leases", SchemaVersion, postgres, sqlite, cancellationToken);
-    }
+    public ValueTask EnsureSchemaAsync(CancellationToken cancellationToken = default) =>
+        SqlSchema.EnsureAsync(_runner, SqlSchema.Leases, cancellationToken);
 
     /// <inheritdoc/>
     public ValueTask<Lease?> TryAcquireAsync(string key, TimeSpan ttl, CancellationToken cancellationToken = default)

@@ -38,6 +38,16 @@ public sealed class SqlLeasingOptions
     public TimeSpan PurgeInterval { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
+    /// Whether the stores create their tables. When on, <c>EnsureSchemaAsync</c> (and so the host start of
+    /// <c>AddSqlLeasing</c>, <c>AddSqliteLeasing</c> and <c>AddPostgresLeasing</c>) creates missing tables, indexes and
+    /// version rows. When off, no DDL is ever run: <c>EnsureSchemaAsync</c> only reads the version rows and throws
+    /// <see cref="InvalidOperationException"/> when the tables are missing or newer than this release; a DBA applies
+    /// the DDL of <see cref="SqlLeasingSchema.GetScript"/> (<c>leasing schema --postgres</c> prints it) beforehand.
+    /// </summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool EnsureSchema { get; set; } = true;
+
+    /// <summary>
     /// PostgreSQL only: receives the release and completion notifications the stores send (NOTIFY, only
     /// while a waiter has said it waits), so waiters in other processes wake at once. Without one,
     /// waiters in other processes poll. <c>AddPostgresLeasing</c> sets an Npgsql one.

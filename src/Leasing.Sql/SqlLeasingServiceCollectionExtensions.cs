@@ -3,6 +3,7 @@ using Leasing;
 using Leasing.Sql;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -22,24 +23,35 @@ public static class SqlLeasingServiceCollectionExtensions
     /// <param name="services">The service collection.</param>
     /// <param name="dataSource">Creates the data source; it is created once and disposed with the container.</param>
     /// <param name="dialect">The dialect of the data source.</param>
-    /// <param name="configure">Adjusts the options (table prefix, timeout); validated when the store is built.</param>
+    /// <param name="configure">
+    /// Adjusts the options (table prefix, timeout). The options are <see cref="SqlLeasingOptions"/> of the options system, so
+    /// <c>services.Configure&lt;SqlLeasingOptions&gt;(configuration.GetSection(...))</c> binds them too; they are validated
+    /// when the host starts (<c>ValidateOnStart</c>), with messages that name the option and the rule.
+    /// </param>
     /// <returns><paramref name="services"/>, for chaining.</returns>
     public static IServiceCollection AddSqlLeasing(this IServiceCollection services, Func<IServiceProvider, DbDataSource> dataSource, SqlDialect dialect, Action<SqlLeasingOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(dataSource);
-        services.TryAddSingleton(new SqlBackendRegistration(dialect, configure));
+        var options = services.AddOptions<SqlLeasingOptions>().ValidateOnStart();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SqlLeasingOptions>, SqlLeasingOptionsValidator>());
+        services.TryAddSingleton(new SqlBackendRegistration(dialect));
         services.TryAddKeyedSingleton<DbDataSource>(SqlBackendRegistration.Key, (provider, _) => dataSource(provider));
         services.TryAddSingleton(static provider =>
         {
             var registration = provider.GetRequiredService<SqlBackendRegistration>();
-            return new SqlLeaseStore(SqlBackendRegistration.DataSource(provider), registration.Dialect, registration.Options(provider));
+            return new SqlLeaseStore(SqlBackendRegistration.DataSource(provider), registration.Dialect, SqlBackendRegistration.Options(provider));
         });
         services.TryAddSingleton<ILeaseStore>(static provider => provider.GetRequiredService<SqlLeaseStore>());
         services.TryAddSingleton(static provider =>
         {
             var registration = provider.GetRequiredService<SqlBackendRegistration>();
-            return new SqlIdempotencyStore(SqlBackendRegistration.DataSource(provider), registration.Dialect, registration.Options(provider));
+            return new SqlIdempotencyStore(SqlBackendRegistration.DataSource(provider), registration.Dialect, SqlBackendRegistration.Options(provider));
         });
         services.TryAddSingleton<IIdempotencyStore>(static provider => provider.GetRequiredService<SqlIdempotencyStore>());
         services.AddHostedService<SqlSchemaInitializer>();
@@ -49,7 +61,7 @@ public static class SqlLeasingServiceCollectionExtensions
 }
 
 /// <summary>What <see cref="SqlLeasingServiceCollectionExtensions.AddSqlLeasing"/> registered.</summary>
-internal sealed class SqlBackendRegistration(SqlDialect dialect, Action<SqlLeasingOptions>? configure)
+internal sealed class SqlBackendRegistration(SqlDialect dialect)
 {
     public const string Key = "Leasing.Sql";
 
@@ -57,17 +69,26 @@ internal sealed class SqlBackendRegistration(SqlDialect dialect, Action<SqlLeasi
 
     public static DbDataSource DataSource(IServiceProvider provider) => provider.GetRequiredKeyedService<DbDataSource>(Key);
 
-    public SqlLeasingOptions Options(IServiceProvider provider)
+    /// <summary>A copy of the configured options, with the container's clock and notification channel where none is set.</summary>
+    public static SqlLeasingOptions Options(IServiceProvider provider)
     {
-        var options = new SqlLeasingOptions();
-        configure?.Invoke(options);
-        options.TimeProvider ??= provider.GetService<TimeProvider>();
-        options.Notifications ??= provider.GetService<ISqlNotificationChannel>();
-        return options;
+        var configured = provider.GetRequiredService<IOptions<SqlLeasingOptions>>().Value;
+        return new SqlLeasingOptions
+        {
+            TablePrefix = configured.TablePrefix,
+            CommandTimeout = configured.CommandTimeout,
+            PurgeInterval = configured.PurgeInterval,
+            EnsureSchema = configured.EnsureSchema,
+            TimeProvider = configured.TimeProvider ?? provider.GetService<TimeProvider>(),
+            Notifications = configured.Notifications ?? provider.GetService<ISqlNotificationChannel>(),
+        };
     }
 }
 
-/// <summary>Ensures the SQL schema when the host starts, so the first lease does not pay for it (or fail on it).</summary>
+/// <summary>
+/// Ensures the SQL schema when the host starts, so the first lease does not pay for it (or fail on it); with
+/// <see cref="SqlLeasingOptions.EnsureSchema"/> off it runs no DDL and fails the start when the tables are missing.
+/// </summary>
 internal sealed class SqlSchemaInitializer(IServiceProvider provider) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)

@@ -9,15 +9,18 @@ internal sealed partial class SqlNames
 
     public SqlNames(string? prefix, string paramName)
     {
-        if (prefix is null || !Identifier().IsMatch(prefix))
+        if (!IsValidPrefix(prefix))
         {
-            throw new ArgumentException(
-                $"SqlLeasingOptions.TablePrefix must be an identifier: ASCII letters, digits and underscores, not starting with a digit, 1 to {MaxPrefixLength} characters; got '{prefix}'.",
-                paramName);
+            throw new ArgumentException(PrefixRule(prefix), paramName);
         }
 
         Prefix = prefix.ToLowerInvariant();
     }
+
+    public static bool IsValidPrefix([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] string? prefix) => prefix is not null && Identifier().IsMatch(prefix);
+
+    public static string PrefixRule(string? prefix) =>
+        $"SqlLeasingOptions.TablePrefix must be an identifier: ASCII letters, digits and underscores, not starting with a digit, 1 to {MaxPrefixLength} characters; got '{prefix}'.";
 
     public string Prefix { get; }
 

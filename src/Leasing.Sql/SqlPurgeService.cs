@@ -17,7 +17,7 @@ internal sealed class SqlPurgeService(IServiceProvider provider) : IHostedServic
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        var options = provider.GetRequiredService<SqlBackendRegistration>().Options(provider);
+        var options = SqlBackendRegistration.Options(provider);
         if (options.PurgeInterval == Timeout.InfiniteTimeSpan)
         {
             return Task.CompletedTask;

@@ -29,23 +29,21 @@ internal sealed class SqlRunner
             throw new ArgumentOutOfRangeException(nameof(dialect), dialect, "The dialect must be SqlDialect.Sqlite or SqlDialect.PostgreSql.");
         }
 
-        if (options.CommandTimeout < TimeSpan.FromSeconds(1) || options.CommandTimeout > TimeSpan.FromDays(1))
+        if (!SqlLeasingOptionsValidator.IsValidCommandTimeout(options.CommandTimeout))
         {
-            throw new ArgumentOutOfRangeException(nameof(options), options.CommandTimeout, "SqlLeasingOptions.CommandTimeout must be between one second and one day.");
+            throw new ArgumentOutOfRangeException(nameof(options), options.CommandTimeout, SqlLeasingOptionsValidator.CommandTimeoutRule);
         }
 
-        if (options.PurgeInterval != Timeout.InfiniteTimeSpan && (options.PurgeInterval <= TimeSpan.Zero || options.PurgeInterval > TimeSpan.FromDays(1)))
+        if (!SqlLeasingOptionsValidator.IsValidPurgeInterval(options.PurgeInterval))
         {
-            throw new ArgumentOutOfRangeException(
-                nameof(options),
-                options.PurgeInterval,
-                "SqlLeasingOptions.PurgeInterval must be positive and at most one day, or Timeout.InfiniteTimeSpan to turn the background purge off.");
+            throw new ArgumentOutOfRangeException(nameof(options), options.PurgeInterval, SqlLeasingOptionsValidator.PurgeIntervalRule);
         }
 
         _source = source;
         Dialect = dialect;
         _writeGate = dialect == SqlDialect.Sqlite ? WriteGates.GetValue(source, static _ => new SemaphoreSlim(1, 1)) : null;
         Names = new SqlNames(options.TablePrefix, nameof(options));
+        EnsureSchema = options.EnsureSchema;
         _time = options.TimeProvider ?? TimeProvider.System;
         _timeout = options.CommandTimeout;
         _timeoutSeconds = (int)Math.Ceiling(options.CommandTimeout.TotalSeconds);
@@ -62,6 +60,9 @@ internal sealed class SqlRunner
     public SqlDialect Dialect { get; }
 
     public SqlNames Names { get; }
+
+    /// <summary><see cref="SqlLeasingOptions.EnsureSchema"/>: whether EnsureSchemaAsync may run DDL, or only checks the version rows.</summary>
+    public bool EnsureSchema { get; }
 
     /// <summary>Text placed before every SQLite statement (per-connection settings); empty on PostgreSQL.</summary>
     public string Preamble { get; }

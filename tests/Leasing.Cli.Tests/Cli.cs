@@ -14,7 +14,7 @@ internal static class Cli
 {
     public static async Task<CliResult> RunAsync(params string[] args) => await RunAsync(args, input: null, terminal: false);
 
-    public static async Task<CliResult> RunAsync(string[] args, string? input, bool terminal)
+    public static async Task<CliResult> RunAsync(string[] args, string? input, bool terminal, int width = 160)
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
@@ -25,7 +25,7 @@ internal static class Cli
             Interactive = InteractionSupport.No,
             Out = new AnsiConsoleOutput(output),
         });
-        ansi.Profile.Width = 160;
+        ansi.Profile.Width = width;
         var console = new CliConsole(ansi, output, error, new StringReader(input ?? string.Empty), terminal);
         var code = await LeasingCommandLine.RunAsync(args, console);
         return new CliResult(code, output.ToString(), error.ToString());

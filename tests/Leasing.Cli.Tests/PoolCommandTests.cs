@@ -48,7 +48,7 @@ public sealed class PoolCommandTests : IAsyncLifetime
 
         result.ExitCode.Should().Be(0, result.ToString());
         result.Out.Should().Contain("ch-1").And.Contain("ch-2").And.Contain("ch-3");
-        result.Out.Should().Contain("Held").And.Contain("CoolingDown").And.Contain("Free");
+        result.Out.Should().Contain("held").And.Contain("cooling").And.Contain("free");
         result.Out.Should().Contain("3 channels: 1 held, 1 cooling down, 1 free");
         result.Out.Should().Contain(_held.FencingToken.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
@@ -61,6 +61,74 @@ public sealed class PoolCommandTests : IAsyncLifetime
         result.ExitCode.Should().Be(1);
         result.Error.Should().Contain("pool 'no-such-pool' has no channels");
         result.Out.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Status_UnknownPool_ShowsThePrefixItLookedUnderAndHintsAtPrefix()
+    {
+        var result = await Cli.RunAsync("pool", "status", "no-such-pool", "--sqlite", _db.Path);
+
+        result.ExitCode.Should().Be(1);
+        result.Error.Should().Contain("under table prefix 'leasing_'").And.Contain("needs --prefix");
+    }
+
+    [Fact]
+    public async Task Status_At80Columns_EveryRowFitsAndStaysOnOneLine()
+    {
+        var pool = Unique.Name("wide-");
+        string[] channels = ["relayer-account-00001", "relayer-account-00002", "relayer-account-00003"];
+        await _db.Leases.SetPoolMembersAsync(pool, channels);
+        var held = (await _db.Leases.TryAcquirePoolMemberAsync(pool, channels[0], TimeSpan.FromMinutes(5)))!;
+        var cooling = (await _db.Leases.TryAcquirePoolMemberAsync(pool, channels[1], TimeSpan.FromMinutes(5)))!;
+        await _db.Leases.ReleaseWithCooldownAsync(cooling, TimeSpan.FromMinutes(5));
+
+        var result = await Cli.RunAsync(["pool", "status", pool, "--sqlite", _db.Path], input: null, terminal: false, width: 80);
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        var lines = result.Out.Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
+        lines.Should().OnlyContain(l => l.Length <= 80, result.Out);
+        lines.Where(l => l.Contains(channels[0], StringComparison.Ordinal)).Should().ContainSingle()
+            .Which.Should().Contain("held").And.Contain(held.FencingToken.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        lines.Where(l => l.Contains(channels[1], StringComparison.Ordinal)).Should().ContainSingle().Which.Should().Contain("cooling");
+        lines.Where(l => l.Contains(channels[2], StringComparison.Ordinal)).Should().ContainSingle().Which.Should().Contain("free");
+    }
+
+    [Fact]
+    public async Task Status_Piped_ARowWiderThan80ColumnsIsNotWrapped()
+    {
+        var pool = Unique.Name("piped-");
+        var channel = "relayer-" + new string('x', 70);
+        await _db.Leases.SetPoolMembersAsync(pool, [channel]);
+        var held = (await _db.Leases.TryAcquirePoolMemberAsync(pool, channel, TimeSpan.FromMinutes(5)))!;
+
+        var result = await Cli.RunProcessAsync("pool", "status", pool, "--sqlite", _db.Path);
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        var row = result.Out.Split('\n').Should().ContainSingle(l => l.Contains(channel, StringComparison.Ordinal), result.Out).Which;
+        row.Should().Contain("held").And.Contain(held.FencingToken.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        row.TrimEnd().Length.Should().BeGreaterThan(80);
+    }
+
+    [Fact]
+    public async Task Release_ChannelNotAMember_ExitsOneAndChangesNothing()
+    {
+        var result = await Cli.RunAsync("pool", "release", _pool, "ch-9", "--sqlite", _db.Path, "--yes");
+
+        result.ExitCode.Should().Be(1, result.ToString());
+        result.Error.Should().Contain("channel 'ch-9' is not a member of pool").And.Contain("ch-1, ch-2, ch-3");
+        result.Out.Should().BeEmpty();
+        var states = await _db.Leases.InspectPoolAsync(_pool);
+        states.Single(s => s.Key == "ch-2").Status.Should().Be(LeaseStatus.Held);
+        states.Single(s => s.Key == "ch-2").FencingToken.Should().Be(_held.FencingToken);
+    }
+
+    [Fact]
+    public async Task Release_UnknownPool_ExitsOneShowingThePrefix()
+    {
+        var result = await Cli.RunAsync("pool", "release", "no-such-pool", "ch-1", "--sqlite", _db.Path, "--yes");
+
+        result.ExitCode.Should().Be(1);
+        result.Error.Should().Contain("pool 'no-such-pool' has no members").And.Contain("table prefix 'leasing_'").And.Contain("--prefix");
     }
 
     [Fact]

@@ -140,7 +140,7 @@ public sealed class SqlPurgeServiceTests
             }
         };
 
-        await start.Should().ThrowAsync<ArgumentOutOfRangeException>().WithMessage("*PurgeInterval*");
+        await start.Should().ThrowAsync<Microsoft.Extensions.Options.OptionsValidationException>().WithMessage("*PurgeInterval*");
     }
 
     private static async Task<long> CountAsync(SqliteDatabase database)

@@ -30,7 +30,7 @@ internal static class PoolCommand
             var states = await opened.Leases.InspectPoolAsync(name, cancellationToken).ConfigureAwait(false);
             if (states.Count == 0)
             {
-                console.WriteError($"pool '{name}' has no channels on {opened.Choice} (is the name right?).");
+                console.WriteError($"pool '{name}' has no channels on {opened.Choice.Where()}; is the name right?");
                 return ExitCodes.Failed;
             }
 
@@ -51,24 +51,26 @@ internal static class PoolCommand
                 return ExitCodes.Ok;
             }
 
-            var table = new Table().Border(TableBorder.Rounded)
+            // Columns only, no frame, two spaces between them, short status words and times without the year: a row with
+            // a 16-digit fencing token and a channel id of up to 21 characters fits 80 columns, one line per row for grep.
+            var table = new Table().Border(TableBorder.None).ShowHeaders()
                 .Title(Markup.Escape($"pool {name} on {opened.Choice}"))
-                .Caption(string.Create(CultureInfo.InvariantCulture, $"{states.Count} channels: {held} held, {cooling} cooling down, {states.Count - held - cooling} free"));
-            table.AddColumn(new TableColumn("channel").NoWrap()).AddColumn(new TableColumn("status").NoWrap())
-                .AddColumn(new TableColumn("expires at (UTC)").NoWrap()).AddColumn(new TableColumn("last acquired (UTC)").NoWrap())
-                .AddColumn(new TableColumn("fencing token").RightAligned().NoWrap());
+                .Caption(string.Create(CultureInfo.InvariantCulture, $"{states.Count} channels: {held} held, {cooling} cooling down, {states.Count - held - cooling} free; times UTC"));
+            table.AddColumn(Column("channel")).AddColumn(Column("status"))
+                .AddColumn(Column("expires")).AddColumn(Column("acquired"))
+                .AddColumn(Column("fencing token").RightAligned().PadRight(0));
             foreach (var s in states.OrderBy(s => s.Key, StringComparer.Ordinal))
             {
                 table.AddRow(
                     CommandSupport.Cell(s.Key),
-                    new Text(s.Status.ToString(), s.Status switch
+                    new Text(StatusWord(s.Status), s.Status switch
                     {
                         LeaseStatus.Held => new Style(Color.Yellow),
                         LeaseStatus.CoolingDown => new Style(Color.Blue),
                         _ => new Style(Color.Green),
                     }),
-                    CommandSupport.Cell(s.Status == LeaseStatus.Free ? null : CommandSupport.Time(s.ExpiresAt)),
-                    CommandSupport.Cell(CommandSupport.Time(s.LastAcquiredAt)),
+                    CommandSupport.Cell(s.Status == LeaseStatus.Free ? null : ShortTime(s.ExpiresAt)),
+                    CommandSupport.Cell(ShortTime(s.LastAcquiredAt)),
                     CommandSupport.Cell(s.FencingToken == 0 ? null : s.FencingToken.ToString(CultureInfo.InvariantCulture)));
             }
 
@@ -77,6 +79,20 @@ internal static class PoolCommand
         }, cancellationToken));
         return command;
     }
+
+    private static string Sample(IReadOnlyList<string> members) =>
+        string.Join(", ", members.Order(StringComparer.Ordinal).Take(5)) + (members.Count > 5 ? $", ... ({members.Count} in all)" : string.Empty);
+
+    private static string StatusWord(LeaseStatus status) => status switch
+    {
+        LeaseStatus.Held => "held",
+        LeaseStatus.CoolingDown => "cooling",
+        _ => "free",
+    };
+
+    private static TableColumn Column(string header) => new TableColumn(header).NoWrap().PadLeft(0).PadRight(2);
+
+    private static string ShortTime(DateTimeOffset? time) => time?.UtcDateTime.ToString("MM-dd HH:mm:ss", CultureInfo.InvariantCulture) ?? "-";
 
     private static Command Members(CliConsole console)
     {
@@ -97,7 +113,7 @@ internal static class PoolCommand
 
             if (members.Length == 0)
             {
-                console.WriteError($"pool '{name}' has no members on {opened.Choice} (is the name right?).");
+                console.WriteError($"pool '{name}' has no members on {opened.Choice.Where()}; is the name right?");
                 return ExitCodes.Failed;
             }
 
@@ -121,7 +137,8 @@ internal static class PoolCommand
         var command = new Command(
             "release",
             "Free a channel whoever holds it (ILeaseStore.ForceReleaseAsync), for a holder that is stuck. Its fencing token still grows on the next acquire, " +
-            "so downstream systems reject the old holder. Asks for confirmation unless --yes.")
+            "so downstream systems reject the old holder. A channel that is not a member of the pool is refused (exit 1, nothing changed). " +
+            "Asks for confirmation unless --yes.")
         {
             pool,
             channel,
@@ -135,6 +152,15 @@ internal static class PoolCommand
             var id = result.GetValue(channel)!;
             LeaseArguments.ThrowIfInvalidKey(name, "pool");
             LeaseArguments.ThrowIfInvalidKey(id, "channel");
+            var members = await opened.Leases.GetPoolMembersAsync(name, cancellationToken).ConfigureAwait(false);
+            if (!members.Contains(id, StringComparer.Ordinal))
+            {
+                console.WriteError(members.Count == 0
+                    ? $"pool '{name}' has no members on {opened.Choice.Where()}; is the name right? Nothing changed."
+                    : $"channel '{id}' is not a member of pool '{name}' on {opened.Choice}; nothing changed. Members: {Sample(members)}.");
+                return ExitCodes.Failed;
+            }
+
             var stop = await CommandSupport.ConfirmAsync(
                 console,
                 result.GetValue(yes),

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Reflection;
 
 namespace Leasing;
 
@@ -8,6 +9,8 @@ namespace Leasing;
 /// The library's Meter and ActivitySource, both named <c>Leasing</c>, so OpenTelemetry picks
 /// them up with <c>AddMeter("Leasing")</c> / <c>AddSource("Leasing")</c>. Instruments are
 /// <c>leasing.*</c>, durations in seconds; tags are the pool name and the backend only (never a key).
+/// Both carry the library's version (<see cref="Version"/>), and the duration histograms advise bucket
+/// boundaries from 1 ms to 30 s, which OpenTelemetry's SDK uses unless a view says otherwise.
 /// </summary>
 public static class LeasingTelemetry
 {
@@ -20,9 +23,18 @@ public static class LeasingTelemetry
     /// <summary>Tag: the backend ("memory", "redis", "sql", ...).</summary>
     public const string BackendTag = "leasing.backend";
 
-    internal static readonly ActivitySource ActivitySource = new(Name);
+    /// <summary>
+    /// The version of the Meter and of the ActivitySource: the Leasing assembly's informational version
+    /// without build metadata (the part after <c>+</c>), for example <c>1.2.0</c>.
+    /// </summary>
+    public static string Version { get; } = ReadVersion();
 
-    internal static readonly Meter Meter = new(Name);
+    // Bucket boundaries for durations, in seconds (the histograms' unit): 1 ms to 30 s, roughly 1-2.5-5 per decade.
+    private static readonly double[] DurationBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+    internal static readonly ActivitySource ActivitySource = new(Name, Version);
+
+    internal static readonly Meter Meter = new(Name, Version);
 
     internal static readonly Counter<long> Acquisitions = Meter.CreateCounter<long>("leasing.pool.acquisitions", "{lease}", "Channels acquired from a pool.");
 
@@ -38,9 +50,11 @@ public static class LeasingTelemetry
 
     internal static readonly Counter<long> LeasesLost = Meter.CreateCounter<long>("leasing.lease.lost", "{lease}", "Leases found lost, or whose local deadline passed unconfirmed.");
 
-    internal static readonly Histogram<double> AcquireWait = Meter.CreateHistogram<double>("leasing.pool.acquire_wait", "s", "Time from the acquire call to a leased channel.");
+    internal static readonly Histogram<double> AcquireWait = Meter.CreateHistogram(
+        "leasing.pool.acquire_wait", "s", "Time from the acquire call to a leased channel.", tags: null, advice: DurationAdvice());
 
-    internal static readonly Histogram<double> HoldTime = Meter.CreateHistogram<double>("leasing.lease.hold_time", "s", "Time a channel was held, from acquire to release.");
+    internal static readonly Histogram<double> HoldTime = Meter.CreateHistogram(
+        "leasing.lease.hold_time", "s", "Time a channel was held, from acquire to release.", tags: null, advice: DurationAdvice());
 
     internal static readonly Counter<long> IdempotentExecutions = Meter.CreateCounter<long>("leasing.idempotency.executions", "{execution}", "Actions run by the idempotent executor.");
 
@@ -59,6 +73,9 @@ public static class LeasingTelemetry
         Meter.CreateObservableGauge("leasing.pool.cooling", () => Observe(static s => s.Cooling), "{channel}", "Channels cooling down, from the pool's last status.");
     }
 
+    /// <summary>The advised bucket boundaries of a duration histogram (seconds).</summary>
+    internal static IReadOnlyList<double> DurationBucketBoundaries => DurationBuckets;
+
     internal static void Track(ChannelPool pool) => Pools.TryAdd(pool, 0);
 
     internal static void Untrack(ChannelPool pool) => Pools.TryRemove(pool, out _);
@@ -76,6 +93,21 @@ public static class LeasingTelemetry
         }
 
         return name.Equals("InMemory", StringComparison.Ordinal) ? "memory" : name.ToLowerInvariant();
+    }
+
+    private static InstrumentAdvice<double> DurationAdvice() => new() { HistogramBucketBoundaries = DurationBuckets };
+
+    private static string ReadVersion()
+    {
+        var assembly = typeof(LeasingTelemetry).Assembly;
+        var informational = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;
+        if (!string.IsNullOrEmpty(informational))
+        {
+            var metadata = informational.IndexOf('+', StringComparison.Ordinal);
+            return metadata < 0 ? informational : informational[..metadata];
+        }
+
+        return assembly.GetName().Version?.ToString() ?? "0.0.0";
     }
 
     private static IEnumerable<Measurement<int>> Observe(Func<PoolCounts, int> select)

@@ -11,8 +11,9 @@ public static class IdempotentExecutorServiceCollectionExtensions
     /// <summary>
     /// Registers one <see cref="IdempotentExecutor"/> over the registered <see cref="IIdempotencyStore"/>
     /// (a backend registration such as <c>AddInMemoryLeasing()</c> adds it), using the registered
-    /// <see cref="TimeProvider"/> if any. Options are validated at start (<c>ValidateOnStart</c>) with
-    /// messages that name the option and the rule. The executor is disposed with the container
+    /// <see cref="TimeProvider"/> if any. Options are validated at start (<c>ValidateOnStart</c>; the host runs it
+    /// in <c>StartAsync</c>) with messages that name the option and the rule; the start fails as well when no
+    /// <see cref="IIdempotencyStore"/> is registered. The executor is disposed with the container
     /// (running actions are told to stop and awaited).
     /// </summary>
     /// <param name="services">The services.</param>
@@ -29,6 +30,7 @@ public static class IdempotentExecutorServiceCollectionExtensions
 
         options.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<IdempotencyOptions>, IdempotencyOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<IdempotencyOptions>, BackendRequiredValidator<IdempotencyOptions, IIdempotencyStore>>());
         services.TryAddSingleton(static provider => new IdempotentExecutor(
             provider.GetRequiredService<IIdempotencyStore>(),
             provider.GetRequiredService<IOptions<IdempotencyOptions>>().Value,

@@ -11,7 +11,9 @@ public static class DistributedLockServiceCollectionExtensions
     /// <summary>
     /// Registers one <see cref="DistributedLock"/> (this process's replica) over the registered
     /// <see cref="ILeaseStore"/>, using the registered <see cref="TimeProvider"/> if any. Options are
-    /// validated at start (<c>ValidateOnStart</c>) with messages that name the option and the rule.
+    /// validated at start (<c>ValidateOnStart</c>; the host runs it in <c>StartAsync</c>) with messages that name
+    /// the option and the rule; the start fails as well when no <see cref="ILeaseStore"/> is registered (a backend
+    /// such as <c>AddInMemoryLeasing()</c> adds one).
     /// </summary>
     /// <param name="services">The services.</param>
     /// <param name="configure">Sets the options; <see langword="null"/> keeps the defaults.</param>
@@ -27,6 +29,7 @@ public static class DistributedLockServiceCollectionExtensions
 
         options.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DistributedLockOptions>, DistributedLockOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DistributedLockOptions>, BackendRequiredValidator<DistributedLockOptions, ILeaseStore>>());
         services.TryAddSingleton(static provider => new DistributedLock(
             provider.GetRequiredService<ILeaseStore>(),
             provider.GetRequiredService<IOptions<DistributedLockOptions>>().Value,

@@ -1,0 +1,29 @@
+namespace Leasing.Sql;
+
+/// <summary>
+/// The DDL of the SQL stores, for a DBA or a migration tool: what <see cref="SqlLeaseStore.EnsureSchemaAsync"/> and
+/// <see cref="SqlIdempotencyStore.EnsureSchemaAsync"/> run, built from the same statements. Apply it and set
+/// <see cref="SqlLeasingOptions.EnsureSchema"/> to <see langword="false"/> so the application needs no DDL rights.
+/// </summary>
+public static class SqlLeasingSchema
+{
+    /// <summary>
+    /// The script that creates the lease and idempotency tables, indexes, sequence and schema version rows of one
+    /// table prefix, as one transaction. Every statement is idempotent (<c>IF NOT EXISTS</c>, <c>ON CONFLICT DO NOTHING</c>),
+    /// so running it on an existing schema of this version changes nothing.
+    /// </summary>
+    /// <param name="dialect">The database the script is for.</param>
+    /// <param name="tablePrefix">The table prefix, as in <see cref="SqlLeasingOptions.TablePrefix"/>.</param>
+    /// <returns>The script, statements separated by semicolons and new lines.</returns>
+    /// <exception cref="ArgumentException"><paramref name="tablePrefix"/> is not a valid prefix.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="dialect"/> is not a defined dialect.</exception>
+    public static string GetScript(SqlDialect dialect, string tablePrefix = "leasing_")
+    {
+        if (dialect is not SqlDialect.Sqlite and not SqlDialect.PostgreSql)
+        {
+            throw new ArgumentOutOfRangeException(nameof(dialect), dialect, "The dialect must be SqlDialect.Sqlite or SqlDialect.PostgreSql.");
+        }
+
+        return SqlSchema.Script(new SqlNames(tablePrefix, nameof(tablePrefix)), dialect);
+    }
+}
