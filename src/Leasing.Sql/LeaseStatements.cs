@@ -8,8 +8,9 @@ namespace Leasing.Sql;
 /// <remarks>
 /// Row states: 0 free, 1 held, 2 cooling down; a held or cooling row whose expires_at has passed is free.
 /// Pool members keep <c>lru</c> (the pool sequence at their last acquisition) and, while free,
-/// <c>free_lru</c> = lru, so the least recently acquired free member is the head of one partial index;
-/// held and cooling members sit in a partial index by expiry, from which expired ones are taken back.
+/// <c>free_lru</c> = lru. PostgreSQL picks from one partial index by (pool, lru), stepping over held
+/// members, so that every write but the claim is a HOT update; SQLite keeps the free members in a partial
+/// index by free_lru and the held and cooling ones in one by expiry, from which expired ones are taken back.
 /// </remarks>
 internal sealed class LeaseStatements
 {
@@ -139,29 +140,24 @@ internal sealed class LeaseStatements
               RETURNING member, fencing, expires_at;
               """);
 
-        // Picks the least recently acquired free member (the head of the free index, or the expired
-        // busy member with the lowest lru) and claims it.
+        // Picks the least recently acquired member that is free (released, never taken, or its lease or
+        // cooldown over) and claims it. PostgreSQL: one walk of the _pick index in LRU order, one SKIP LOCKED,
+        // the claim by the locked row's ctid. Release, renew and cooldown change no indexed column there, so
+        // they are HOT updates (fillfactor 70 leaves room on the page); only the claim moves the row in _pick.
         AcquireLeastRecentlyUsed = pg
             ? VersionChecked(
                 $"""
-                free_pick AS (
-                    SELECT member, lru FROM {n.Members}
-                    WHERE pool = @pool AND is_member = 1 AND free_lru IS NOT NULL AND {current}
-                    ORDER BY free_lru, member LIMIT 1 FOR UPDATE SKIP LOCKED),
-                expired_pick AS (
-                    SELECT member, lru FROM {n.Members}
-                    WHERE pool = @pool AND is_member = 1 AND free_lru IS NULL AND expires_at <= {now} AND {current}
-                    ORDER BY lru, member LIMIT 1 FOR UPDATE SKIP LOCKED),
                 pick AS (
-                    SELECT member FROM (SELECT member, lru FROM free_pick UNION ALL SELECT member, lru FROM expired_pick) c
-                    ORDER BY lru, member LIMIT 1),
+                    SELECT ctid FROM {n.Members}
+                    WHERE pool = @pool AND is_member = 1 AND (state = 0 OR expires_at <= {now}) AND {current}
+                    ORDER BY lru, member LIMIT 1 FOR UPDATE SKIP LOCKED),
 
                 """,
                 $"""
                 UPDATE {n.Members} SET token = @token, state = 1, fencing = GREATEST({n.Members}.fencing + 1, {now}),
                     expires_at = {now} + @ttl, acquired_at = {now}, lru = {nextLru}, free_lru = NULL
                 FROM pick
-                WHERE {n.Members}.pool = @pool AND {n.Members}.member = pick.member
+                WHERE {n.Members}.ctid = pick.ctid
                 """)
             : VersionChecked(
                 string.Empty,
@@ -335,7 +331,6 @@ internal sealed class LeaseStatements
         ON CONFLICT (kind, name) DO UPDATE SET until = GREATEST({n.Waiters}.until, excluded.until)
         """;
 
-    /// <summary>PostgreSQL: the marker table.</summary>
     /// <summary>The DDL of the lease tables (leases, pools, members, state, waiters), idempotent (IF NOT EXISTS).</summary>
     public static string Schema(SqlNames n, SqlDialect dialect) => dialect == SqlDialect.PostgreSql
         ? $"""
@@ -346,9 +341,11 @@ internal sealed class LeaseStatements
               CREATE TABLE IF NOT EXISTS {n.Members} (
                   pool text COLLATE "C" NOT NULL, member text COLLATE "C" NOT NULL, is_member integer NOT NULL,
                   token text, state integer NOT NULL, fencing bigint NOT NULL, expires_at bigint, acquired_at bigint,
-                  lru bigint NOT NULL, free_lru bigint, PRIMARY KEY (pool, member));
-              CREATE INDEX IF NOT EXISTS {n.Members}_free ON {n.Members} (pool, free_lru, member) WHERE is_member = 1 AND free_lru IS NOT NULL;
-              CREATE INDEX IF NOT EXISTS {n.Members}_busy ON {n.Members} (pool, expires_at) WHERE is_member = 1 AND free_lru IS NULL;
+                  lru bigint NOT NULL, free_lru bigint, PRIMARY KEY (pool, member)) WITH (fillfactor = 70);
+              ALTER TABLE {n.Members} SET (fillfactor = 70);
+              CREATE INDEX IF NOT EXISTS {n.Members}_pick ON {n.Members} (pool, lru, member) WHERE is_member = 1;
+              DROP INDEX IF EXISTS {n.Members}_free;
+              DROP INDEX IF EXISTS {n.Members}_busy;
               CREATE SEQUENCE IF NOT EXISTS {n.LruSequence};
               CREATE INDEX IF NOT EXISTS {n.Leases}_ended ON {n.Leases} (expires_at);
               CREATE TABLE IF NOT EXISTS {n.State} (
@@ -373,6 +370,7 @@ internal sealed class LeaseStatements
                   fencing INTEGER NOT NULL, written_at INTEGER NOT NULL, PRIMARY KEY (pool, name)) STRICT;
               """;
 
+    /// <summary>PostgreSQL: the marker table.</summary>
     public static string WaitersTable(SqlNames n) =>
         $"CREATE TABLE IF NOT EXISTS {n.Waiters} (kind text NOT NULL, name text COLLATE \"C\" NOT NULL, until bigint NOT NULL, PRIMARY KEY (kind, name));";
 
