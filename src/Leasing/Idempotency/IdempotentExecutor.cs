@@ -35,7 +35,9 @@ public sealed class IdempotentExecutor : IAsyncDisposable
 
     private readonly IIdempotencyStore _store;
     private readonly IdempotencyOptions _options;
-    private readonly JsonSerializerOptions _json;
+    private const string ReflectionMessage = "Serialises the result (and input) with reflection over their types; use an overload taking JsonTypeInfo in trimmed or AOT apps.";
+
+    private readonly JsonSerializerOptions? _json;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly KeyValuePair<string, object?>[] _tags;
@@ -56,7 +58,7 @@ public sealed class IdempotentExecutor : IAsyncDisposable
         IdempotencyOptionsValidator.ThrowIfInvalid(options, nameof(options));
         _store = store;
         _options = options;
-        _json = options.SerializerOptions ?? JsonSerializerOptions.Default;
+        _json = options.SerializerOptions;
         _time = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _tags = [new(LeasingTelemetry.BackendTag, LeasingTelemetry.BackendOf(store))];
@@ -75,6 +77,8 @@ public sealed class IdempotentExecutor : IAsyncDisposable
     /// <exception cref="IdempotentExecutionFailedException">A terminal failure was stored for the key.</exception>
     /// <exception cref="IdempotencyClaimLostException">The claim was lost while the action ran and no outcome is stored.</exception>
     /// <exception cref="LeaseStoreUnavailableException">The store could not be reached.</exception>
+    [System.Diagnostics.CodeAnalysis.RequiresUnreferencedCode(ReflectionMessage)]
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(ReflectionMessage)]
     public Task<IdempotentResult<T>> ExecuteAsync<T>(string key, Func<CancellationToken, Task<T>> action, string? fingerprint = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(action);
@@ -110,6 +114,8 @@ public sealed class IdempotentExecutor : IAsyncDisposable
     /// <exception cref="IdempotentExecutionFailedException">A terminal failure was stored for the key.</exception>
     /// <exception cref="IdempotencyClaimLostException">The claim was lost while the action ran and no outcome is stored.</exception>
     /// <exception cref="LeaseStoreUnavailableException">The store could not be reached.</exception>
+    [System.Diagnostics.CodeAnalysis.RequiresUnreferencedCode(ReflectionMessage)]
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(ReflectionMessage)]
     public Task<IdempotentResult<T>> ExecuteAsync<TInput, T>(string key, TInput input, Func<TInput, CancellationToken, Task<T>> action, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(action);
@@ -149,6 +155,8 @@ public sealed class IdempotentExecutor : IAsyncDisposable
     /// <param name="fingerprint">Identifies the input; <see langword="null"/>: not checked.</param>
     /// <param name="cancellationToken">Stops this caller's wait only; a started action runs on.</param>
     /// <returns>The result, with <see cref="IdempotentResult{T}.Replayed"/> set when the action did not run for this call.</returns>
+    [System.Diagnostics.CodeAnalysis.RequiresUnreferencedCode(ReflectionMessage)]
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(ReflectionMessage)]
     public Task<IdempotentResult<T>> ExecuteWithContextAsync<T>(string key, Func<IdempotencyContext, Task<T>> action, string? fingerprint = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(action);
@@ -163,6 +171,8 @@ public sealed class IdempotentExecutor : IAsyncDisposable
     /// <param name="action">The action.</param>
     /// <param name="cancellationToken">Stops this caller's wait only; a started action runs on.</param>
     /// <returns>The result, with <see cref="IdempotentResult{T}.Replayed"/> set when the action did not run for this call.</returns>
+    [System.Diagnostics.CodeAnalysis.RequiresUnreferencedCode(ReflectionMessage)]
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(ReflectionMessage)]
     public Task<IdempotentResult<T>> ExecuteWithContextAsync<TInput, T>(string key, TInput input, Func<TInput, IdempotencyContext, Task<T>> action, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(action);
