@@ -26,6 +26,7 @@ public sealed class RedisIdempotencyStore : IIdempotencyStore, IIdempotencyCompl
     private readonly IDatabase database;
     private readonly RedisKeyNames names;
     private readonly TimeSpan timeout;
+    private readonly string endpoint;
 
     /// <summary>Creates a store over a shared connection.</summary>
     /// <param name="redis">The connection; the store does not dispose it.</param>
@@ -40,6 +41,7 @@ public sealed class RedisIdempotencyStore : IIdempotencyStore, IIdempotencyCompl
         database = redis.GetDatabase();
         names = new RedisKeyNames(options.KeyPrefix);
         timeout = options.CommandTimeout;
+        endpoint = RedisCalls.Describe(redis);
     }
 
     /// <inheritdoc/>
@@ -143,5 +145,5 @@ public sealed class RedisIdempotencyStore : IIdempotencyStore, IIdempotencyCompl
     }
 
     private Task<RedisResult> RunAsync(RedisScript script, string key, RedisValue[] values, string operation, CancellationToken cancellationToken) =>
-        RedisCalls.RunAsync(script.EvaluateAsync(database, [names.IdempotencyKey(key)], values), operation, timeout, cancellationToken);
+        RedisCalls.RunAsync(script.EvaluateAsync(database, [names.IdempotencyKey(key)], values), operation, timeout, cancellationToken, endpoint);
 }

@@ -44,6 +44,7 @@ public sealed class RedisLeaseStore : ILeaseStore, ILeaseReleaseSource
     private readonly RedisKeyNames names;
     private readonly TimeSpan timeout;
     private readonly int waitForReplicas;
+    private readonly string endpoint;
     private readonly ConcurrentDictionary<string, PoolNames> pools = new(StringComparer.Ordinal);
 
     /// <summary>Creates a store over a shared connection.</summary>
@@ -60,6 +61,7 @@ public sealed class RedisLeaseStore : ILeaseStore, ILeaseReleaseSource
         names = new RedisKeyNames(options.KeyPrefix);
         timeout = options.CommandTimeout;
         waitForReplicas = options.WaitForReplicas;
+        endpoint = RedisCalls.Describe(redis);
     }
 
     /// <inheritdoc/>
@@ -363,7 +365,7 @@ public sealed class RedisLeaseStore : ILeaseStore, ILeaseReleaseSource
         var read = pool is null
             ? database.HashGetAsync(names.SingleKey(key), SingleStateFields)
             : database.HashGetAsync(Pool(pool).Names.State, ["d:" + key, "f:" + key, "w:" + key]);
-        var values = await RedisCalls.RunAsync(read, "a state read", timeout, cancellationToken).ConfigureAwait(false);
+        var values = await RedisCalls.RunAsync(read, "a state read", timeout, cancellationToken, endpoint).ConfigureAwait(false);
         if (values[1].IsNull)
         {
             return null;
@@ -460,7 +462,7 @@ public sealed class RedisLeaseStore : ILeaseStore, ILeaseReleaseSource
         try
         {
             var server = redis.GetServer(routedBy);
-            var reply = await RedisCalls.RunAsync(server.ExecuteAsync("WAIT", waitForReplicas, (long)timeout.TotalMilliseconds), "a replica wait", timeout + timeout, cancellationToken).ConfigureAwait(false);
+            var reply = await RedisCalls.RunAsync(server.ExecuteAsync("WAIT", waitForReplicas, (long)timeout.TotalMilliseconds), "a replica wait", timeout + timeout, cancellationToken, endpoint).ConfigureAwait(false);
             acknowledged = (long)reply;
         }
         catch (Exception e) when (e is LeaseStoreUnavailableException or OperationCanceledException)
@@ -519,7 +521,7 @@ public sealed class RedisLeaseStore : ILeaseStore, ILeaseReleaseSource
     }
 
     private Task<RedisResult> RunAsync(RedisScript script, RedisKey[] keys, RedisValue[] values, string operation, CancellationToken cancellationToken) =>
-        RedisCalls.RunAsync(script.EvaluateAsync(database, keys, values), operation, timeout, cancellationToken);
+        RedisCalls.RunAsync(script.EvaluateAsync(database, keys, values), operation, timeout, cancellationToken, endpoint);
 
     private PoolNames Pool(string pool) =>
         pools.TryGetValue(pool, out var known) ? known : pools.GetOrAdd(pool, static (name, keyNames) => new PoolNames(keyNames.Pool(name)), names);

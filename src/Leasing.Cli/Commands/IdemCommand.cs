@@ -42,6 +42,9 @@ internal static class IdemCommand
             var text = payload is null ? null : TryUtf8(payload);
             if (result.GetValue(json))
             {
+                // The stored result is JSON (System.Text.Json): shown as JSON, not as an escaped string.
+                // Text that is not JSON goes in resultText, other bytes in resultBase64; absent ones are null.
+                var parsed = text is null ? null : TryJson(text);
                 CommandSupport.WriteJson(console, new
                 {
                     record.Key,
@@ -51,7 +54,8 @@ internal static class IdemCommand
                     record.Attempt,
                     record.FencingToken,
                     ResultBytes = payload?.Length,
-                    ResultText = text,
+                    Result = parsed,
+                    ResultText = parsed is null ? text : null,
                     ResultBase64 = payload is null || text is not null ? null : Convert.ToBase64String(payload),
                 });
                 return ExitCodes.Ok;
@@ -121,6 +125,19 @@ internal static class IdemCommand
 
     private static IIdempotencyStore StoreOf(Backend backend) =>
         backend.Idempotency ?? throw new NotSupportedException($"The {backend.Choice.Kind.ToString().ToLowerInvariant()} backend has no idempotency store in this build.");
+
+    private static System.Text.Json.JsonElement? TryJson(string text)
+    {
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(text);
+            return document.RootElement.Clone();
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
+    }
 
     private static string? TryUtf8(byte[] bytes)
     {

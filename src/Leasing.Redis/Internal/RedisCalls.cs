@@ -9,7 +9,7 @@ namespace Leasing.Redis.Internal;
 /// </summary>
 internal static class RedisCalls
 {
-    public static async Task<T> RunAsync<T>(Task<T> call, string operation, TimeSpan timeout, CancellationToken cancellationToken)
+    public static async Task<T> RunAsync<T>(Task<T> call, string operation, TimeSpan timeout, CancellationToken cancellationToken, string? endpoint = null)
     {
         try
         {
@@ -18,7 +18,7 @@ internal static class RedisCalls
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
             Observe(call);
-            throw new LeaseStoreUnavailableException($"Redis did not complete {operation}: {e.Message}", e);
+            throw Unavailable(e, operation, timeout, endpoint);
         }
         catch (OperationCanceledException)
         {
@@ -27,7 +27,7 @@ internal static class RedisCalls
         }
     }
 
-    public static async Task RunAsync(Task call, string operation, TimeSpan timeout, CancellationToken cancellationToken)
+    public static async Task RunAsync(Task call, string operation, TimeSpan timeout, CancellationToken cancellationToken, string? endpoint = null)
     {
         try
         {
@@ -36,13 +36,36 @@ internal static class RedisCalls
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
             Observe(call);
-            throw new LeaseStoreUnavailableException($"Redis did not complete {operation}: {e.Message}", e);
+            throw Unavailable(e, operation, timeout, endpoint);
         }
         catch (OperationCanceledException)
         {
             Observe(call);
             throw;
         }
+    }
+
+    /// <summary>The endpoints of a connection, for messages (never its configuration string, which may hold a password).</summary>
+    public static string Describe(IConnectionMultiplexer redis) =>
+        string.Join(", ", redis.GetEndPoints().Select(static e => e switch
+        {
+            System.Net.DnsEndPoint dns => $"{dns.Host}:{dns.Port}",
+            _ => e.ToString() ?? "?",
+        }));
+
+    // Says what the caller asked for, where, and what is known of its outcome; the driver's own text
+    // (with its diagnostics and configuration advice) stays in the inner exception.
+    private static LeaseStoreUnavailableException Unavailable(Exception e, string operation, TimeSpan timeout, string? endpoint)
+    {
+        var at = string.IsNullOrEmpty(endpoint) ? "Redis" : $"Redis ({endpoint})";
+        var message = e switch
+        {
+            RedisConnectionException connection => $"{at} could not be reached for {operation} ({connection.FailureType}); the command was not completed.",
+            TimeoutException or RedisTimeoutException => $"{at} did not answer {operation} within {timeout.TotalMilliseconds:0} ms; the command may have run on the server.",
+            RedisServerException server => $"{at} refused {operation}: {server.Message}",
+            _ => $"{at} did not complete {operation}: {e.Message}",
+        };
+        return new LeaseStoreUnavailableException(message, e);
     }
 
     // A call we stopped waiting for may still fail later: observe it so its error is not unobserved.
