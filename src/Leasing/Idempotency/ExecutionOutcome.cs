@@ -31,6 +31,9 @@ internal sealed class ExecutionOutcome
 
     public static ExecutionOutcome Failed(Exception error, byte[] payload) => new(true, IdempotencyStatus.Failed, null, payload, error);
 
+    /// <summary>A stored outcome kept by the executor's replay cache.</summary>
+    public static ExecutionOutcome Cached(IdempotencyStatus status, byte[] payload) => new(false, status, null, payload, null);
+
     public static ExecutionOutcome Replay(IdempotencyRecord record) =>
         new(false, record.Status, null, record.Result?.ToArray() ?? [], null);
 }

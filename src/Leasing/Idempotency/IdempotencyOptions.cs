@@ -40,6 +40,14 @@ public sealed class IdempotencyOptions
     /// <value>Default <see langword="null"/>: every exception is retryable.</value>
     public Func<Exception, bool>? IsTerminal { get; set; }
 
+    /// <summary>
+    /// How long this executor replays an outcome it saw stored (ran here or replayed) from memory, without a
+    /// round trip, to later calls with the same key and fingerprint. An outcome evicted from the store, or
+    /// changed there, by another process is still replayed here until then.
+    /// </summary>
+    /// <value>Default <see cref="TimeSpan.Zero"/>: off, every call asks the store; at most <see cref="Retention"/>.</value>
+    public TimeSpan ReplayCacheDuration { get; set; }
+
     /// <summary>The serializer options for results and for fingerprints of inputs (when no JsonTypeInfo is given).</summary>
     /// <value>Default <see langword="null"/>: <see cref="JsonSerializerOptions.Default"/>.</value>
     public JsonSerializerOptions? SerializerOptions { get; set; }

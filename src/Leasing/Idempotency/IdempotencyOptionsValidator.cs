@@ -35,6 +35,11 @@ internal sealed class IdempotencyOptionsValidator : IValidateOptions<Idempotency
             failures.Add($"IdempotencyOptions.Retention must be greater than zero and at most {LeaseArguments.MaxRetention} (was {options.Retention}).");
         }
 
+        if (options.ReplayCacheDuration < TimeSpan.Zero || options.ReplayCacheDuration > options.Retention)
+        {
+            failures.Add($"IdempotencyOptions.ReplayCacheDuration must be between zero (off) and Retention ({options.Retention}) (was {options.ReplayCacheDuration}).");
+        }
+
         if (options.LeaseDuration <= TimeSpan.Zero || options.LeaseDuration > LeaseArguments.MaxTtl)
         {
             failures.Add($"IdempotencyOptions.LeaseDuration must be greater than zero and at most {LeaseArguments.MaxTtl} (was {options.LeaseDuration}).");

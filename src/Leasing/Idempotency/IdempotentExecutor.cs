@@ -38,6 +38,7 @@ public sealed class IdempotentExecutor : IAsyncDisposable
     private const string ReflectionMessage = "Serialises the result (and input) with reflection over their types; use an overload taking JsonTypeInfo in trimmed or AOT apps.";
 
     private readonly JsonSerializerOptions? _json;
+    private readonly ReplayCache? _replays;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly KeyValuePair<string, object?>[] _tags;
@@ -60,6 +61,7 @@ public sealed class IdempotentExecutor : IAsyncDisposable
         _options = options;
         _json = options.SerializerOptions;
         _time = timeProvider ?? TimeProvider.System;
+        _replays = options.ReplayCacheDuration > TimeSpan.Zero ? new ReplayCache(options.ReplayCacheDuration, _time) : null;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _tags = [new(LeasingTelemetry.BackendTag, LeasingTelemetry.BackendOf(store))];
     }
@@ -214,28 +216,39 @@ public sealed class IdempotentExecutor : IAsyncDisposable
 
         var started = _time.GetTimestamp();
         using var activity = LeasingTelemetry.ActivitySource.StartActivity("leasing.idempotency.execute");
-        using var ticket = _flights.Join((key, fingerprint), flight => RunFlightAsync(flight, fingerprint, action, resultType));
-        var execution = ticket.Flight.State;
         ExecutionOutcome outcome;
-        try
+        var ranHere = false;
+        if (_replays?.TryGet(key, fingerprint) is { } cached)
         {
-            outcome = await AwaitFlightAsync(ticket, started, cancellationToken).ConfigureAwait(false);
+            // Seen stored lately in this process: replayed without a round trip.
+            outcome = cached;
         }
-        catch (IdempotencyKeyReuseException)
+        else
         {
-            LeasingTelemetry.FingerprintMismatches.Add(1, _tags);
-            activity?.SetStatus(ActivityStatusCode.Error, "fingerprint mismatch");
-            throw;
-        }
-        finally
-        {
-            if (execution.Waited)
+            using var ticket = _flights.Join((key, fingerprint), flight => RunFlightAsync(flight, fingerprint, action, resultType));
+            var execution = ticket.Flight.State;
+            try
             {
-                LeasingTelemetry.IdempotentWaits.Add(1, _tags);
+                outcome = await AwaitFlightAsync(ticket, started, cancellationToken).ConfigureAwait(false);
             }
+            catch (IdempotencyKeyReuseException)
+            {
+                LeasingTelemetry.FingerprintMismatches.Add(1, _tags);
+                activity?.SetStatus(ActivityStatusCode.Error, "fingerprint mismatch");
+                throw;
+            }
+            finally
+            {
+                if (execution.Waited)
+                {
+                    LeasingTelemetry.IdempotentWaits.Add(1, _tags);
+                }
+            }
+
+            ranHere = ticket.IsCreator && outcome.ExecutedHere;
+            _replays?.Add(key, fingerprint, outcome);
         }
 
-        var ranHere = ticket.IsCreator && outcome.ExecutedHere;
         activity?.SetTag("leasing.idempotency.replayed", !ranHere);
         if (!ranHere)
         {
