@@ -183,6 +183,41 @@ public sealed class IdempotentExecutor : IAsyncDisposable
         return RunAsync(key, fingerprint, context => action(input, context), null, cancellationToken);
     }
 
+    /// <summary>As <see cref="ExecuteWithContextAsync{T}(string, Func{IdempotencyContext, Task{T}}, string?, CancellationToken)"/>, serialising the result with source-generated metadata (trimming, AOT).</summary>
+    /// <typeparam name="T">The result type.</typeparam>
+    /// <param name="key">The idempotency key.</param>
+    /// <param name="resultType">Serialises the result.</param>
+    /// <param name="action">The action.</param>
+    /// <param name="fingerprint">Identifies the input; <see langword="null"/>: not checked.</param>
+    /// <param name="cancellationToken">Stops this caller's wait only; a started action runs on.</param>
+    /// <returns>The result, with <see cref="IdempotentResult{T}.Replayed"/> set when the action did not run for this call.</returns>
+    public Task<IdempotentResult<T>> ExecuteWithContextAsync<T>(string key, JsonTypeInfo<T> resultType, Func<IdempotencyContext, Task<T>> action, string? fingerprint = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(resultType);
+        ArgumentNullException.ThrowIfNull(action);
+        return RunAsync(key, fingerprint ?? ResultCodec.NoFingerprint, action, resultType, cancellationToken);
+    }
+
+    /// <summary>As <see cref="ExecuteWithContextAsync{TInput, T}(string, TInput, Func{TInput, IdempotencyContext, Task{T}}, CancellationToken)"/>, serialising with source-generated metadata (trimming, AOT).</summary>
+    /// <typeparam name="TInput">The input type.</typeparam>
+    /// <typeparam name="T">The result type.</typeparam>
+    /// <param name="key">The idempotency key.</param>
+    /// <param name="input">The input (fingerprinted).</param>
+    /// <param name="inputType">Serialises the input for the fingerprint.</param>
+    /// <param name="resultType">Serialises the result.</param>
+    /// <param name="action">The action.</param>
+    /// <param name="cancellationToken">Stops this caller's wait only; a started action runs on.</param>
+    /// <returns>The result, with <see cref="IdempotentResult{T}.Replayed"/> set when the action did not run for this call.</returns>
+    public Task<IdempotentResult<T>> ExecuteWithContextAsync<TInput, T>(string key, TInput input, JsonTypeInfo<TInput> inputType, JsonTypeInfo<T> resultType, Func<TInput, IdempotencyContext, Task<T>> action, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(inputType);
+        ArgumentNullException.ThrowIfNull(resultType);
+        ArgumentNullException.ThrowIfNull(action);
+        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
+        var fingerprint = ResultCodec.Fingerprint(input, inputType, _json);
+        return RunAsync(key, fingerprint, context => action(input, context), resultType, cancellationToken);
+    }
+
     /// <summary>
     /// Shuts down: the tokens of running actions are cancelled (an action that stops then fails as a
     /// retryable error and its claim is released), and the call waits for them to end.
