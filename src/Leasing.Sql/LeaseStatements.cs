@@ -142,13 +142,16 @@ internal sealed class LeaseStatements
 
         // Picks the least recently acquired member that is free (released, never taken, or its lease or
         // cooldown over) and claims it. PostgreSQL: one walk of the _pick index in LRU order, one SKIP LOCKED,
-        // the claim by the locked row's ctid. Release, renew and cooldown change no indexed column there, so
-        // they are HOT updates (fillfactor 70 leaves room on the page); only the claim moves the row in _pick.
+        // the claim joined back on the key (not the ctid: a row claimed and released by others after this
+        // statement's snapshot was taken has a new version the snapshot cannot see by ctid, and the claim
+        // would find nothing while the member is free; by key, the update follows the locked newest version).
+        // Release, renew and cooldown change no indexed column there, so they are HOT updates (fillfactor 70
+        // leaves room on the page); only the claim moves the row in _pick.
         AcquireLeastRecentlyUsed = pg
             ? VersionChecked(
                 $"""
                 pick AS (
-                    SELECT ctid FROM {n.Members}
+                    SELECT member FROM {n.Members}
                     WHERE pool = @pool AND is_member = 1 AND (state = 0 OR expires_at <= {now}) AND {current}
                     ORDER BY lru, member LIMIT 1 FOR UPDATE SKIP LOCKED),
 
@@ -157,7 +160,7 @@ internal sealed class LeaseStatements
                 UPDATE {n.Members} SET token = @token, state = 1, fencing = GREATEST({n.Members}.fencing + 1, {now}),
                     expires_at = {now} + @ttl, acquired_at = {now}, lru = {nextLru}, free_lru = NULL
                 FROM pick
-                WHERE {n.Members}.ctid = pick.ctid
+                WHERE {n.Members}.pool = @pool AND {n.Members}.member = pick.member
                 """)
             : VersionChecked(
                 string.Empty,

@@ -227,7 +227,8 @@ internal static class LeaseScripts
     /// <summary>
     /// Releases a member's live lease on its token and claims the least recently acquired free member for
     /// the next holder, in one step (the released member goes back to its old position first, so it may be
-    /// the one claimed). No release message: the channel goes to a caller waiting in the releasing process.
+    /// the one claimed). A release message only when another member was claimed (the released one is then
+    /// free for others); else the channel goes to a caller waiting in the releasing process.
     /// ARGV: token, new token, ttl µs, member, members version (-1: no check), channel. Returns 0 when the
     /// lease was not ours (nothing changed); else {1} (released, none free), {1, member, fencing, expiresAt},
     /// or {1, '', stored version or ''} when the member list is outdated (released with a release message,
@@ -255,6 +256,8 @@ internal static class LeaseScripts
           return {1}
         end
         local c = claim(head[1], tonumber(head[2]) + FREE, tonumber(s[2]) or 0, stored, bound, tonumber(ARGV[3]), ARGV[2])
+        -- Another member was claimed: the released one is free now, so other processes' waiters may take it.
+        if c[1] ~= m and r[2] then redis.call('PUBLISH', ARGV[6], m) end
         return {1, c[1], c[2], c[3]}
         """);
 

@@ -124,8 +124,12 @@ public sealed class ChannelLease : IAsyncDisposable
     public ValueTask<bool> TrySetStateAsync<T>(T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken = default) =>
         FencedState.TrySetAsync(_pool.Store, _monitor, Volatile.Read(ref _released) != 0, value, typeInfo, cancellationToken);
 
-    /// <summary>Stops renewing and frees the channel for the next worker.</summary>
-    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <summary>
+    /// Stops renewing and frees the channel for the next worker. While callers of this pool wait in this process,
+    /// the release also takes the next channel for the first of them in the same call; that call is not
+    /// cancelled by <paramref name="cancellationToken"/> once sent (a channel taken for a waiter must reach it).
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the call before it is sent.</param>
     /// <returns><see langword="true"/> when released; <see langword="false"/> when it was no longer ours or was already released.</returns>
     /// <exception cref="LeaseStoreUnavailableException">The backend could not be reached; the call may be repeated, else the lease expires.</exception>
     public ValueTask<bool> ReleaseAsync(CancellationToken cancellationToken = default) =>

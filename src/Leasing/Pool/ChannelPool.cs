@@ -309,9 +309,27 @@ public sealed class ChannelPool : IAsyncDisposable
             ForgetMembersWritten();
         }
 
-        if (InTime(result.Acquired, sentAt, Wake) is not { } next)
+        Lease? next;
+        try
+        {
+            next = InTime(result.Acquired, sentAt, Wake);
+        }
+        catch (LeaseStoreUnavailableException)
+        {
+            // The claim answered past its local deadline: it is being given back (and the poller woken). The
+            // release itself happened, so the caller's release succeeded.
+            return (result.Released, false);
+        }
+
+        if (next is null)
         {
             return (result.Released, false);
+        }
+
+        if (!string.Equals(next.Key, lease.Key, StringComparison.Ordinal))
+        {
+            // Another member was claimed, so the released one is free: the next waiter here may take it.
+            Wake();
         }
 
         await DeliverAsync(next, sentAt).ConfigureAwait(false);

@@ -16,6 +16,9 @@ public sealed class FaultyLeaseStore(ILeaseStore inner) : ILeaseStore, ILeaseRel
     private int _held;
     private int _handOffs;
 
+    /// <summary>When set, runs after a release-and-acquire call returned from the backend, before its reply reaches the caller (e.g. a clock jump: a reply that comes late).</summary>
+    public Action? AfterHandOff { get; set; }
+
     /// <summary>How many release-and-acquire calls were made (forwarded as one call; <see cref="HoldReplies"/> does not hold them).</summary>
     public int HandOffs => Volatile.Read(ref _handOffs);
 
@@ -110,7 +113,9 @@ public sealed class FaultyLeaseStore(ILeaseStore inner) : ILeaseStore, ILeaseRel
             throw Outage();
         }
 
-        return await inner.ReleaseAndAcquireLeastRecentlyUsedAsync(lease, ttl, membersVersion, cancellationToken);
+        var result = await inner.ReleaseAndAcquireLeastRecentlyUsedAsync(lease, ttl, membersVersion, cancellationToken);
+        AfterHandOff?.Invoke();
+        return result;
     }
 
     public ValueTask<bool> WriteStateAsync(Lease lease, ReadOnlyMemory<byte> state, CancellationToken cancellationToken = default) =>

@@ -110,6 +110,31 @@ public abstract partial class ChannelPoolConformanceTests
         (await pool.GetStatusAsync()).Should().OnlyContain(s => s.Status == LeaseStatus.Free);
     }
 
+    [Fact]
+    public async Task ReleaseAsync_HandOverAnsweredPastItsLocalDeadline_TheReleaseSucceedsAndTheGrantGoesBack()
+    {
+        // The combined call released the lease and claimed the channel for the waiter, but its reply came
+        // past the claim's local deadline (the app's clock jumped: a paused process). The claim is given
+        // back, never handed out; the release itself happened and says so; the waiter is served later.
+        // The pool runs on its own clock (real time that can jump), whatever clock the backend has.
+        var clock = new JumpingTimeProvider();
+        var faulty = new FaultyLeaseStore(Backend.CreateStore());
+        var pool = CreatePool(Unique.Name(), Channels(1), store: faulty, time: clock);
+        var held = await pool.AcquireAsync();
+        var (listener, waiting) = WatchWaiting(pool.Name);
+        using var _ = listener;
+        var waiters = await QueueCallersAsync(pool, waiting, 1);
+        faulty.AfterHandOff = () => clock.Jump(Backend.Ttl);
+
+        (await held.ReleaseAsync()).Should().BeTrue("the release happened; only the claim for the waiter came too late");
+        faulty.HandOffs.Should().Be(1);
+        faulty.AfterHandOff = null;
+
+        var served = await waiters[0].WaitAsync(TimeSpan.FromSeconds(30));
+        served.FencingToken.Should().BeGreaterThan(held.FencingToken);
+        await served.ReleaseAsync();
+    }
+
     /// <summary>Listens to the pool's "waiting" up-down counter: how many callers are queued now.</summary>
     private static (MeterListener Listener, Func<long> Waiting) WatchWaiting(string name)
     {
