@@ -30,60 +30,61 @@ internal static class LeaseScripts
 
         """;
 
-    // keep: a hash with fenced state (field sf) never expires; any other is kept for a day after e.
+    // keep: a hash with fenced state never expires (sf, read by each script's HMGET, is set); any
+    // other is kept for a day after e.
     private const string Single = Now + """
-        local function keep(e)
-          if redis.call('HEXISTS', KEYS[1], 'sf') == 0 then redis.call('PEXPIREAT', KEYS[1], fmt(math.floor(e / 1000) + 86400000)) end
+        local function keep(e, sf)
+          if not sf then redis.call('PEXPIREAT', KEYS[1], fmt(math.floor(e / 1000) + 86400000)) end
         end
 
         """;
 
     /// <summary>Acquires a free single key. ARGV: token, ttl µs. Returns {fencing, expiresAt} or nil when held or cooling.</summary>
     public static readonly RedisScript SingleAcquire = new(Single + """
-        local s = redis.call('HMGET', KEYS[1], 'f', 'e')
+        local s = redis.call('HMGET', KEYS[1], 'f', 'e', 'sf')
         if s[2] and tonumber(s[2]) > now then return false end
         local f = math.max((tonumber(s[1]) or 0) + 1, now)
         local e = now + tonumber(ARGV[2])
         redis.call('HSET', KEYS[1], 'f', fmt(f), 'l', fmt(now), 'e', fmt(e), 't', ARGV[1])
-        keep(e)
+        keep(e, s[3])
         return {f, e}
         """);
 
     /// <summary>Extends a live lease on its token. ARGV: token, ttl µs. Returns the new expiresAt, or nil when not ours.</summary>
     public static readonly RedisScript SingleRenew = new(Single + """
-        local s = redis.call('HMGET', KEYS[1], 't', 'e')
+        local s = redis.call('HMGET', KEYS[1], 't', 'e', 'sf')
         if s[1] ~= ARGV[1] or not s[2] or tonumber(s[2]) <= now then return false end
         local e = now + tonumber(ARGV[2])
         redis.call('HSET', KEYS[1], 'e', fmt(e))
-        keep(e)
+        keep(e, s[3])
         return e
         """);
 
     /// <summary>Frees a live lease on its token. ARGV: token. Returns 1, or 0 when not ours (nothing changed).</summary>
     public static readonly RedisScript SingleRelease = new(Single + """
-        local s = redis.call('HMGET', KEYS[1], 't', 'e')
+        local s = redis.call('HMGET', KEYS[1], 't', 'e', 'sf')
         if s[1] ~= ARGV[1] or not s[2] or tonumber(s[2]) <= now then return 0 end
         redis.call('HSET', KEYS[1], 't', '', 'e', '0')
-        keep(now)
+        keep(now, s[3])
         return 1
         """);
 
     /// <summary>Cools a key down when it is our live lease or free. ARGV: token, cooldown µs. Returns 1, or 0 when someone else holds it or it cools already.</summary>
     public static readonly RedisScript SingleCooldown = new(Single + """
-        local s = redis.call('HMGET', KEYS[1], 't', 'e')
+        local s = redis.call('HMGET', KEYS[1], 't', 'e', 'sf')
         if s[2] and tonumber(s[2]) > now and s[1] ~= ARGV[1] then return 0 end
         local e = now + tonumber(ARGV[2])
         redis.call('HSET', KEYS[1], 't', '', 'e', fmt(e))
-        keep(e)
+        keep(e, s[3])
         return 1
         """);
 
     /// <summary>Frees a held or cooling key whoever holds it. Returns 1, or 0 when it was free.</summary>
     public static readonly RedisScript SingleForceRelease = new(Single + """
-        local e = redis.call('HGET', KEYS[1], 'e')
-        if not e or tonumber(e) <= now then return 0 end
+        local s = redis.call('HMGET', KEYS[1], 'e', 'sf')
+        if not s[1] or tonumber(s[1]) <= now then return 0 end
         redis.call('HSET', KEYS[1], 't', '', 'e', '0')
-        keep(now)
+        keep(now, s[2])
         return 1
         """);
 
@@ -134,15 +135,24 @@ internal static class LeaseScripts
         local clock = redis.call('TIME')
         local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
         -- Ends a member's hold: a current member (g set) goes back to its old position (by its last
-        -- fencing token f) and one release message goes to channel; a removed one leaves the queue.
+        -- fencing token f) and, when a channel is given, one release message goes to it; a removed one
+        -- leaves the queue.
         local function give_back(m, g, f, channel)
           if g then
             redis.call('ZADD', queue, (tonumber(f) or 0) - FREE, m)
-            redis.call('PUBLISH', channel, m)
+            if channel then redis.call('PUBLISH', channel, m) end
           else
             redis.call('ZREM', queue, m)
           end
           return 1
+        end
+        -- The fields {t, g, f} of member m when tok holds its live lease; nil otherwise.
+        local function held_by(m, tok)
+          local b = redis.call('ZSCORE', queue, m)
+          if not b or tonumber(b) <= now then return nil end
+          local r = redis.call('HMGET', meta, 't:' .. m, 'g:' .. m, 'f:' .. m)
+          if r[1] ~= tok then return nil end
+          return r
         end
 
         """;
@@ -200,6 +210,20 @@ internal static class LeaseScripts
           redis.call('ZADD', queue, e, m)
           return {m, nf, e}
         end
+        -- Takes back expired holds when one may have ended, then claims the least recently acquired
+        -- free member; s = the pool's {version, seq, next}. Returns {member, fencing, expiresAt}, or
+        -- false when none is free (the new bound is stored then).
+        local function claim_head(s, ttl, tok)
+          local stored = tonumber(s[3]) or 0
+          local bound = stored
+          if now >= bound then bound = reclaim() end
+          local head = redis.call('ZRANGE', queue, 0, 0, 'WITHSCORES')
+          if #head == 0 or tonumber(head[2]) >= 0 then
+            if bound ~= stored then redis.call('HSET', meta, 'next', bound) end
+            return false
+          end
+          return claim(head[1], tonumber(head[2]) + FREE, tonumber(s[2]) or 0, stored, bound, ttl, tok)
+        end
 
         """;
 
@@ -213,15 +237,7 @@ internal static class LeaseScripts
         local s = redis.call('HMGET', meta, 'version', 'seq', 'next')
         local stale = outdated(s[1], ARGV[3])
         if stale then return stale end
-        local stored = tonumber(s[3]) or 0
-        local bound = stored
-        if now >= bound then bound = reclaim() end
-        local head = redis.call('ZRANGE', queue, 0, 0, 'WITHSCORES')
-        if #head == 0 or tonumber(head[2]) >= 0 then
-          if bound ~= stored then redis.call('HSET', meta, 'next', bound) end
-          return false
-        end
-        return claim(head[1], tonumber(head[2]) + FREE, tonumber(s[2]) or 0, stored, bound, tonumber(ARGV[2]), ARGV[1])
+        return claim_head(s, tonumber(ARGV[2]), ARGV[1])
         """);
 
     /// <summary>
@@ -236,26 +252,17 @@ internal static class LeaseScripts
     /// </summary>
     public static readonly RedisScript PoolReleaseAndAcquire = new(PoolAcquire + """
         local m = ARGV[4]
-        local b = redis.call('ZSCORE', queue, m)
-        if not b or tonumber(b) <= now then return 0 end
-        local r = redis.call('HMGET', meta, 't:' .. m, 'g:' .. m, 'f:' .. m)
-        if r[1] ~= ARGV[1] then return 0 end
+        local r = held_by(m, ARGV[1])
+        if not r then return 0 end
         local s = redis.call('HMGET', meta, 'version', 'seq', 'next')
         local stale = outdated(s[1], ARGV[5])
         if stale then
           give_back(m, r[2], r[3], ARGV[6])
           return {1, '', stale}
         end
-        if r[2] then redis.call('ZADD', queue, (tonumber(r[3]) or 0) - FREE, m) else redis.call('ZREM', queue, m) end
-        local stored = tonumber(s[3]) or 0
-        local bound = stored
-        if now >= bound then bound = reclaim() end
-        local head = redis.call('ZRANGE', queue, 0, 0, 'WITHSCORES')
-        if #head == 0 or tonumber(head[2]) >= 0 then
-          if bound ~= stored then redis.call('HSET', meta, 'next', bound) end
-          return {1}
-        end
-        local c = claim(head[1], tonumber(head[2]) + FREE, tonumber(s[2]) or 0, stored, bound, tonumber(ARGV[3]), ARGV[2])
+        give_back(m, r[2], r[3], nil)
+        local c = claim_head(s, tonumber(ARGV[3]), ARGV[2])
+        if not c then return {1} end
         -- Another member was claimed: the released one is free now, so other processes' waiters may take it.
         if c[1] ~= m and r[2] then redis.call('PUBLISH', ARGV[6], m) end
         return {1, c[1], c[2], c[3]}
@@ -296,10 +303,8 @@ internal static class LeaseScripts
     /// </summary>
     public static readonly RedisScript PoolRelease = new(PoolHead + """
         local m = ARGV[2]
-        local b = redis.call('ZSCORE', queue, m)
-        if not b or tonumber(b) <= now then return 0 end
-        local s = redis.call('HMGET', meta, 't:' .. m, 'g:' .. m, 'f:' .. m)
-        if s[1] ~= ARGV[1] then return 0 end
+        local s = held_by(m, ARGV[1])
+        if not s then return 0 end
         return give_back(m, s[2], s[3], ARGV[3])
         """);
 
@@ -334,10 +339,8 @@ internal static class LeaseScripts
     /// </summary>
     public static readonly RedisScript PoolWriteState = new(PoolHead + """
         local m = ARGV[2]
-        local b = redis.call('ZSCORE', queue, m)
-        if not b or tonumber(b) <= now then return 0 end
-        local s = redis.call('HMGET', meta, 't:' .. m, 'g:' .. m, 'f:' .. m)
-        if s[1] ~= ARGV[1] or not s[2] then return 0 end
+        local s = held_by(m, ARGV[1])
+        if not s or not s[2] then return 0 end
         redis.call('HSET', state, 'd:' .. m, ARGV[3], 'f:' .. m, s[3], 'w:' .. m, now)
         return 1
         """);
