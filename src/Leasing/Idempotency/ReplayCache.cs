@@ -14,6 +14,10 @@ internal sealed class ReplayCache(TimeSpan duration, TimeProvider time)
     public const int Capacity = 10_000;
 
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+
+    // Kept beside the dictionary (its Count takes every lock, too dear on each execution); approximate
+    // under races, which only moves the bound by a few entries.
+    private int _count;
     private readonly long _span = (long)(duration.Ticks * (time.TimestampFrequency / (double)TimeSpan.TicksPerSecond));
 
     /// <summary>The outcome stored for <paramref name="key"/> under <paramref name="fingerprint"/>, while fresh; else null (another fingerprint goes to the store, which refuses it).</summary>
@@ -26,7 +30,7 @@ internal sealed class ReplayCache(TimeSpan duration, TimeProvider time)
 
         if (time.GetTimestamp() >= entry.Until)
         {
-            _entries.TryRemove(new KeyValuePair<string, Entry>(key, entry));
+            Remove(key, entry);
             return null;
         }
 
@@ -44,23 +48,39 @@ internal sealed class ReplayCache(TimeSpan duration, TimeProvider time)
         }
 
         var now = time.GetTimestamp();
-        if (_entries.Count >= Capacity)
+        if (Volatile.Read(ref _count) >= Capacity)
         {
             foreach (var (k, e) in _entries)
             {
                 if (now >= e.Until)
                 {
-                    _entries.TryRemove(new KeyValuePair<string, Entry>(k, e));
+                    Remove(k, e);
                 }
             }
 
-            if (_entries.Count >= Capacity)
+            if (Volatile.Read(ref _count) >= Capacity)
             {
                 return;
             }
         }
 
-        _entries[key] = new Entry(fingerprint, outcome.Status, outcome.Payload, now + _span);
+        var added = new Entry(fingerprint, outcome.Status, outcome.Payload, now + _span);
+        if (_entries.TryAdd(key, added))
+        {
+            Interlocked.Increment(ref _count);
+        }
+        else
+        {
+            _entries[key] = added;
+        }
+    }
+
+    private void Remove(string key, Entry entry)
+    {
+        if (_entries.TryRemove(new KeyValuePair<string, Entry>(key, entry)))
+        {
+            Interlocked.Decrement(ref _count);
+        }
     }
 
     private sealed record Entry(string Fingerprint, IdempotencyStatus Status, byte[] Payload, long Until);

@@ -1,5 +1,4 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 
 namespace Leasing;
@@ -22,7 +21,7 @@ internal static class FencedState
     {
         ArgumentNullException.ThrowIfNull(typeInfo);
         var value = await GetBytesAsync(store, monitor, cancellationToken).ConfigureAwait(false);
-        return value is null ? default : JsonSerializer.Deserialize(value.Data.Span, typeInfo);
+        return value is null ? default : ResultCodec.Deserialize(value.Data.Span, typeInfo, null);
     }
 
     [RequiresUnreferencedCode(ReflectionMessage)]
@@ -30,7 +29,7 @@ internal static class FencedState
     public static async ValueTask<T?> GetAsync<T>(ILeaseStore store, LeaseMonitor monitor, CancellationToken cancellationToken)
     {
         var value = await GetBytesAsync(store, monitor, cancellationToken).ConfigureAwait(false);
-        return value is null ? default : JsonSerializer.Deserialize<T>(value.Data.Span, JsonSerializerOptions.Default);
+        return value is null ? default : ResultCodec.Deserialize<T>(value.Data.Span, null, null);
     }
 
     /// <summary>
@@ -58,11 +57,11 @@ internal static class FencedState
     public static ValueTask<bool> TrySetAsync<T>(ILeaseStore store, LeaseMonitor monitor, bool released, T value, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(typeInfo);
-        return TrySetBytesAsync(store, monitor, released, JsonSerializer.SerializeToUtf8Bytes(value, typeInfo), nameof(value), cancellationToken);
+        return TrySetBytesAsync(store, monitor, released, ResultCodec.Serialize(value, typeInfo, null), nameof(value), cancellationToken);
     }
 
     [RequiresUnreferencedCode(ReflectionMessage)]
     [RequiresDynamicCode(ReflectionMessage)]
     public static ValueTask<bool> TrySetAsync<T>(ILeaseStore store, LeaseMonitor monitor, bool released, T value, CancellationToken cancellationToken) =>
-        TrySetBytesAsync(store, monitor, released, JsonSerializer.SerializeToUtf8Bytes(value, JsonSerializerOptions.Default), nameof(value), cancellationToken);
+        TrySetBytesAsync(store, monitor, released, ResultCodec.Serialize(value, null, null), nameof(value), cancellationToken);
 }
