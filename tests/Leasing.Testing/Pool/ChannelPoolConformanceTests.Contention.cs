@@ -135,6 +135,30 @@ public abstract partial class ChannelPoolConformanceTests
         await served.ReleaseAsync();
     }
 
+    [Fact]
+    public async Task ReleaseAsync_HandOverFailsWithoutReachingTheBackend_TheReleaseCanBeRepeatedAndTheWaiterIsServed()
+    {
+        // The combined call fails before it reaches the backend: the caller is told, the lease is still
+        // held (nothing changed), and a repeated release hands the channel on.
+        var faulty = new FaultyLeaseStore(Backend.CreateStore());
+        var pool = CreatePool(Unique.Name(), Channels(1), store: faulty);
+        var held = await pool.AcquireAsync();
+        var (listener, waiting) = WatchWaiting(pool.Name);
+        using var _ = listener;
+        var waiters = await QueueCallersAsync(pool, waiting, 1);
+
+        faulty.Down = true;
+        await held.Awaiting(h => h.ReleaseAsync().AsTask()).Should().ThrowAsync<LeaseStoreUnavailableException>();
+        faulty.Down = false;
+        waiters[0].IsCompleted.Should().BeFalse("the channel was not released");
+
+        (await held.ReleaseAsync()).Should().BeTrue("the release may be repeated");
+        var served = await waiters[0].WaitAsync(TimeSpan.FromSeconds(30));
+        served.ChannelId.Should().Be(held.ChannelId);
+        faulty.HandOffs.Should().Be(2);
+        await served.ReleaseAsync();
+    }
+
     /// <summary>Listens to the pool's "waiting" up-down counter: how many callers are queued now.</summary>
     private static (MeterListener Listener, Func<long> Waiting) WatchWaiting(string name)
     {
