@@ -27,7 +27,7 @@ public sealed class LeasingHealthCheck : IHealthCheck
     {
         ArgumentNullException.ThrowIfNull(leases);
         options ??= new LeasingHealthCheckOptions();
-        ThrowIfInvalid(options, nameof(options));
+        LeasingHealthCheckOptionsValidator.ThrowIfInvalid(options, nameof(options));
         _leases = leases;
         _idempotency = idempotency;
         _timeout = options.Timeout;
@@ -71,16 +71,6 @@ public sealed class LeasingHealthCheck : IHealthCheck
         var latency = _time.GetElapsedTime(started);
         data["latency_ms"] = Milliseconds(latency);
         return HealthCheckResult.Healthy(string.Create(CultureInfo.InvariantCulture, $"The Leasing backend answered in {latency.TotalMilliseconds:0.##} ms."), data);
-    }
-
-    internal static void ThrowIfInvalid(LeasingHealthCheckOptions options, string paramName)
-    {
-        if (options.Timeout <= TimeSpan.Zero)
-        {
-            throw new ArgumentOutOfRangeException(paramName, options.Timeout, "LeasingHealthCheckOptions.Timeout must be greater than zero.");
-        }
-
-        LeaseArguments.ThrowIfInvalidKey(options.ProbeKey, paramName);
     }
 
     private async Task TimeAsync(Func<Task> roundTrip, string name, Dictionary<string, object> data)

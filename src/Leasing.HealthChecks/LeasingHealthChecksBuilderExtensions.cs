@@ -30,7 +30,7 @@ public static class LeasingHealthChecksBuilderExtensions
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         var options = new LeasingHealthCheckOptions();
         configure?.Invoke(options);
-        LeasingHealthCheck.ThrowIfInvalid(options, nameof(configure));
+        LeasingHealthCheckOptionsValidator.ThrowIfInvalid(options, nameof(configure));
         return builder.Add(new HealthCheckRegistration(
             name,
             provider => new LeasingHealthCheck(

@@ -1,31 +1,14 @@
-using Microsoft.Extensions.Options;
+using Leasing.Internal;
 
 namespace Leasing.Redis;
 
 /// <summary>Validates <see cref="RedisLeasingOptions"/>; each failure names the option and the rule.</summary>
-internal sealed class RedisLeasingOptionsValidator : IValidateOptions<RedisLeasingOptions>
+internal sealed class RedisLeasingOptionsValidator : OptionsRules<RedisLeasingOptions, RedisLeasingOptionsValidator>
 {
     private static readonly TimeSpan MaxCommandTimeout = TimeSpan.FromMinutes(5);
 
-    public ValidateOptionsResult Validate(string? name, RedisLeasingOptions options)
+    protected override void AddFailures(RedisLeasingOptions options, List<string> failures)
     {
-        var failures = Check(options);
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
-    }
-
-    /// <summary>Throws <see cref="ArgumentException"/> naming every broken rule.</summary>
-    public static void ThrowIfInvalid(RedisLeasingOptions options, string paramName)
-    {
-        var failures = Check(options);
-        if (failures.Count > 0)
-        {
-            throw new ArgumentException(string.Join(" ", failures), paramName);
-        }
-    }
-
-    public static List<string> Check(RedisLeasingOptions options)
-    {
-        var failures = new List<string>();
         var prefix = options.KeyPrefix;
         if (string.IsNullOrEmpty(prefix))
         {
@@ -49,7 +32,5 @@ internal sealed class RedisLeasingOptionsValidator : IValidateOptions<RedisLeasi
         {
             failures.Add($"RedisLeasingOptions.CommandTimeout must be greater than zero and at most {MaxCommandTimeout}; it is {options.CommandTimeout}.");
         }
-
-        return failures;
     }
 }

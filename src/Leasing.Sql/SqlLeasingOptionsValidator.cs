@@ -1,42 +1,30 @@
-using Microsoft.Extensions.Options;
+using Leasing.Internal;
 
 namespace Leasing.Sql;
 
 /// <summary>
-/// Validates <see cref="SqlLeasingOptions"/> at host start (<c>ValidateOnStart</c>), with the rules the stores
-/// check when they are built; each failure names the option and the rule.
+/// Validates <see cref="SqlLeasingOptions"/> at host start (<c>ValidateOnStart</c>) and when a store is
+/// built, with the same rules; each failure names the option and the rule.
 /// </summary>
-internal sealed class SqlLeasingOptionsValidator : IValidateOptions<SqlLeasingOptions>
+internal sealed class SqlLeasingOptionsValidator : OptionsRules<SqlLeasingOptions, SqlLeasingOptionsValidator>
 {
-    public const string CommandTimeoutRule = "SqlLeasingOptions.CommandTimeout must be between one second and one day.";
-
-    public const string PurgeIntervalRule =
-        "SqlLeasingOptions.PurgeInterval must be positive and at most one day, or Timeout.InfiniteTimeSpan to turn the background purge off.";
-
-    public ValidateOptionsResult Validate(string? name, SqlLeasingOptions options)
+    protected override void AddFailures(SqlLeasingOptions options, List<string> failures)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        var failures = new List<string>();
         if (!SqlNames.IsValidPrefix(options.TablePrefix))
         {
             failures.Add(SqlNames.PrefixRule(options.TablePrefix));
         }
 
-        if (!IsValidCommandTimeout(options.CommandTimeout))
+        if (options.CommandTimeout < TimeSpan.FromSeconds(1) || options.CommandTimeout > TimeSpan.FromDays(1))
         {
-            failures.Add(CommandTimeoutRule + $" Got {options.CommandTimeout}.");
+            failures.Add($"SqlLeasingOptions.CommandTimeout must be between one second and one day. Got {options.CommandTimeout}.");
         }
 
-        if (!IsValidPurgeInterval(options.PurgeInterval))
+        if (options.PurgeInterval != Timeout.InfiniteTimeSpan && (options.PurgeInterval <= TimeSpan.Zero || options.PurgeInterval > TimeSpan.FromDays(1)))
         {
-            failures.Add(PurgeIntervalRule + $" Got {options.PurgeInterval}.");
+            failures.Add(
+                "SqlLeasingOptions.PurgeInterval must be positive and at most one day, or Timeout.InfiniteTimeSpan to turn the background purge off. " +
+                $"Got {options.PurgeInterval}.");
         }
-
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
-
-    public static bool IsValidCommandTimeout(TimeSpan timeout) => timeout >= TimeSpan.FromSeconds(1) && timeout <= TimeSpan.FromDays(1);
-
-    public static bool IsValidPurgeInterval(TimeSpan interval) =>
-        interval == Timeout.InfiniteTimeSpan || (interval > TimeSpan.Zero && interval <= TimeSpan.FromDays(1));
 }

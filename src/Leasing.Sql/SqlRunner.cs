@@ -29,15 +29,7 @@ internal sealed class SqlRunner
             throw new ArgumentOutOfRangeException(nameof(dialect), dialect, "The dialect must be SqlDialect.Sqlite or SqlDialect.PostgreSql.");
         }
 
-        if (!SqlLeasingOptionsValidator.IsValidCommandTimeout(options.CommandTimeout))
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), options.CommandTimeout, SqlLeasingOptionsValidator.CommandTimeoutRule);
-        }
-
-        if (!SqlLeasingOptionsValidator.IsValidPurgeInterval(options.PurgeInterval))
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), options.PurgeInterval, SqlLeasingOptionsValidator.PurgeIntervalRule);
-        }
+        SqlLeasingOptionsValidator.ThrowIfInvalid(options, nameof(options));
 
         _source = source;
         Dialect = dialect;

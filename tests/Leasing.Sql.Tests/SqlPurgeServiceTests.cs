@@ -98,9 +98,9 @@ public sealed class SqlPurgeServiceTests
         var options = new SqlLeasingOptions { PurgeInterval = TimeSpan.FromMilliseconds(milliseconds) };
 
         FluentActions.Invoking(() => new SqlLeaseStore(source, SqlDialect.PostgreSql, options))
-            .Should().Throw<ArgumentOutOfRangeException>().WithParameterName("options").WithMessage("*SqlLeasingOptions.PurgeInterval*");
+            .Should().Throw<ArgumentException>().WithParameterName("options").WithMessage("*SqlLeasingOptions.PurgeInterval*");
         FluentActions.Invoking(() => new SqlIdempotencyStore(source, SqlDialect.PostgreSql, options))
-            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*SqlLeasingOptions.PurgeInterval*");
+            .Should().Throw<ArgumentException>().WithMessage("*SqlLeasingOptions.PurgeInterval*");
     }
 
     [Fact]

@@ -137,7 +137,7 @@ public abstract class SqlStoreTests
         var source = new NpgsqlDataSourceBuilder("Host=127.0.0.1").Build();
 
         FluentActions.Invoking(() => new SqlLeaseStore(source, Dialect, new SqlLeasingOptions { CommandTimeout = TimeSpan.Zero }))
-            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*CommandTimeout*");
+            .Should().Throw<ArgumentException>().WithParameterName("options").WithMessage("*CommandTimeout*");
         FluentActions.Invoking(() => new SqlLeaseStore(source, (SqlDialect)7))
             .Should().Throw<ArgumentOutOfRangeException>().WithParameterName("dialect");
         FluentActions.Invoking(() => new SqlLeaseStore(null!, Dialect))

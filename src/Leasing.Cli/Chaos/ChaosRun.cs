@@ -74,7 +74,7 @@ internal sealed class ChaosRun(ChaosSettings settings, string? connection, TextW
             var started = Stopwatch.GetTimestamp();
             _injector = new FaultInjector(_journal, fleet, target.Proxy, target.Server, pauseBlocksTheBackend: target.Kind == BackendKind.Sqlite);
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var gap = TimeSpan.FromSeconds(Math.Clamp(settings.Duration.TotalSeconds / 40, 0.5, 2));
+            var gap = TimeSpan.FromSeconds(Math.Clamp(settings.Duration.TotalSeconds / 40, 0.5, 4));
             var injecting = _injector.RunAsync(TimeSpan.FromSeconds(1.5), gap, stop.Token);
             try
             {

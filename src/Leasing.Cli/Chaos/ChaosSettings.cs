@@ -22,7 +22,7 @@ internal sealed record ChaosSettings(BackendKind Backend, int Processes, TimeSpa
     public static TimeSpan AcquireTimeout => TimeSpan.FromSeconds(5);
 
     /// <summary>Channels in the pool: few, so workers wait for each other.</summary>
-    public static int Channels => 4;
+    public static int Channels => 16;
 
     /// <summary>Keys of the <see cref="DistributedLock"/> work, shared by every process.</summary>
     public static int LockKeys => 2;

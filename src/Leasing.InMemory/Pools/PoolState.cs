@@ -1,5 +1,6 @@
 using System.Collections.ObjectModel;
 using System.Diagnostics.CodeAnalysis;
+using Leasing.Internal;
 
 namespace Leasing.InMemory.Pools;
 
@@ -18,8 +19,8 @@ internal sealed class PoolState(string name, TimeProvider time)
 
     private readonly Lock gate = new();
     private readonly Dictionary<string, PoolMember> known = new(StringComparer.Ordinal);
-    private readonly MemberHeap<FreeSlot> free = new();
-    private readonly MemberHeap<ExpirySlot> busy = new();
+    private readonly IndexedMinHeap<PoolMember, FreeSlot> free = new();
+    private readonly IndexedMinHeap<PoolMember, ExpirySlot> busy = new();
     private PoolMember[] current = [];
     private ReadOnlyCollection<string> currentIds = NoIds;
     private bool hasMembers;
@@ -147,7 +148,7 @@ internal sealed class PoolState(string name, TimeProvider time)
             }
 
             // Our lease, or a free key (our lease expired and nobody took it): block it either way.
-            if (MemberHeap<FreeSlot>.Contains(member))
+            if (IndexedMinHeap<PoolMember, FreeSlot>.Contains(member))
             {
                 free.Remove(member);
             }
@@ -155,7 +156,7 @@ internal sealed class PoolState(string name, TimeProvider time)
             member.Status = LeaseStatus.CoolingDown;
             member.Token = null;
             member.ExpiresAtTicks = (now + cooldown).UtcTicks;
-            if (MemberHeap<ExpirySlot>.Contains(member))
+            if (IndexedMinHeap<PoolMember, ExpirySlot>.Contains(member))
             {
                 busy.ChangeKey(member, member.ExpiresAtTicks);
             }

@@ -1,30 +1,12 @@
-using Microsoft.Extensions.Options;
+using Leasing.Internal;
 
 namespace Leasing;
 
 /// <summary>Validates <see cref="IdempotencyOptions"/>; each failure names the option and the rule.</summary>
-internal sealed class IdempotencyOptionsValidator : IValidateOptions<IdempotencyOptions>
+internal sealed class IdempotencyOptionsValidator : OptionsRules<IdempotencyOptions, IdempotencyOptionsValidator>
 {
-    public ValidateOptionsResult Validate(string? name, IdempotencyOptions options)
+    protected override void AddFailures(IdempotencyOptions options, List<string> failures)
     {
-        var failures = Check(options);
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
-    }
-
-    /// <summary>Throws <see cref="ArgumentException"/> naming every broken rule.</summary>
-    public static void ThrowIfInvalid(IdempotencyOptions options, string paramName)
-    {
-        ArgumentNullException.ThrowIfNull(options, paramName);
-        var failures = Check(options);
-        if (failures.Count > 0)
-        {
-            throw new ArgumentException(string.Join(" ", failures), paramName);
-        }
-    }
-
-    public static List<string> Check(IdempotencyOptions options)
-    {
-        var failures = new List<string>();
         if (options.WaitForInProgress < TimeSpan.Zero || options.WaitForInProgress > LeaseArguments.MaxTtl)
         {
             failures.Add($"IdempotencyOptions.WaitForInProgress must be between zero (fail fast) and {LeaseArguments.MaxTtl} (was {options.WaitForInProgress}).");
@@ -49,7 +31,5 @@ internal sealed class IdempotencyOptionsValidator : IValidateOptions<Idempotency
         {
             failures.Add($"IdempotencyOptions.OutageTolerance must be between zero and {LeaseArguments.MaxTtl} (was {options.OutageTolerance}).");
         }
-
-        return failures;
     }
 }

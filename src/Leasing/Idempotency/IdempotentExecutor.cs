@@ -457,7 +457,7 @@ public sealed class IdempotentExecutor : IAsyncDisposable
         var owner = claim.OwnerToken!;
         execution.StartExecuting(record.LeaseExpiresAt);
         var lease = new Lease(key, owner, claim.FencingToken, record.LeaseExpiresAt);
-        var monitor = LeaseMonitor.Start(new ClaimHeartbeatStore(_store, execution, _time), lease, _options.LeaseDuration, sentAt, autoRenew: true, owner: execution, _time, _logger, _tags);
+        var monitor = LeaseMonitor.Start(new ClaimHeartbeat(_store, execution, _time), lease, sentAt, owner: execution, new LeaseMonitorSettings(_options.LeaseDuration, AutoRenew: true, _time, _logger, _tags));
         LeasingTelemetry.IdempotentExecutions.Add(1, _tags);
 
         T value;

@@ -25,38 +25,59 @@ public static class LeaseArguments
     public static void ThrowIfInvalidKey(string? key, string paramName)
     {
         ArgumentNullException.ThrowIfNull(key, paramName);
-        if (string.IsNullOrWhiteSpace(key))
+        if (BrokenKeyRule(key) is { } rule)
         {
-            throw new ArgumentException("A key must not be empty or whitespace.", paramName);
+            throw new ArgumentException(rule, paramName);
+        }
+    }
+
+    /// <summary>The key rule <paramref name="key"/> breaks (the message <see cref="ThrowIfInvalidKey"/> throws), or <see langword="null"/> when it is valid.</summary>
+    /// <param name="key">The key.</param>
+    /// <returns>The broken rule, or <see langword="null"/>.</returns>
+    internal static string? BrokenKeyRule(string? key)
+    {
+        if (key is null)
+        {
+            return "A key is required.";
         }
 
-        ThrowIfNotStorableText(key, "A key", paramName);
+        if (string.IsNullOrWhiteSpace(key))
+        {
+            return "A key must not be empty or whitespace.";
+        }
+
+        if (NotStorableText(key, "A key") is { } notStorable)
+        {
+            return notStorable;
+        }
 
         // Fast path: a key of at most MaxKeyBytes/3 chars cannot exceed MaxKeyBytes bytes.
         if (key.Length > MaxKeyBytes / 3 && Encoding.UTF8.GetByteCount(key) > MaxKeyBytes)
         {
-            throw new ArgumentException($"A key must be at most {MaxKeyBytes} bytes in UTF-8; this one is {Encoding.UTF8.GetByteCount(key)}.", paramName);
+            return $"A key must be at most {MaxKeyBytes} bytes in UTF-8; this one is {Encoding.UTF8.GetByteCount(key)}.";
         }
+
+        return null;
     }
 
     /// <summary>
-    /// Throws when <paramref name="text"/> holds a character no backend stores as given: NUL (PostgreSQL
-    /// text refuses it) or a lone surrogate (UTF-8 turns every one into U+FFFD, so two different keys
-    /// would share one backend key).
+    /// Says why <paramref name="text"/> cannot be stored as given: it holds NUL (PostgreSQL text refuses
+    /// it) or a lone surrogate (UTF-8 turns every one into U+FFFD, so two different keys would share one
+    /// backend key); <see langword="null"/> when it can.
     /// </summary>
-    private static void ThrowIfNotStorableText(string text, string what, string paramName)
+    private static string? NotStorableText(string text, string what)
     {
         var span = text.AsSpan();
         var nul = span.IndexOf('\0');
         if (nul >= 0)
         {
-            throw new ArgumentException($"{what} must not contain the NUL character (found at index {nul}).", paramName);
+            return $"{what} must not contain the NUL character (found at index {nul}).";
         }
 
         var surrogate = span.IndexOfAnyInRange('\uD800', '\uDFFF');
         if (surrogate < 0)
         {
-            return;
+            return null;
         }
 
         for (var i = surrogate; i < span.Length; i++)
@@ -67,9 +88,11 @@ public static class LeaseArguments
             }
             else if (char.IsSurrogate(span[i]))
             {
-                throw new ArgumentException($"{what} must be valid UTF-16: a lone surrogate at index {i} has no UTF-8 form.", paramName);
+                return $"{what} must be valid UTF-16: a lone surrogate at index {i} has no UTF-8 form.";
             }
         }
+
+        return null;
     }
 
     /// <summary>Throws when <paramref name="ttl"/> is not positive or exceeds <see cref="MaxTtl"/>.</summary>
@@ -103,7 +126,10 @@ public static class LeaseArguments
             throw new ArgumentException("A fingerprint must not be empty or whitespace.", paramName);
         }
 
-        ThrowIfNotStorableText(fingerprint, "A fingerprint", paramName);
+        if (NotStorableText(fingerprint, "A fingerprint") is { } notStorable)
+        {
+            throw new ArgumentException(notStorable, paramName);
+        }
         if (fingerprint.Length > MaxFingerprintBytes / 3 && Encoding.UTF8.GetByteCount(fingerprint) > MaxFingerprintBytes)
         {
             throw new ArgumentException($"A fingerprint must be at most {MaxFingerprintBytes} bytes in UTF-8; this one is {Encoding.UTF8.GetByteCount(fingerprint)}.", paramName);

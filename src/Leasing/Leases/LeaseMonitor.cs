@@ -39,7 +39,8 @@ internal sealed class LeaseMonitor
     private const int RenewingStopped = 1;
     private const int Stopped = 2;
 
-    private readonly ILeaseStore _store;
+    private readonly Lock _gate = new();
+    private readonly ILeaseRenewer _renewer;
     private readonly TimeSpan _ttl;
     private readonly long _deadlineSpan;
     private readonly long _intervalSpan;
@@ -60,26 +61,25 @@ internal sealed class LeaseMonitor
     private int _lostFlag;
     private int _state;
 
-    /// <param name="store">The store that granted the lease.</param>
+    /// <summary>Where this monitor sits in its scheduler's heap; -1 when not scheduled (scheduler use only).</summary>
+    internal int HeapIndex = -1;
+
+    /// <param name="renewer">Renews the lease (its store, or a claim's heartbeat).</param>
     /// <param name="lease">The lease.</param>
-    /// <param name="ttl">The ttl it was granted with (and renews with).</param>
     /// <param name="sentAt">The <see cref="TimeProvider.GetTimestamp"/> taken just before the acquire was sent.</param>
-    /// <param name="autoRenew">Whether to renew every ttl/3.</param>
-    /// <param name="time">The clock.</param>
-    /// <param name="logger">The logger.</param>
-    /// <param name="tags">The metric tags (pool and backend).</param>
-    private LeaseMonitor(ILeaseStore store, Lease lease, TimeSpan ttl, long sentAt, bool autoRenew, TimeProvider time, ILogger logger, KeyValuePair<string, object?>[] tags)
+    /// <param name="settings">The ttl the lease was granted with (and renews with), whether to renew, clock, logger and tags.</param>
+    private LeaseMonitor(ILeaseRenewer renewer, Lease lease, long sentAt, LeaseMonitorSettings settings)
     {
-        _tags = tags;
-        _store = store;
+        _tags = settings.Tags;
+        _renewer = renewer;
         _lease = lease;
-        _ttl = ttl;
-        _autoRenew = autoRenew;
-        _time = time;
-        _scheduler = RenewalScheduler.For(time);
-        _logger = logger;
-        _deadlineSpan = ToTimestamp(ttl - (ttl / 10));
-        _intervalSpan = ToTimestamp(ttl / 3);
+        _ttl = settings.Ttl;
+        _autoRenew = settings.AutoRenew;
+        _time = settings.Time;
+        _scheduler = RenewalScheduler.For(_time);
+        _logger = settings.Logger;
+        _deadlineSpan = ToTimestamp(_ttl - (_ttl / 10));
+        _intervalSpan = ToTimestamp(_ttl / 3);
         _retrySpan = Math.Max(_intervalSpan / 4, ToTimestamp(TimeSpan.FromMilliseconds(1)));
         _lastConfirmed = sentAt;
         _deadline = sentAt + _deadlineSpan;
@@ -118,7 +118,7 @@ internal sealed class LeaseMonitor
     {
         get
         {
-            lock (this)
+            lock (_gate)
             {
                 return _lastConfirmed;
             }
@@ -128,27 +128,17 @@ internal sealed class LeaseMonitor
     /// <summary>The local time left before the deadline.</summary>
     public TimeSpan TimeLeft => _time.GetElapsedTime(_time.GetTimestamp(), Volatile.Read(ref _deadline));
 
-    /// <summary>Where this monitor sits in its scheduler's heap; -1 when not scheduled (scheduler use only).</summary>
-    internal int HeapIndex { get; set; } = -1;
 
-    /// <summary>When the scheduler calls <see cref="OnDue"/> next (scheduler use only).</summary>
-    internal long Due { get; set; }
-
-    /// <summary>Creates a monitor for a lease and schedules its deadline (and renewals when <paramref name="autoRenew"/>).</summary>
-    /// <param name="store">The store.</param>
+    /// <summary>Creates a monitor for a lease and schedules its deadline (and renewals when <see cref="LeaseMonitorSettings.AutoRenew"/>).</summary>
+    /// <param name="renewer">Renews the lease (its store, or a claim's heartbeat).</param>
     /// <param name="lease">The lease.</param>
-    /// <param name="ttl">The ttl.</param>
     /// <param name="sentAt">When the acquire was sent (timestamp).</param>
-    /// <param name="autoRenew">Whether to renew every ttl/3.</param>
     /// <param name="owner">The handle, held weakly so dropping it stops the renewals; or <see langword="null"/> to attach it later.</param>
-    /// <param name="time">The clock.</param>
-    /// <param name="logger">The logger.</param>
-    /// <param name="tags">The metric tags (pool and backend); default: the backend of <paramref name="store"/>.</param>
+    /// <param name="settings">How the owner's leases are watched.</param>
     /// <returns>The running monitor.</returns>
-    public static LeaseMonitor Start(ILeaseStore store, Lease lease, TimeSpan ttl, long sentAt, bool autoRenew, object? owner, TimeProvider time, ILogger logger, KeyValuePair<string, object?>[]? tags = null)
+    public static LeaseMonitor Start(ILeaseRenewer renewer, Lease lease, long sentAt, object? owner, LeaseMonitorSettings settings)
     {
-        tags ??= [new(LeasingTelemetry.BackendTag, LeasingTelemetry.BackendOf(store))];
-        var monitor = new LeaseMonitor(store, lease, ttl, sentAt, autoRenew, time, logger, tags);
+        var monitor = new LeaseMonitor(renewer, lease, sentAt, settings);
         if (owner is not null)
         {
             monitor.AttachOwner(owner);
@@ -162,7 +152,7 @@ internal sealed class LeaseMonitor
     /// <param name="owner">The handle.</param>
     public void AttachOwner(object owner)
     {
-        lock (this)
+        lock (_gate)
         {
             if (_state != Stopped)
             {
@@ -185,14 +175,14 @@ internal sealed class LeaseMonitor
             return LeaseCheck.Lost;
         }
 
-        var renewed = await _store.RenewAsync(Lease, _ttl, cancellationToken).ConfigureAwait(false);
+        var renewed = await _renewer.RenewAsync(Lease, _ttl, cancellationToken).ConfigureAwait(false);
         if (renewed is null)
         {
             MarkLost();
             return LeaseCheck.Lost;
         }
 
-        lock (this)
+        lock (_gate)
         {
             if (renewed.ExpiresAt >= _lease.ExpiresAt)
             {
@@ -241,7 +231,7 @@ internal sealed class LeaseMonitor
     {
         Task renewal;
         CancellationTokenSource? renewing;
-        lock (this)
+        lock (_gate)
         {
             if (_state == Running)
             {
@@ -268,7 +258,7 @@ internal sealed class LeaseMonitor
     public async ValueTask StopAsync()
     {
         await StopRenewingAsync().ConfigureAwait(false);
-        lock (this)
+        lock (_gate)
         {
             _state = Stopped;
             _owner.Dispose();
@@ -295,7 +285,7 @@ internal sealed class LeaseMonitor
 
         CancellationTokenSource? renewing = null;
         TaskCompletionSource? renewal = null;
-        lock (this)
+        lock (_gate)
         {
             if (_state != Running || !_autoRenew || now < _nextRenewAt || !_renewal.IsCompleted)
             {
@@ -348,7 +338,7 @@ internal sealed class LeaseMonitor
 
             // Retry sooner (but not in a tight loop) while the deadline lasts; counted from when this
             // renewal was due, so the retry does not drift with how long the failure took to arrive.
-            lock (this)
+            lock (_gate)
             {
                 _nextRenewAt = sentAt + _retrySpan;
             }
@@ -362,7 +352,7 @@ internal sealed class LeaseMonitor
         // not at the next timer tick.
         var now = _time.GetTimestamp();
         bool dueNow;
-        lock (this)
+        lock (_gate)
         {
             dueNow = _state == Running && _autoRenew && now >= _nextRenewAt;
         }
@@ -380,7 +370,7 @@ internal sealed class LeaseMonitor
     private void Reschedule()
     {
         long due;
-        lock (this)
+        lock (_gate)
         {
             if (_state == Stopped || IsLost)
             {

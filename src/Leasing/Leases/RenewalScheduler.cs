@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Leasing.Internal;
 
 namespace Leasing;
 
@@ -15,8 +16,7 @@ internal sealed class RenewalScheduler
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private readonly ITimer _timer;
-    private LeaseMonitor[] _heap = new LeaseMonitor[16];
-    private int _count;
+    private readonly IndexedMinHeap<LeaseMonitor, MonitorSlot> _heap = new();
     private long _armedFor = long.MaxValue;
 
     private RenewalScheduler(TimeProvider time)
@@ -42,7 +42,7 @@ internal sealed class RenewalScheduler
         {
             lock (_gate)
             {
-                return _count;
+                return _heap.Count;
             }
         }
     }
@@ -54,34 +54,7 @@ internal sealed class RenewalScheduler
     {
         lock (_gate)
         {
-            var index = monitor.HeapIndex;
-            if (index < 0)
-            {
-                if (_count == _heap.Length)
-                {
-                    Array.Resize(ref _heap, _count * 2);
-                }
-
-                index = _count++;
-                _heap[index] = monitor;
-                monitor.HeapIndex = index;
-                monitor.Due = due;
-                SiftUp(index);
-            }
-            else
-            {
-                var earlier = due < monitor.Due;
-                monitor.Due = due;
-                if (earlier)
-                {
-                    SiftUp(index);
-                }
-                else
-                {
-                    SiftDown(index);
-                }
-            }
-
+            _heap.PushOrChangeKey(monitor, due);
             if (due < _armedFor)
             {
                 Arm(due);
@@ -95,10 +68,9 @@ internal sealed class RenewalScheduler
     {
         lock (_gate)
         {
-            var index = monitor.HeapIndex;
-            if (index >= 0)
+            if (IndexedMinHeap<LeaseMonitor, MonitorSlot>.Contains(monitor))
             {
-                RemoveAt(index);
+                _heap.Remove(monitor);
             }
         }
     }
@@ -112,21 +84,20 @@ internal sealed class RenewalScheduler
         {
             now = _time.GetTimestamp();
             _armedFor = long.MaxValue;
-            while (_count > 0 && _heap[0].Due <= now)
+            while (_heap.Count > 0 && _heap.MinKey <= now)
             {
-                due ??= new LeaseMonitor[Math.Min(_count, 64)];
+                due ??= new LeaseMonitor[Math.Min(_heap.Count, 64)];
                 if (dueCount == due.Length)
                 {
                     Array.Resize(ref due, dueCount * 2);
                 }
 
-                due[dueCount++] = _heap[0];
-                RemoveAt(0);
+                due[dueCount++] = _heap.Pop();
             }
 
-            if (_count > 0)
+            if (_heap.Count > 0)
             {
-                Arm(_heap[0].Due);
+                Arm(_heap.MinKey);
             }
         }
 
@@ -144,81 +115,9 @@ internal sealed class RenewalScheduler
         _timer.Change(delay, Timeout.InfiniteTimeSpan);
     }
 
-    private void RemoveAt(int index)
+    /// <summary>A monitor's position in the heap.</summary>
+    private readonly struct MonitorSlot : IHeapSlot<LeaseMonitor>
     {
-        var removed = _heap[index];
-        removed.HeapIndex = -1;
-        var last = --_count;
-        if (index != last)
-        {
-            var moved = _heap[last];
-            _heap[index] = moved;
-            moved.HeapIndex = index;
-            _heap[last] = null!;
-            if (index > 0 && moved.Due < _heap[(index - 1) / 2].Due)
-            {
-                SiftUp(index);
-            }
-            else
-            {
-                SiftDown(index);
-            }
-        }
-        else
-        {
-            _heap[last] = null!;
-        }
-    }
-
-    private void SiftUp(int index)
-    {
-        var item = _heap[index];
-        while (index > 0)
-        {
-            var parent = (index - 1) / 2;
-            if (_heap[parent].Due <= item.Due)
-            {
-                break;
-            }
-
-            Place(_heap[parent], index);
-            index = parent;
-        }
-
-        Place(item, index);
-    }
-
-    private void SiftDown(int index)
-    {
-        var item = _heap[index];
-        while (true)
-        {
-            var child = (2 * index) + 1;
-            if (child >= _count)
-            {
-                break;
-            }
-
-            if (child + 1 < _count && _heap[child + 1].Due < _heap[child].Due)
-            {
-                child++;
-            }
-
-            if (item.Due <= _heap[child].Due)
-            {
-                break;
-            }
-
-            Place(_heap[child], index);
-            index = child;
-        }
-
-        Place(item, index);
-    }
-
-    private void Place(LeaseMonitor monitor, int index)
-    {
-        _heap[index] = monitor;
-        monitor.HeapIndex = index;
+        public static ref int Of(LeaseMonitor monitor) => ref monitor.HeapIndex;
     }
 }

@@ -24,6 +24,8 @@ public sealed class DistributedLock
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly KeyValuePair<string, object?>[] _tags;
+    private readonly StoreRenewer _renewer;
+    private readonly LeaseMonitorSettings _monitoring;
     private readonly ConcurrentDictionary<string, LockHolder> _guard = new(StringComparer.Ordinal);
 
     /// <summary>Creates a lock over a store.</summary>
@@ -42,6 +44,8 @@ public sealed class DistributedLock
         _time = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _tags = [new(LeasingTelemetry.BackendTag, LeasingTelemetry.BackendOf(store))];
+        _renewer = new StoreRenewer(store);
+        _monitoring = new LeaseMonitorSettings(options.LeaseDuration, AutoRenew: true, _time, _logger, _tags);
     }
 
     /// <summary>Takes the lock if it is free.</summary>
@@ -244,7 +248,7 @@ public sealed class DistributedLock
             return (null, LockSkipReason.LockHeld, null);
         }
 
-        var monitor = LeaseMonitor.Start(_store, lease, _options.LeaseDuration, sentAt, autoRenew: true, owner: null, _time, _logger, _tags);
+        var monitor = LeaseMonitor.Start(_renewer, lease, sentAt, owner: null, _monitoring);
         var handle = new LockHandle(this, monitor, holder);
         monitor.AttachOwner(handle);
         holder.Hold(monitor);

@@ -1,30 +1,12 @@
-using Microsoft.Extensions.Options;
+using Leasing.Internal;
 
 namespace Leasing;
 
 /// <summary>Validates <see cref="DistributedLockOptions"/>; each failure names the option and the rule.</summary>
-internal sealed class DistributedLockOptionsValidator : IValidateOptions<DistributedLockOptions>
+internal sealed class DistributedLockOptionsValidator : OptionsRules<DistributedLockOptions, DistributedLockOptionsValidator>
 {
-    public ValidateOptionsResult Validate(string? name, DistributedLockOptions options)
+    protected override void AddFailures(DistributedLockOptions options, List<string> failures)
     {
-        var failures = Check(options);
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
-    }
-
-    /// <summary>Throws <see cref="ArgumentException"/> naming every broken rule.</summary>
-    public static void ThrowIfInvalid(DistributedLockOptions options, string paramName)
-    {
-        ArgumentNullException.ThrowIfNull(options, paramName);
-        var failures = Check(options);
-        if (failures.Count > 0)
-        {
-            throw new ArgumentException(string.Join(" ", failures), paramName);
-        }
-    }
-
-    public static List<string> Check(DistributedLockOptions options)
-    {
-        var failures = new List<string>();
         if (options.LeaseDuration <= TimeSpan.Zero || options.LeaseDuration > LeaseArguments.MaxTtl)
         {
             failures.Add($"DistributedLockOptions.LeaseDuration must be greater than zero and at most {LeaseArguments.MaxTtl} (was {options.LeaseDuration}).");
@@ -44,7 +26,5 @@ internal sealed class DistributedLockOptionsValidator : IValidateOptions<Distrib
         {
             failures.Add($"DistributedLockOptions.OutageTolerance must be between zero and {LeaseArguments.MaxTtl} (was {options.OutageTolerance}).");
         }
-
-        return failures;
     }
 }

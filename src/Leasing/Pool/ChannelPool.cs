@@ -790,7 +790,7 @@ public sealed class ChannelPool : IAsyncDisposable
     private ChannelLease CreateHandle(Lease lease, long sentAt, out LeaseMonitor monitor)
     {
         // The handle holds the monitor; the monitor holds the handle only weakly.
-        monitor = LeaseMonitor.Start(_store, lease, _leaseDuration, sentAt, _autoRenew, owner: null, _time, _logger, Tags);
+        monitor = LeaseMonitor.Start(new StoreRenewer(_store), lease, sentAt, owner: null, new LeaseMonitorSettings(_leaseDuration, _autoRenew, _time, _logger, Tags));
         var handle = new ChannelLease(this, monitor, _time.GetTimestamp());
         monitor.AttachOwner(handle);
         lock (_gate)

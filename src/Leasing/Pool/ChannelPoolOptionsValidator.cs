@@ -1,37 +1,19 @@
-using Microsoft.Extensions.Options;
+using Leasing.Internal;
 
 namespace Leasing;
 
 /// <summary>Validates <see cref="ChannelPoolOptions"/>; each failure names the option and the rule.</summary>
-internal sealed class ChannelPoolOptionsValidator : IValidateOptions<ChannelPoolOptions>
+internal sealed class ChannelPoolOptionsValidator : OptionsRules<ChannelPoolOptions, ChannelPoolOptionsValidator>
 {
-    public ValidateOptionsResult Validate(string? name, ChannelPoolOptions options)
+    protected override void AddFailures(ChannelPoolOptions options, List<string> failures)
     {
-        var failures = Check(options);
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
-    }
-
-    /// <summary>Throws <see cref="ArgumentException"/> naming every broken rule.</summary>
-    public static void ThrowIfInvalid(ChannelPoolOptions options, string paramName)
-    {
-        ArgumentNullException.ThrowIfNull(options, paramName);
-        var failures = Check(options);
-        if (failures.Count > 0)
-        {
-            throw new ArgumentException(string.Join(" ", failures), paramName);
-        }
-    }
-
-    public static List<string> Check(ChannelPoolOptions options)
-    {
-        var failures = new List<string>();
         if (string.IsNullOrWhiteSpace(options.Name))
         {
             failures.Add("ChannelPoolOptions.Name is required and must not be whitespace.");
         }
-        else if (!IsValidKey(options.Name, out var why))
+        else if (LeaseArguments.BrokenKeyRule(options.Name) is { } rule)
         {
-            failures.Add($"ChannelPoolOptions.Name is invalid: {why}");
+            failures.Add($"ChannelPoolOptions.Name is invalid: {rule}");
         }
 
         if (options.Channels is null || options.Channels.Count == 0)
@@ -43,9 +25,9 @@ internal sealed class ChannelPoolOptionsValidator : IValidateOptions<ChannelPool
             var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var channel in options.Channels)
             {
-                if (!IsValidKey(channel, out var why))
+                if (LeaseArguments.BrokenKeyRule(channel) is { } rule)
                 {
-                    failures.Add($"ChannelPoolOptions.Channels holds an invalid channel id: {why}");
+                    failures.Add($"ChannelPoolOptions.Channels holds an invalid channel id: {rule}");
                     break;
                 }
 
@@ -88,8 +70,6 @@ internal sealed class ChannelPoolOptionsValidator : IValidateOptions<ChannelPool
         {
             failures.Add($"ChannelPoolOptions.OutageTolerance must be between zero and {LeaseArguments.MaxTtl} (was {options.OutageTolerance}).");
         }
-
-        return failures;
     }
 
     private static void CheckDuration(List<string> failures, string name, TimeSpan value)
@@ -97,21 +77,6 @@ internal sealed class ChannelPoolOptionsValidator : IValidateOptions<ChannelPool
         if (value <= TimeSpan.Zero || value > LeaseArguments.MaxTtl)
         {
             failures.Add($"ChannelPoolOptions.{name} must be greater than zero and at most {LeaseArguments.MaxTtl} (was {value}).");
-        }
-    }
-
-    private static bool IsValidKey(string? key, out string why)
-    {
-        try
-        {
-            LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
-            why = string.Empty;
-            return true;
-        }
-        catch (ArgumentException e)
-        {
-            why = e.Message;
-            return false;
         }
     }
 }
