@@ -21,8 +21,15 @@ internal sealed record ChaosSettings(BackendKind Backend, int Processes, TimeSpa
     /// <summary>How long a worker waits for a channel or a lock before it gives up and asks again.</summary>
     public static TimeSpan AcquireTimeout => TimeSpan.FromSeconds(5);
 
-    /// <summary>Channels in the pool: few, so workers wait for each other.</summary>
-    public static int Channels => 16;
+    /// <summary>
+    /// Channels in the pool: fewer than the pool tasks, so workers wait for each other. 16 on Redis
+    /// (32 tasks with 4 processes: the relayer case); 4 on the SQL backends, which cycle a few hundred
+    /// grants a second at most: a channel whose grant reply was lost stays held for a lease and then
+    /// waits its LRU turn, and with 16 channels that turn alone can outlast the stranded limit.
+    /// </summary>
+    /// <param name="backend">The backend of the run.</param>
+    /// <returns>The number of channels.</returns>
+    public static int ChannelsFor(BackendKind backend) => backend == BackendKind.Redis ? 16 : 4;
 
     /// <summary>Keys of the <see cref="DistributedLock"/> work, shared by every process.</summary>
     public static int LockKeys => 2;

@@ -11,7 +11,7 @@ namespace Leasing.Cli.Chaos;
 /// worker is naive on purpose: it writes even after its lease was lost, so a zombie's write reaches
 /// the sink, which must refuse it. Some acquires are cancelled at a random moment.
 /// </summary>
-internal sealed class ChaosWorker(ChaosStores stores, CoordinatorLink link, string run, long epoch)
+internal sealed class ChaosWorker(BackendKind kind, ChaosStores stores, CoordinatorLink link, string run, long epoch)
 {
     public static async Task<int> RunAsync(BackendKind kind, string connection, string run, long epoch, CancellationToken cancellationToken)
     {
@@ -19,7 +19,7 @@ internal sealed class ChaosWorker(ChaosStores stores, CoordinatorLink link, stri
         var listening = Task.Run(link.ListenAsync, CancellationToken.None);
         await using var stores = await ChaosStores.OpenAsync(kind, connection, run, cancellationToken).ConfigureAwait(false);
         link.Send("H", Environment.ProcessId);
-        var worker = new ChaosWorker(stores, link, run, epoch);
+        var worker = new ChaosWorker(kind, stores, link, run, epoch);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, link.Stopping);
         await worker.WorkAsync(stop.Token).ConfigureAwait(false);
         if (link.CoordinatorGone)
@@ -36,7 +36,7 @@ internal sealed class ChaosWorker(ChaosStores stores, CoordinatorLink link, stri
         await using var pool = new ChannelPool(stores.Leases, new ChannelPoolOptions
         {
             Name = $"chaos-{run}",
-            Channels = [.. Enumerable.Range(1, ChaosSettings.Channels).Select(ChaosKeys.Channel)],
+            Channels = [.. Enumerable.Range(1, ChaosSettings.ChannelsFor(kind)).Select(ChaosKeys.Channel)],
             LeaseDuration = ChaosSettings.LeaseDuration,
             AcquireTimeout = ChaosSettings.AcquireTimeout,
             Cooldown = TimeSpan.FromMilliseconds(100),

@@ -48,7 +48,7 @@ internal static class ChaosCommand
             run.Started += description => console.Out.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
                 $"Leasing chaos: {settings.Processes} processes x ({ChaosSettings.PoolTasks} pool + {ChaosSettings.LockTasks} lock + {ChaosSettings.PaymentTasks} payment tasks), " +
-                $"{ChaosSettings.Channels} channels, {ChaosSettings.LockKeys} lock keys, lease {ChaosSettings.LeaseDuration.TotalSeconds:0.#} s, {settings.Duration.TotalSeconds:0} s on {description}"));
+                $"{ChaosSettings.ChannelsFor(settings.Backend)} channels, {ChaosSettings.LockKeys} lock keys, lease {ChaosSettings.LeaseDuration.TotalSeconds:0.#} s, {settings.Duration.TotalSeconds:0} s on {description}"));
             var running = run.RunAsync(cancellationToken);
             var began = TimeProvider.System.GetTimestamp();
             while (await Task.WhenAny(running, Task.Delay(TimeSpan.FromSeconds(5), CancellationToken.None)).ConfigureAwait(false) != running)
