@@ -15,10 +15,7 @@ namespace Leasing.Redis.Internal;
 /// </remarks>
 internal static class IdempotencyScripts
 {
-    private const string Prelude = """
-        local function fmt(n) return string.format('%.0f', n) end
-        local clock = redis.call('TIME')
-        local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+    private const string Prelude = RedisScript.Clock + RedisScript.Format + """
         local function expire_at(micros) redis.call('PEXPIREAT', KEYS[1], fmt(math.ceil(micros / 1000))) end
         local day = 86400000000
 

@@ -23,18 +23,13 @@ internal static class LeaseScripts
     /// <summary>Retention of a single key's hash after its lease or cooldown ends, in milliseconds.</summary>
     public const long SingleKeyRetentionMs = 86_400_000;
 
-    private const string Now = """
-        local function fmt(n) return string.format('%.0f', n) end
-        local clock = redis.call('TIME')
-        local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-
-        """;
+    private const string Now = RedisScript.Clock + RedisScript.Format;
 
     // keep: a hash with fenced state never expires (sf, read by each script's HMGET, is set); any
-    // other is kept for a day after e.
-    private const string Single = Now + """
+    // other is kept for SingleKeyRetentionMs after e.
+    private static readonly string Single = Now + $$"""
         local function keep(e, sf)
-          if not sf then redis.call('PEXPIREAT', KEYS[1], fmt(math.floor(e / 1000) + 86400000)) end
+          if not sf then redis.call('PEXPIREAT', KEYS[1], fmt(math.floor(e / 1000) + {{SingleKeyRetentionMs}})) end
         end
 
         """;
@@ -129,11 +124,9 @@ internal static class LeaseScripts
     // a take-back is one ZADD. Fencing tokens are max(f + 1, seq + 1, now): they grow per member and
     // across the pool, which makes them the LRU position too; the last acquisition time reported is
     // that token. Numbers go to Redis as Lua numbers, which Redis writes as integers below 2^53.
-    private const string PoolHead = """
+    private const string PoolHead = RedisScript.Clock + """
         local meta, queue, members, state = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
         local FREE = 4503599627370496
-        local clock = redis.call('TIME')
-        local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
         -- Ends a member's hold: a current member (g set) goes back to its old position (by its last
         -- fencing token f) and, when a channel is given, one release message goes to it; a removed one
         -- leaves the queue.

@@ -9,8 +9,29 @@ namespace Leasing.Redis.Internal;
 /// or a restart emptied its script cache) it answers NOSCRIPT, and the script is sent once with EVAL,
 /// which runs it and caches it on that server, so later calls are one EVALSHA again.
 /// </summary>
+/// <remarks>
+/// Why not the client's own script support: <c>ScriptEvaluateAsync(string)</c> and <c>LuaScript</c> send
+/// the whole text with EVAL until they have seen the script loaded through this multiplexer, and
+/// <c>LoadedLuaScript</c> needs an explicit <c>SCRIPT LOAD</c> on each server, again after every
+/// restart or failover (on each cluster primary). Here the hash is computed once per script, every
+/// call is exactly one EVALSHA (the round-trip tests count that), and a server that lost its scripts
+/// costs one EVAL, routed by the same keys, on the call that finds out.
+/// </remarks>
 internal sealed class RedisScript
 {
+    /// <summary>The Lua prelude every script with a clock starts with: <c>now</c>, the server's time in microseconds since the Unix epoch.</summary>
+    public const string Clock = """
+        local clock = redis.call('TIME')
+        local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+
+        """;
+
+    /// <summary>The Lua helper <c>fmt(n)</c>: writes a number without exponent notation (16-digit microsecond values).</summary>
+    public const string Format = """
+        local function fmt(n) return string.format('%.0f', n) end
+
+        """;
+
     public RedisScript(string text)
     {
         Text = text;
