@@ -4,7 +4,7 @@ using Xunit;
 namespace Leasing.Testing;
 
 /// <summary>
-/// The <see cref="DistributedLock"/> behaviour of DESIGN §2 over a real <see cref="ILeaseStore"/>,
+/// The <see cref="DistributedLock"/> behaviour of docs/architecture.md#distributed-lock over a real <see cref="ILeaseStore"/>,
 /// written once and run unchanged on every backend: a backend's test project subclasses it and
 /// supplies <see cref="CreateBackendAsync"/>. "Another replica" is another lock over another store
 /// object. Time passes through <see cref="LeaseBackend.PassAsync"/>.

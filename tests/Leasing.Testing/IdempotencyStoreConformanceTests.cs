@@ -4,7 +4,7 @@ using Xunit;
 namespace Leasing.Testing;
 
 /// <summary>
-/// The <see cref="IIdempotencyStore"/> contract of DESIGN §2, written once and run unchanged on
+/// The <see cref="IIdempotencyStore"/> contract of docs/architecture.md#iidempotencystore, written once and run unchanged on
 /// every backend: a backend's test project subclasses it and supplies <see cref="CreateBackendAsync"/>.
 /// </summary>
 /// <remarks>

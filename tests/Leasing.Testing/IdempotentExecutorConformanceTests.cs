@@ -4,7 +4,7 @@ using Xunit;
 namespace Leasing.Testing;
 
 /// <summary>
-/// The <see cref="IdempotentExecutor"/> behaviour of DESIGN §2 over a real <see cref="IIdempotencyStore"/>,
+/// The <see cref="IdempotentExecutor"/> behaviour of docs/architecture.md#idempotent-executor over a real <see cref="IIdempotencyStore"/>,
 /// written once and run unchanged on every backend: a backend's test project subclasses it and
 /// supplies <see cref="CreateBackendAsync"/>. "Another instance" is another executor over another
 /// store object (<see cref="IdempotencyBackend.CreateStore"/>).

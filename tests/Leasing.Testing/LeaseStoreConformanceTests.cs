@@ -4,7 +4,7 @@ using Xunit;
 namespace Leasing.Testing;
 
 /// <summary>
-/// The <see cref="ILeaseStore"/> contract of DESIGN §2, written once and run unchanged on every
+/// The <see cref="ILeaseStore"/> contract of docs/architecture.md#ileasestore, written once and run unchanged on every
 /// backend: a backend's test project subclasses it and supplies <see cref="CreateBackendAsync"/>.
 /// </summary>
 /// <remarks>

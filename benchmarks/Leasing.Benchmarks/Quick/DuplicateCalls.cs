@@ -5,7 +5,7 @@ using StackExchange.Redis;
 namespace Leasing.Benchmarks.Quick;
 
 /// <summary>
-/// DESIGN §7 idempotency. In one process: 50 parallel duplicates of one call through one
+/// The idempotency target of docs/architecture.md#performance-targets. In one process: 50 parallel duplicates of one call through one
 /// <see cref="IdempotentExecutor"/> must run the action once and claim once (counted over several
 /// keys; the worst key is reported). Across processes: 8 copies of this program, released together
 /// once all are connected, run the same call on Redis; the action counts itself in Redis, so the count must be 1.

@@ -3,7 +3,7 @@ using System.Text;
 
 namespace Leasing.Benchmarks.Quick;
 
-/// <summary>The quick run's markdown table: each figure, what it is compared with, the ratio, and the target (DESIGN §7, or issue 11 for the peer).</summary>
+/// <summary>The quick run's markdown table: each figure, what it is compared with, the ratio, and the target (docs/architecture.md#performance-targets, or issue 11 for the peer).</summary>
 internal static class QuickReport
 {
     public static string Markdown(QuickResults r, IReadOnlyDictionary<string, string> notes)
