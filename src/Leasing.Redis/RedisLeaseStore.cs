@@ -7,8 +7,9 @@ namespace Leasing.Redis;
 
 /// <summary>
 /// An <see cref="ILeaseStore"/> on Redis (StackExchange.Redis, one shared <see cref="IConnectionMultiplexer"/>).
-/// Every operation is one Lua script run with EVALSHA (one round trip) on the server's clock
-/// (<c>TIME</c>); scripts are loaded on first use and again after a server restart (NOSCRIPT).
+/// Every operation is one round trip: a Lua script run with EVALSHA on the server's clock (<c>TIME</c>),
+/// or a plain HMGET for a state read; a member list is written in scripts of 1,000 members. Scripts
+/// are loaded on first use and again after a server restart (NOSCRIPT).
 /// </summary>
 /// <remarks>
 /// <para>Keys start with <c>{KeyPrefix}:v1:</c> (pools: <c>{KeyPrefix}:v2:</c>). A pool's keys share

@@ -5,8 +5,10 @@ namespace Leasing.Sql;
 
 /// <summary>
 /// An <see cref="ILeaseStore"/> over SQLite (embedded, one host) or PostgreSQL (distributed), through
-/// any ADO.NET <see cref="DbDataSource"/>. Every operation is one parameterised statement, timed by the
-/// database clock; pools pick and claim the least recently acquired free member in that one statement.
+/// any ADO.NET <see cref="DbDataSource"/>. Every operation is one round trip of parameterised SQL (a
+/// member-list write is one batch), timed by the database clock on PostgreSQL and by the
+/// <see cref="SqlLeasingOptions.TimeProvider"/> on SQLite; pools pick and claim the least recently
+/// acquired free member in that round trip.
 /// </summary>
 /// <remarks>
 /// <para>Call <see cref="EnsureSchemaAsync"/> once (at start) before use. The tables carry the prefix of

@@ -10,7 +10,7 @@ internal static class QuickReport
     {
         var redis = r.Redis;
         var table = new StringBuilder();
-        table.AppendLine("| measure | value | compared with | ratio | target (DESIGN §7; issue 11) | met |");
+        table.AppendLine("| measure | value | compared with | ratio | target (docs/architecture.md#performance-targets)  | met |");
         table.AppendLine("| --- | --- | --- | --- | --- | --- |");
 
         Row(table, "Redis pool acquire+release, 64 workers, 2,000 channels", Rate(redis.PairsPerSecond),

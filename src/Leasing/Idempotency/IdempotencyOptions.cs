@@ -43,7 +43,7 @@ public sealed class IdempotencyOptions
     /// <summary>
     /// How long this executor replays an outcome it saw stored (ran here or replayed) from memory, without a
     /// round trip, to later calls with the same key and fingerprint. An outcome evicted from the store, or
-    /// changed there, by another process is still replayed here until then.
+    /// changed there, is still replayed here until then, whichever process evicted it (the executor itself never evicts).
     /// </summary>
     /// <value>Default <see cref="TimeSpan.Zero"/>: off, every call asks the store; at most <see cref="Retention"/>.</value>
     public TimeSpan ReplayCacheDuration { get; set; }

@@ -70,8 +70,9 @@ public interface ILeaseStore
     ValueTask<IReadOnlyList<string>> GetPoolMembersAsync(string pool, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Atomically picks the least-recently-acquired free member of <paramref name="pool"/> and claims it,
-    /// in O(log N) on the backend. An expired holder's member is acquirable again.
+    /// Atomically picks the least-recently-acquired free member of <paramref name="pool"/> and claims it.
+    /// In memory and on Redis the pick is O(log N) however full the pool is; the SQL backends walk an
+    /// index in LRU order past held and cooling members. An expired holder's member is acquirable again.
     /// </summary>
     /// <param name="pool">The pool name.</param>
     /// <param name="ttl">How long the lease lasts unless renewed.</param>
