@@ -13,9 +13,9 @@ namespace Leasing.InMemory;
 /// tokens come from it. Every call completes synchronously and never reports an outage.</para>
 /// <para>A completed record is kept for its retention. A record that never completed (released, or
 /// whose owner's lease ran out) keeps its fingerprint and attempt count for a day after its claim
-/// ended, then goes. <see cref="CompleteAsync"/> and <see cref="ReleaseAsync"/> succeed while the
+/// ended, then goes. <see cref="IdempotencyStore.CompleteAsync"/> and <see cref="IdempotencyStore.ReleaseAsync"/> succeed while the
 /// caller's claim is still the key's latest one, even past its lease if nobody reclaimed the key;
-/// <see cref="HeartbeatAsync"/> needs an unexpired lease.</para>
+/// <see cref="IdempotencyStore.HeartbeatAsync"/> needs an unexpired lease.</para>
 /// <para>Completion signals (<see cref="IIdempotencyCompletionSource"/>) reach subscribers in this
 /// process on complete, release and evict; not when a lease simply expires.</para>
 /// </remarks>

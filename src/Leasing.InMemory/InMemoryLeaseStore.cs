@@ -18,7 +18,7 @@ namespace Leasing.InMemory;
 /// were never acquired come first, in ordinal order of their ids.</para>
 /// <para>Memory: pool members, including removed ones, are kept with their fencing counters. Single
 /// keys that are free are dropped now and then once their fencing token is behind the clock, after
-/// which <see cref="InspectAsync"/> reports them as never acquired (fencing token 0).</para>
+/// which <see cref="LeaseStore.InspectAsync"/> reports them as never acquired (fencing token 0).</para>
 /// <para>Release notifications (<see cref="ILeaseReleaseSource"/>) reach subscribers in this process
 /// on release, force release, and the end of a cooldown; not when a lease simply expires.</para>
 /// </remarks>

@@ -67,9 +67,9 @@ public sealed class LeaseStoreBaseTests
 
         public bool Released { get; init; } = true;
 
-        protected override ValueTask<Lease?> TryAcquireCoreAsync(string key, TimeSpan ttl, CancellationToken cancellationToken) => Answer("acquire", new Lease(key, "t", 1, DateTimeOffset.UnixEpoch));
+        protected override ValueTask<Lease?> TryAcquireCoreAsync(string key, TimeSpan ttl, CancellationToken cancellationToken) => Answer<Lease?>("acquire", new Lease(key, "t", 1, DateTimeOffset.UnixEpoch));
 
-        protected override ValueTask<Lease?> RenewCoreAsync(Lease lease, TimeSpan ttl, CancellationToken cancellationToken) => Answer("renew", lease);
+        protected override ValueTask<Lease?> RenewCoreAsync(Lease lease, TimeSpan ttl, CancellationToken cancellationToken) => Answer<Lease?>("renew", lease);
 
         protected override ValueTask<bool> ReleaseCoreAsync(Lease lease, CancellationToken cancellationToken) => Answer("release", Released);
 
@@ -86,10 +86,10 @@ public sealed class LeaseStoreBaseTests
         protected override ValueTask<IReadOnlyList<string>> GetPoolMembersCoreAsync(string pool, CancellationToken cancellationToken) => Answer<IReadOnlyList<string>>("get members", []);
 
         protected override ValueTask<Lease?> TryAcquireLeastRecentlyUsedCoreAsync(string pool, TimeSpan ttl, CancellationToken cancellationToken) =>
-            Answer("lru", new Lease("lru", "t", 1, DateTimeOffset.UnixEpoch) { Pool = pool });
+            Answer<Lease?>("lru", new Lease("lru", "t", 1, DateTimeOffset.UnixEpoch) { Pool = pool });
 
         protected override ValueTask<Lease?> TryAcquirePoolMemberCoreAsync(string pool, string member, TimeSpan ttl, CancellationToken cancellationToken) =>
-            Answer("member", new Lease(member, "t", 1, DateTimeOffset.UnixEpoch) { Pool = pool });
+            Answer<Lease?>("member", new Lease(member, "t", 1, DateTimeOffset.UnixEpoch) { Pool = pool });
 
         protected override ValueTask<IReadOnlyList<LeaseState>> InspectPoolCoreAsync(string pool, CancellationToken cancellationToken) => Answer<IReadOnlyList<LeaseState>>("inspect pool", []);
 
