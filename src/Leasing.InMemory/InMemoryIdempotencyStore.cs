@@ -13,13 +13,13 @@ namespace Leasing.InMemory;
 /// tokens come from it. Every call completes synchronously and never reports an outage.</para>
 /// <para>A completed record is kept for its retention. A record that never completed (released, or
 /// whose owner's lease ran out) keeps its fingerprint and attempt count for a day after its claim
-/// ended, then goes. <see cref="CompleteAsync"/> and <see cref="ReleaseAsync"/> succeed while the
+/// ended, then goes. <see cref="IdempotencyStore.CompleteAsync"/> and <see cref="IdempotencyStore.ReleaseAsync"/> succeed while the
 /// caller's claim is still the key's latest one, even past its lease if nobody reclaimed the key;
-/// <see cref="HeartbeatAsync"/> needs an unexpired lease.</para>
+/// <see cref="IdempotencyStore.HeartbeatAsync"/> needs an unexpired lease.</para>
 /// <para>Completion signals (<see cref="IIdempotencyCompletionSource"/>) reach subscribers in this
 /// process on complete, release and evict; not when a lease simply expires.</para>
 /// </remarks>
-public sealed class InMemoryIdempotencyStore : IIdempotencyStore, IIdempotencyCompletionSource
+public sealed class InMemoryIdempotencyStore : IdempotencyStore, IIdempotencyCompletionSource
 {
     private static readonly TimeSpan UnfinishedRetention = TimeSpan.FromDays(1);
 
@@ -40,30 +40,12 @@ public sealed class InMemoryIdempotencyStore : IIdempotencyStore, IIdempotencyCo
     internal int EntryCount => entries.Count;
 
     /// <inheritdoc/>
-    public ValueTask<IdempotencyClaim> TryClaimAsync(string key, string fingerprint, TimeSpan lease, CancellationToken cancellationToken = default)
-    {
-        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
-        LeaseArguments.ThrowIfInvalidFingerprint(fingerprint, nameof(fingerprint));
-        LeaseArguments.ThrowIfInvalidTtl(lease, nameof(lease));
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return ValueTask.FromCanceled<IdempotencyClaim>(cancellationToken);
-        }
-
-        return new ValueTask<IdempotencyClaim>(Claim(key, fingerprint, lease));
-    }
+    protected override ValueTask<IdempotencyClaim> TryClaimCoreAsync(string key, string fingerprint, TimeSpan lease, CancellationToken cancellationToken) =>
+        new(Claim(key, fingerprint, lease));
 
     /// <inheritdoc/>
-    public ValueTask<bool> HeartbeatAsync(string key, string ownerToken, TimeSpan lease, CancellationToken cancellationToken = default)
+    protected override ValueTask<bool> HeartbeatCoreAsync(string key, string ownerToken, TimeSpan lease, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
-        LeaseArguments.ThrowIfInvalidOwnerToken(ownerToken, nameof(ownerToken));
-        LeaseArguments.ThrowIfInvalidTtl(lease, nameof(lease));
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return ValueTask.FromCanceled<bool>(cancellationToken);
-        }
-
         if (!entries.TryGetValue(key, out var entry))
         {
             return new ValueTask<bool>(false);
@@ -84,21 +66,8 @@ public sealed class InMemoryIdempotencyStore : IIdempotencyStore, IIdempotencyCo
     }
 
     /// <inheritdoc/>
-    public ValueTask<bool> CompleteAsync(string key, string ownerToken, IdempotencyOutcome outcome, ReadOnlyMemory<byte> payload, TimeSpan retention, CancellationToken cancellationToken = default)
+    protected override ValueTask<bool> CompleteCoreAsync(string key, string ownerToken, IdempotencyOutcome outcome, ReadOnlyMemory<byte> payload, TimeSpan retention, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
-        LeaseArguments.ThrowIfInvalidOwnerToken(ownerToken, nameof(ownerToken));
-        if (outcome is not (IdempotencyOutcome.Succeeded or IdempotencyOutcome.Failed))
-        {
-            throw new ArgumentOutOfRangeException(nameof(outcome), outcome, "The outcome must be Succeeded or Failed.");
-        }
-
-        LeaseArguments.ThrowIfInvalidRetention(retention, nameof(retention));
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return ValueTask.FromCanceled<bool>(cancellationToken);
-        }
-
         if (!entries.TryGetValue(key, out var entry))
         {
             return new ValueTask<bool>(false);
@@ -124,15 +93,8 @@ public sealed class InMemoryIdempotencyStore : IIdempotencyStore, IIdempotencyCo
     }
 
     /// <inheritdoc/>
-    public ValueTask<bool> ReleaseAsync(string key, string ownerToken, CancellationToken cancellationToken = default)
+    protected override ValueTask<bool> ReleaseCoreAsync(string key, string ownerToken, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
-        LeaseArguments.ThrowIfInvalidOwnerToken(ownerToken, nameof(ownerToken));
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return ValueTask.FromCanceled<bool>(cancellationToken);
-        }
-
         if (!entries.TryGetValue(key, out var entry))
         {
             return new ValueTask<bool>(false);
@@ -157,14 +119,8 @@ public sealed class InMemoryIdempotencyStore : IIdempotencyStore, IIdempotencyCo
     }
 
     /// <inheritdoc/>
-    public ValueTask<IdempotencyRecord?> GetAsync(string key, CancellationToken cancellationToken = default)
+    protected override ValueTask<IdempotencyRecord?> GetCoreAsync(string key, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return ValueTask.FromCanceled<IdempotencyRecord?>(cancellationToken);
-        }
-
         if (entries.TryGetValue(key, out var entry))
         {
             lock (entry.Gate)
@@ -181,14 +137,8 @@ public sealed class InMemoryIdempotencyStore : IIdempotencyStore, IIdempotencyCo
 
     /// <inheritdoc/>
     /// <remarks>The key's fencing counter survives: the next claim still gets a higher fencing token.</remarks>
-    public ValueTask<bool> EvictAsync(string key, CancellationToken cancellationToken = default)
+    protected override ValueTask<bool> EvictCoreAsync(string key, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return ValueTask.FromCanceled<bool>(cancellationToken);
-        }
-
         if (!entries.TryGetValue(key, out var entry))
         {
             return new ValueTask<bool>(false);

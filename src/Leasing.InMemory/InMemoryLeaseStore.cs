@@ -18,11 +18,11 @@ namespace Leasing.InMemory;
 /// were never acquired come first, in ordinal order of their ids.</para>
 /// <para>Memory: pool members, including removed ones, are kept with their fencing counters. Single
 /// keys that are free are dropped now and then once their fencing token is behind the clock, after
-/// which <see cref="InspectAsync"/> reports them as never acquired (fencing token 0).</para>
+/// which <see cref="LeaseStore.InspectAsync"/> reports them as never acquired (fencing token 0).</para>
 /// <para>Release notifications (<see cref="ILeaseReleaseSource"/>) reach subscribers in this process
 /// on release, force release, and the end of a cooldown; not when a lease simply expires.</para>
 /// </remarks>
-public sealed class InMemoryLeaseStore : ILeaseStore, ILeaseReleaseSource
+public sealed class InMemoryLeaseStore : LeaseStore, ILeaseReleaseSource
 {
     private readonly TimeProvider time;
     private readonly KeyTable keys;
@@ -37,67 +37,26 @@ public sealed class InMemoryLeaseStore : ILeaseStore, ILeaseReleaseSource
     }
 
     /// <inheritdoc/>
-    public ValueTask<Lease?> TryAcquireAsync(string key, TimeSpan ttl, CancellationToken cancellationToken = default)
-    {
-        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
-        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return ValueTask.FromCanceled<Lease?>(cancellationToken);
-        }
-
-        return new ValueTask<Lease?>(keys.TryAcquire(key, ttl));
-    }
+    protected override ValueTask<Lease?> TryAcquireCoreAsync(string key, TimeSpan ttl, CancellationToken cancellationToken) =>
+        new(keys.TryAcquire(key, ttl));
 
     /// <inheritdoc/>
-    public ValueTask<Lease?> RenewAsync(Lease lease, TimeSpan ttl, CancellationToken cancellationToken = default)
-    {
-        LeaseArguments.ThrowIfInvalidLease(lease, nameof(lease));
-        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return ValueTask.FromCanceled<Lease?>(cancellationToken);
-        }
-
-        return new ValueTask<Lease?>(lease.Pool is null ? keys.Renew(lease, ttl) : FindPool(lease.Pool)?.Renew(lease, ttl));
-    }
+    protected override ValueTask<Lease?> RenewCoreAsync(Lease lease, TimeSpan ttl, CancellationToken cancellationToken) =>
+        new(lease.Pool is null ? keys.Renew(lease, ttl) : FindPool(lease.Pool)?.Renew(lease, ttl));
 
     /// <inheritdoc/>
-    public ValueTask<bool> ReleaseAsync(Lease lease, CancellationToken cancellationToken = default)
-    {
-        LeaseArguments.ThrowIfInvalidLease(lease, nameof(lease));
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return ValueTask.FromCanceled<bool>(cancellationToken);
-        }
-
-        return new ValueTask<bool>(lease.Pool is null ? keys.Release(lease) : FindPool(lease.Pool)?.Release(lease) ?? false);
-    }
+    protected override ValueTask<bool> ReleaseCoreAsync(Lease lease, CancellationToken cancellationToken) =>
+        new(lease.Pool is null ? keys.Release(lease) : FindPool(lease.Pool)?.Release(lease) ?? false);
 
     /// <inheritdoc/>
-    public ValueTask<bool> ReleaseWithCooldownAsync(Lease lease, TimeSpan cooldown, CancellationToken cancellationToken = default)
-    {
-        LeaseArguments.ThrowIfInvalidLease(lease, nameof(lease));
-        LeaseArguments.ThrowIfInvalidTtl(cooldown, nameof(cooldown));
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return ValueTask.FromCanceled<bool>(cancellationToken);
-        }
-
-        return new ValueTask<bool>(lease.Pool is null
+    protected override ValueTask<bool> ReleaseWithCooldownCoreAsync(Lease lease, TimeSpan cooldown, CancellationToken cancellationToken) =>
+        new(lease.Pool is null
             ? keys.ReleaseWithCooldown(lease, cooldown)
             : FindPool(lease.Pool)?.ReleaseWithCooldown(lease, cooldown) ?? false);
-    }
 
     /// <inheritdoc/>
-    public ValueTask<IReadOnlyList<LeaseState>> InspectAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken = default)
+    protected override ValueTask<IReadOnlyList<LeaseState>> InspectCoreAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidKeys(keys, nameof(keys));
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return ValueTask.FromCanceled<IReadOnlyList<LeaseState>>(cancellationToken);
-        }
-
         var states = new LeaseState[keys.Count];
         for (var i = 0; i < states.Length; i++)
         {
@@ -108,111 +67,55 @@ public sealed class InMemoryLeaseStore : ILeaseStore, ILeaseReleaseSource
     }
 
     /// <inheritdoc/>
-    public ValueTask SetPoolMembersAsync(string pool, IReadOnlyCollection<string> members, long version = 0, CancellationToken cancellationToken = default)
+    protected override ValueTask SetPoolMembersCoreAsync(string pool, IReadOnlyCollection<string> members, long version, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
-        LeaseArguments.ThrowIfInvalidMembers(members, nameof(members));
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return ValueTask.FromCanceled(cancellationToken);
-        }
-
         GetOrAddPool(pool).SetMembers(members, version);
         return ValueTask.CompletedTask;
     }
 
     /// <inheritdoc/>
-    public ValueTask<IReadOnlyList<string>> GetPoolMembersAsync(string pool, CancellationToken cancellationToken = default)
-    {
-        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return ValueTask.FromCanceled<IReadOnlyList<string>>(cancellationToken);
-        }
+    protected override ValueTask<IReadOnlyList<string>> GetPoolMembersCoreAsync(string pool, CancellationToken cancellationToken) =>
+        new ValueTask<IReadOnlyList<string>>(FindPool(pool)?.GetMembers() ?? []);
 
-        return new ValueTask<IReadOnlyList<string>>(FindPool(pool)?.GetMembers() ?? []);
+    /// <inheritdoc/>
+    protected override ValueTask<Lease?> TryAcquireLeastRecentlyUsedCoreAsync(string pool, TimeSpan ttl, CancellationToken cancellationToken) =>
+        TryAcquireLeastRecentlyUsedCoreAsync(pool, ttl, PoolState.AnyVersion, cancellationToken);
+
+    /// <inheritdoc/>
+    protected override ValueTask<Lease?> TryAcquireLeastRecentlyUsedCoreAsync(string pool, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken)
+    {
+        PoolMembersOutdatedException? outdated;
+        var lease = FindPool(pool) is { } state ? state.TryAcquireLeastRecentlyUsed(ttl, membersVersion, out outdated) : Unknown(pool, membersVersion, out outdated);
+        return Answer(lease, outdated);
     }
 
     /// <inheritdoc/>
-    public ValueTask<Lease?> TryAcquireLeastRecentlyUsedAsync(string pool, TimeSpan ttl, CancellationToken cancellationToken = default) =>
-        AcquireLeastRecentlyUsed(pool, ttl, PoolState.AnyVersion, cancellationToken);
+    protected override ValueTask<Lease?> TryAcquirePoolMemberCoreAsync(string pool, string member, TimeSpan ttl, CancellationToken cancellationToken) =>
+        TryAcquirePoolMemberCoreAsync(pool, member, ttl, PoolState.AnyVersion, cancellationToken);
 
     /// <inheritdoc/>
-    public ValueTask<Lease?> TryAcquireLeastRecentlyUsedAsync(string pool, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken = default)
+    protected override ValueTask<Lease?> TryAcquirePoolMemberCoreAsync(string pool, string member, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(membersVersion);
-        return AcquireLeastRecentlyUsed(pool, ttl, membersVersion, cancellationToken);
+        PoolMembersOutdatedException? outdated;
+        var lease = FindPool(pool) is { } state ? state.TryAcquireMember(member, ttl, membersVersion, out outdated) : Unknown(pool, membersVersion, out outdated);
+        return Answer(lease, outdated);
     }
 
     /// <inheritdoc/>
-    public ValueTask<Lease?> TryAcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, CancellationToken cancellationToken = default) =>
-        AcquirePoolMember(pool, member, ttl, PoolState.AnyVersion, cancellationToken);
+    protected override ValueTask<IReadOnlyList<LeaseState>> InspectPoolCoreAsync(string pool, CancellationToken cancellationToken) =>
+        new ValueTask<IReadOnlyList<LeaseState>>(FindPool(pool)?.Inspect() ?? []);
 
     /// <inheritdoc/>
-    public ValueTask<Lease?> TryAcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken = default)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(membersVersion);
-        return AcquirePoolMember(pool, member, ttl, membersVersion, cancellationToken);
-    }
+    protected override ValueTask<bool> ForceReleaseCoreAsync(string key, string? pool, CancellationToken cancellationToken) =>
+        new(pool is null ? keys.ForceRelease(key) : FindPool(pool)?.ForceRelease(key) ?? false);
 
     /// <inheritdoc/>
-    public ValueTask<IReadOnlyList<LeaseState>> InspectPoolAsync(string pool, CancellationToken cancellationToken = default)
-    {
-        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return ValueTask.FromCanceled<IReadOnlyList<LeaseState>>(cancellationToken);
-        }
-
-        return new ValueTask<IReadOnlyList<LeaseState>>(FindPool(pool)?.Inspect() ?? []);
-    }
+    protected override ValueTask<bool> WriteStateCoreAsync(Lease lease, ReadOnlyMemory<byte> state, CancellationToken cancellationToken) =>
+        new(lease.Pool is null ? keys.WriteState(lease, state) : FindPool(lease.Pool)?.WriteState(lease, state) ?? false);
 
     /// <inheritdoc/>
-    public ValueTask<bool> ForceReleaseAsync(string key, string? pool = null, CancellationToken cancellationToken = default)
-    {
-        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
-        if (pool is not null)
-        {
-            LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
-        }
-
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return ValueTask.FromCanceled<bool>(cancellationToken);
-        }
-
-        return new ValueTask<bool>(pool is null ? keys.ForceRelease(key) : FindPool(pool)?.ForceRelease(key) ?? false);
-    }
-
-    /// <inheritdoc/>
-    public ValueTask<bool> WriteStateAsync(Lease lease, ReadOnlyMemory<byte> state, CancellationToken cancellationToken = default)
-    {
-        LeaseArguments.ThrowIfInvalidLease(lease, nameof(lease));
-        LeaseArguments.ThrowIfInvalidState(state, nameof(state));
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return ValueTask.FromCanceled<bool>(cancellationToken);
-        }
-
-        return new ValueTask<bool>(lease.Pool is null ? keys.WriteState(lease, state) : FindPool(lease.Pool)?.WriteState(lease, state) ?? false);
-    }
-
-    /// <inheritdoc/>
-    public ValueTask<LeaseStateValue?> ReadStateAsync(string key, string? pool = null, CancellationToken cancellationToken = default)
-    {
-        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
-        if (pool is not null)
-        {
-            LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
-        }
-
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return ValueTask.FromCanceled<LeaseStateValue?>(cancellationToken);
-        }
-
-        return new ValueTask<LeaseStateValue?>(pool is null ? keys.ReadState(key) : FindPool(pool)?.ReadState(key));
-    }
+    protected override ValueTask<LeaseStateValue?> ReadStateCoreAsync(string key, string? pool, CancellationToken cancellationToken) =>
+        new(pool is null ? keys.ReadState(key) : FindPool(pool)?.ReadState(key));
 
     /// <inheritdoc/>
     /// <remarks>In process only: called on release, force release and when a cooldown ends. Costs nothing while nobody subscribes.</remarks>
@@ -233,35 +136,6 @@ public sealed class InMemoryLeaseStore : ILeaseStore, ILeaseReleaseSource
 
     /// <summary>Sizes of a pool's free and expiry indexes (tests of membership changes).</summary>
     internal (int Free, int Busy) PoolIndexSizes(string pool) => FindPool(pool)?.IndexSizes ?? (0, 0);
-
-    private ValueTask<Lease?> AcquireLeastRecentlyUsed(string pool, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken)
-    {
-        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
-        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return ValueTask.FromCanceled<Lease?>(cancellationToken);
-        }
-
-        PoolMembersOutdatedException? outdated;
-        var lease = FindPool(pool) is { } state ? state.TryAcquireLeastRecentlyUsed(ttl, membersVersion, out outdated) : Unknown(pool, membersVersion, out outdated);
-        return Answer(lease, outdated);
-    }
-
-    private ValueTask<Lease?> AcquirePoolMember(string pool, string member, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken)
-    {
-        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
-        LeaseArguments.ThrowIfInvalidKey(member, nameof(member));
-        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return ValueTask.FromCanceled<Lease?>(cancellationToken);
-        }
-
-        PoolMembersOutdatedException? outdated;
-        var lease = FindPool(pool) is { } state ? state.TryAcquireMember(member, ttl, membersVersion, out outdated) : Unknown(pool, membersVersion, out outdated);
-        return Answer(lease, outdated);
-    }
 
     // A pool this store never saw: nothing to claim, and outdated for any versioned acquire.
     private static Lease? Unknown(string pool, long membersVersion, out PoolMembersOutdatedException? outdated)

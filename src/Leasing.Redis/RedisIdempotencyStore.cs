@@ -20,7 +20,7 @@ namespace Leasing.Redis;
 /// once; expiries are not announced. An unreachable server throws <see cref="LeaseStoreUnavailableException"/>
 /// within the caller's cancellation and <see cref="RedisLeasingOptions.CommandTimeout"/>.</para>
 /// </remarks>
-public sealed class RedisIdempotencyStore : IIdempotencyStore, IIdempotencyCompletionSource
+public sealed class RedisIdempotencyStore : IdempotencyStore, IIdempotencyCompletionSource
 {
     private readonly IConnectionMultiplexer redis;
     private readonly IDatabase database;
@@ -45,12 +45,8 @@ public sealed class RedisIdempotencyStore : IIdempotencyStore, IIdempotencyCompl
     }
 
     /// <inheritdoc/>
-    public async ValueTask<IdempotencyClaim> TryClaimAsync(string key, string fingerprint, TimeSpan lease, CancellationToken cancellationToken = default)
+    protected override async ValueTask<IdempotencyClaim> TryClaimCoreAsync(string key, string fingerprint, TimeSpan lease, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
-        LeaseArguments.ThrowIfInvalidFingerprint(fingerprint, nameof(fingerprint));
-        LeaseArguments.ThrowIfInvalidTtl(lease, nameof(lease));
-        cancellationToken.ThrowIfCancellationRequested();
         var token = OwnerTokens.Create();
         var reply = (RedisResult[])(await RunAsync(IdempotencyScripts.Claim, key, [fingerprint, Micros(lease), token], "a claim", cancellationToken).ConfigureAwait(false))!;
         var record = ToRecord(key, reply);
@@ -64,55 +60,35 @@ public sealed class RedisIdempotencyStore : IIdempotencyStore, IIdempotencyCompl
     }
 
     /// <inheritdoc/>
-    public async ValueTask<bool> HeartbeatAsync(string key, string ownerToken, TimeSpan lease, CancellationToken cancellationToken = default)
+    protected override async ValueTask<bool> HeartbeatCoreAsync(string key, string ownerToken, TimeSpan lease, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
-        LeaseArguments.ThrowIfInvalidOwnerToken(ownerToken, nameof(ownerToken));
-        LeaseArguments.ThrowIfInvalidTtl(lease, nameof(lease));
-        cancellationToken.ThrowIfCancellationRequested();
         return (long)await RunAsync(IdempotencyScripts.Heartbeat, key, [ownerToken, Micros(lease)], "a heartbeat", cancellationToken).ConfigureAwait(false) == 1;
     }
 
     /// <inheritdoc/>
-    public async ValueTask<bool> CompleteAsync(string key, string ownerToken, IdempotencyOutcome outcome, ReadOnlyMemory<byte> payload, TimeSpan retention, CancellationToken cancellationToken = default)
+    protected override async ValueTask<bool> CompleteCoreAsync(string key, string ownerToken, IdempotencyOutcome outcome, ReadOnlyMemory<byte> payload, TimeSpan retention, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
-        LeaseArguments.ThrowIfInvalidOwnerToken(ownerToken, nameof(ownerToken));
-        if (outcome is not (IdempotencyOutcome.Succeeded or IdempotencyOutcome.Failed))
-        {
-            throw new ArgumentOutOfRangeException(nameof(outcome), outcome, "The outcome must be Succeeded or Failed.");
-        }
-
-        LeaseArguments.ThrowIfInvalidRetention(retention, nameof(retention));
-        cancellationToken.ThrowIfCancellationRequested();
         RedisValue status = outcome == IdempotencyOutcome.Succeeded ? "s" : "f";
         return (long)await RunAsync(IdempotencyScripts.Complete, key, [ownerToken, status, payload, Micros(retention), names.IdempotencyChannel(key)], "a completion", cancellationToken).ConfigureAwait(false) == 1;
     }
 
     /// <inheritdoc/>
-    public async ValueTask<bool> ReleaseAsync(string key, string ownerToken, CancellationToken cancellationToken = default)
+    protected override async ValueTask<bool> ReleaseCoreAsync(string key, string ownerToken, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
-        LeaseArguments.ThrowIfInvalidOwnerToken(ownerToken, nameof(ownerToken));
-        cancellationToken.ThrowIfCancellationRequested();
         return (long)await RunAsync(IdempotencyScripts.Release, key, [ownerToken, names.IdempotencyChannel(key)], "a release", cancellationToken).ConfigureAwait(false) == 1;
     }
 
     /// <inheritdoc/>
-    public async ValueTask<IdempotencyRecord?> GetAsync(string key, CancellationToken cancellationToken = default)
+    protected override async ValueTask<IdempotencyRecord?> GetCoreAsync(string key, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
-        cancellationToken.ThrowIfCancellationRequested();
         var result = await RunAsync(IdempotencyScripts.Get, key, [], "a read", cancellationToken).ConfigureAwait(false);
         return result.IsNull ? null : ToRecord(key, (RedisResult[])result!);
     }
 
     /// <inheritdoc/>
     /// <remarks>The key's fencing counter goes with the record; the clock term of the fencing rule still puts the next claim's token above it.</remarks>
-    public async ValueTask<bool> EvictAsync(string key, CancellationToken cancellationToken = default)
+    protected override async ValueTask<bool> EvictCoreAsync(string key, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
-        cancellationToken.ThrowIfCancellationRequested();
         return (long)await RunAsync(IdempotencyScripts.Evict, key, [names.IdempotencyChannel(key)], "an eviction", cancellationToken).ConfigureAwait(false) == 1;
     }
 

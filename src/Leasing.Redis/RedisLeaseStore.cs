@@ -33,7 +33,7 @@ namespace Leasing.Redis;
 /// <para>Redis cannot cancel a command in flight: a call cancelled by its token may still take
 /// effect on the server (an acquired lease then expires on its own).</para>
 /// </remarks>
-public sealed class RedisLeaseStore : ILeaseStore, ILeaseReleaseSource
+public sealed class RedisLeaseStore : LeaseStore, ILeaseReleaseSource
 {
     private const int MembersPerCall = 1000;
 
@@ -66,11 +66,8 @@ public sealed class RedisLeaseStore : ILeaseStore, ILeaseReleaseSource
     }
 
     /// <inheritdoc/>
-    public async ValueTask<Lease?> TryAcquireAsync(string key, TimeSpan ttl, CancellationToken cancellationToken = default)
+    protected override async ValueTask<Lease?> TryAcquireCoreAsync(string key, TimeSpan ttl, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
-        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
-        cancellationToken.ThrowIfCancellationRequested();
         var token = OwnerTokens.Create();
         RedisKey redisKey = names.SingleKey(key);
         var result = await RunAsync(LeaseScripts.SingleAcquire, [redisKey], [token, Micros(ttl)], "an acquire", cancellationToken).ConfigureAwait(false);
@@ -86,11 +83,8 @@ public sealed class RedisLeaseStore : ILeaseStore, ILeaseReleaseSource
     }
 
     /// <inheritdoc/>
-    public async ValueTask<Lease?> RenewAsync(Lease lease, TimeSpan ttl, CancellationToken cancellationToken = default)
+    protected override async ValueTask<Lease?> RenewCoreAsync(Lease lease, TimeSpan ttl, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidLease(lease, nameof(lease));
-        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
-        cancellationToken.ThrowIfCancellationRequested();
         var result = lease.Pool is null
             ? await RunAsync(LeaseScripts.SingleRenew, [names.SingleKey(lease.Key)], [lease.Token, Micros(ttl)], "a renew", cancellationToken).ConfigureAwait(false)
             : await RunAsync(LeaseScripts.PoolRenew, Pool(lease.Pool).Keys, [lease.Token, Micros(ttl), lease.Key], "a renew", cancellationToken).ConfigureAwait(false);
@@ -98,10 +92,8 @@ public sealed class RedisLeaseStore : ILeaseStore, ILeaseReleaseSource
     }
 
     /// <inheritdoc/>
-    public async ValueTask<bool> ReleaseAsync(Lease lease, CancellationToken cancellationToken = default)
+    protected override async ValueTask<bool> ReleaseCoreAsync(Lease lease, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidLease(lease, nameof(lease));
-        cancellationToken.ThrowIfCancellationRequested();
         if (lease.Pool is null)
         {
             return (long)await RunAsync(LeaseScripts.SingleRelease, [names.SingleKey(lease.Key)], [lease.Token], "a release", cancellationToken).ConfigureAwait(false) == 1;
@@ -112,11 +104,8 @@ public sealed class RedisLeaseStore : ILeaseStore, ILeaseReleaseSource
     }
 
     /// <inheritdoc/>
-    public async ValueTask<bool> ReleaseWithCooldownAsync(Lease lease, TimeSpan cooldown, CancellationToken cancellationToken = default)
+    protected override async ValueTask<bool> ReleaseWithCooldownCoreAsync(Lease lease, TimeSpan cooldown, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidLease(lease, nameof(lease));
-        LeaseArguments.ThrowIfInvalidTtl(cooldown, nameof(cooldown));
-        cancellationToken.ThrowIfCancellationRequested();
         var result = lease.Pool is null
             ? await RunAsync(LeaseScripts.SingleCooldown, [names.SingleKey(lease.Key)], [lease.Token, Micros(cooldown)], "a cooldown", cancellationToken).ConfigureAwait(false)
             : await RunAsync(LeaseScripts.PoolCooldown, Pool(lease.Pool).Keys, [lease.Token, Micros(cooldown), lease.Key], "a cooldown", cancellationToken).ConfigureAwait(false);
@@ -125,10 +114,8 @@ public sealed class RedisLeaseStore : ILeaseStore, ILeaseReleaseSource
 
     /// <inheritdoc/>
     /// <remarks>One script for all keys; on Redis Cluster one script per slot, sent together.</remarks>
-    public async ValueTask<IReadOnlyList<LeaseState>> InspectAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken = default)
+    protected override async ValueTask<IReadOnlyList<LeaseState>> InspectCoreAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidKeys(keys, nameof(keys));
-        cancellationToken.ThrowIfCancellationRequested();
         if (keys.Count == 0)
         {
             return [];
@@ -153,11 +140,8 @@ public sealed class RedisLeaseStore : ILeaseStore, ILeaseReleaseSource
     /// list. When another list with a version at least as new starts meanwhile, this one stops and
     /// the other wins.
     /// </remarks>
-    public async ValueTask SetPoolMembersAsync(string pool, IReadOnlyCollection<string> members, long version = 0, CancellationToken cancellationToken = default)
+    protected override async ValueTask SetPoolMembersCoreAsync(string pool, IReadOnlyCollection<string> members, long version, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
-        LeaseArguments.ThrowIfInvalidMembers(members, nameof(members));
-        cancellationToken.ThrowIfCancellationRequested();
         var keys = Pool(pool).Keys;
         var list = members.ToArray();
         long generation = 0;
@@ -197,10 +181,8 @@ public sealed class RedisLeaseStore : ILeaseStore, ILeaseReleaseSource
     }
 
     /// <inheritdoc/>
-    public async ValueTask<IReadOnlyList<string>> GetPoolMembersAsync(string pool, CancellationToken cancellationToken = default)
+    protected override async ValueTask<IReadOnlyList<string>> GetPoolMembersCoreAsync(string pool, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
-        cancellationToken.ThrowIfCancellationRequested();
         var result = await RunAsync(LeaseScripts.PoolMembers, Pool(pool).Keys, [], "a member list read", cancellationToken).ConfigureAwait(false);
         var members = ((RedisResult[])result!).Select(static r => (string)r!).ToArray();
         Array.Sort(members, StringComparer.Ordinal);
@@ -208,37 +190,37 @@ public sealed class RedisLeaseStore : ILeaseStore, ILeaseReleaseSource
     }
 
     /// <inheritdoc/>
-    public ValueTask<Lease?> TryAcquireLeastRecentlyUsedAsync(string pool, TimeSpan ttl, CancellationToken cancellationToken = default) =>
-        AcquireLeastRecentlyUsedAsync(pool, ttl, AnyVersion, cancellationToken);
+    protected override ValueTask<Lease?> TryAcquireLeastRecentlyUsedCoreAsync(string pool, TimeSpan ttl, CancellationToken cancellationToken) =>
+        TryAcquireLeastRecentlyUsedCoreAsync(pool, ttl, AnyVersion, cancellationToken);
 
     /// <inheritdoc/>
     /// <remarks>The check reads the version field of the pool's meta hash in the same script: still one EVALSHA.</remarks>
-    public ValueTask<Lease?> TryAcquireLeastRecentlyUsedAsync(string pool, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken = default)
+    protected override async ValueTask<Lease?> TryAcquireLeastRecentlyUsedCoreAsync(string pool, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(membersVersion);
-        return AcquireLeastRecentlyUsedAsync(pool, ttl, membersVersion, cancellationToken);
+        var token = OwnerTokens.Create();
+        var names = Pool(pool);
+        var result = await RunAsync(LeaseScripts.PoolAcquireLeastRecentlyUsed, names.Keys, [token, Micros(ttl), membersVersion], "an acquire", cancellationToken).ConfigureAwait(false);
+        return await ClaimedAsync(result, pool, names, token, membersVersion, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
-    public ValueTask<Lease?> TryAcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, CancellationToken cancellationToken = default) =>
-        AcquirePoolMemberAsync(pool, member, ttl, AnyVersion, cancellationToken);
+    protected override ValueTask<Lease?> TryAcquirePoolMemberCoreAsync(string pool, string member, TimeSpan ttl, CancellationToken cancellationToken) =>
+        TryAcquirePoolMemberCoreAsync(pool, member, ttl, AnyVersion, cancellationToken);
 
     /// <inheritdoc/>
     /// <remarks>The check reads the version field of the pool's meta hash in the same script: still one EVALSHA.</remarks>
-    public ValueTask<Lease?> TryAcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken = default)
+    protected override async ValueTask<Lease?> TryAcquirePoolMemberCoreAsync(string pool, string member, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(membersVersion);
-        return AcquirePoolMemberAsync(pool, member, ttl, membersVersion, cancellationToken);
+        var token = OwnerTokens.Create();
+        var names = Pool(pool);
+        var result = await RunAsync(LeaseScripts.PoolAcquireMember, names.Keys, [token, Micros(ttl), member, membersVersion], "an acquire", cancellationToken).ConfigureAwait(false);
+        return await ClaimedAsync(result, pool, names, token, membersVersion, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
     /// <remarks>One script: the release and the claim in one atomic step, one round trip.</remarks>
-    public async ValueTask<ReleaseAndAcquireResult> ReleaseAndAcquireLeastRecentlyUsedAsync(Lease lease, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken = default)
+    protected override async ValueTask<ReleaseAndAcquireResult> ReleaseAndAcquireLeastRecentlyUsedCoreAsync(Lease lease, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidPoolLease(lease, nameof(lease));
-        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
-        ArgumentOutOfRangeException.ThrowIfNegative(membersVersion);
-        cancellationToken.ThrowIfCancellationRequested();
         var token = OwnerTokens.Create();
         var pool = Pool(lease.Pool!);
         var result = await RunAsync(LeaseScripts.PoolReleaseAndAcquire, pool.Keys, [lease.Token, token, Micros(ttl), lease.Key, membersVersion, pool.Channel], "a release and acquire", cancellationToken).ConfigureAwait(false);
@@ -273,10 +255,8 @@ public sealed class RedisLeaseStore : ILeaseStore, ILeaseReleaseSource
     }
 
     /// <inheritdoc/>
-    public async ValueTask<IReadOnlyList<LeaseState>> InspectPoolAsync(string pool, CancellationToken cancellationToken = default)
+    protected override async ValueTask<IReadOnlyList<LeaseState>> InspectPoolCoreAsync(string pool, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
-        cancellationToken.ThrowIfCancellationRequested();
         var reply = (RedisResult[])(await RunAsync(LeaseScripts.PoolInspect, Pool(pool).Keys, [], "a pool inspection", cancellationToken).ConfigureAwait(false))!;
         var now = (long)reply[0];
         var members = (RedisResult[])reply[1]!;
@@ -319,15 +299,8 @@ public sealed class RedisLeaseStore : ILeaseStore, ILeaseReleaseSource
     }
 
     /// <inheritdoc/>
-    public async ValueTask<bool> ForceReleaseAsync(string key, string? pool = null, CancellationToken cancellationToken = default)
+    protected override async ValueTask<bool> ForceReleaseCoreAsync(string key, string? pool, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
-        if (pool is not null)
-        {
-            LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
-        }
-
-        cancellationToken.ThrowIfCancellationRequested();
         if (pool is null)
         {
             return (long)await RunAsync(LeaseScripts.SingleForceRelease, [names.SingleKey(key)], [], "a force release", cancellationToken).ConfigureAwait(false) == 1;
@@ -342,11 +315,8 @@ public sealed class RedisLeaseStore : ILeaseStore, ILeaseReleaseSource
     /// One script. A single key's state lives in fields of its hash, which then no longer expires; a pool
     /// member's lives in the pool's state hash, under the pool's hash tag (one cluster slot).
     /// </remarks>
-    public async ValueTask<bool> WriteStateAsync(Lease lease, ReadOnlyMemory<byte> state, CancellationToken cancellationToken = default)
+    protected override async ValueTask<bool> WriteStateCoreAsync(Lease lease, ReadOnlyMemory<byte> state, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidLease(lease, nameof(lease));
-        LeaseArguments.ThrowIfInvalidState(state, nameof(state));
-        cancellationToken.ThrowIfCancellationRequested();
         var result = lease.Pool is null
             ? await RunAsync(LeaseScripts.SingleWriteState, [names.SingleKey(lease.Key)], [lease.Token, state], "a state write", cancellationToken).ConfigureAwait(false)
             : await RunAsync(LeaseScripts.PoolWriteState, Pool(lease.Pool).Keys, [lease.Token, lease.Key, state], "a state write", cancellationToken).ConfigureAwait(false);
@@ -354,15 +324,8 @@ public sealed class RedisLeaseStore : ILeaseStore, ILeaseReleaseSource
     }
 
     /// <inheritdoc/>
-    public async ValueTask<LeaseStateValue?> ReadStateAsync(string key, string? pool = null, CancellationToken cancellationToken = default)
+    protected override async ValueTask<LeaseStateValue?> ReadStateCoreAsync(string key, string? pool, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
-        if (pool is not null)
-        {
-            LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
-        }
-
-        cancellationToken.ThrowIfCancellationRequested();
         var read = pool is null
             ? database.HashGetAsync(names.SingleKey(key), SingleStateFields)
             : database.HashGetAsync(Pool(pool).Names.State, ["d:" + key, "f:" + key, "w:" + key]);
@@ -406,29 +369,6 @@ public sealed class RedisLeaseStore : ILeaseStore, ILeaseReleaseSource
         return end > now
             ? new LeaseState(key, held ? LeaseStatus.Held : LeaseStatus.CoolingDown, FromMicros(end), last, fencing)
             : new LeaseState(key, LeaseStatus.Free, null, last, fencing);
-    }
-
-    private async ValueTask<Lease?> AcquireLeastRecentlyUsedAsync(string pool, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken)
-    {
-        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
-        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
-        cancellationToken.ThrowIfCancellationRequested();
-        var token = OwnerTokens.Create();
-        var names = Pool(pool);
-        var result = await RunAsync(LeaseScripts.PoolAcquireLeastRecentlyUsed, names.Keys, [token, Micros(ttl), membersVersion], "an acquire", cancellationToken).ConfigureAwait(false);
-        return await ClaimedAsync(result, pool, names, token, membersVersion, cancellationToken).ConfigureAwait(false);
-    }
-
-    private async ValueTask<Lease?> AcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken)
-    {
-        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
-        LeaseArguments.ThrowIfInvalidKey(member, nameof(member));
-        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
-        cancellationToken.ThrowIfCancellationRequested();
-        var token = OwnerTokens.Create();
-        var names = Pool(pool);
-        var result = await RunAsync(LeaseScripts.PoolAcquireMember, names.Keys, [token, Micros(ttl), member, membersVersion], "an acquire", cancellationToken).ConfigureAwait(false);
-        return await ClaimedAsync(result, pool, names, token, membersVersion, cancellationToken).ConfigureAwait(false);
     }
 
     // The pool acquires answer nil (busy), {member, fencing, expiresAt}, or, when the members version
@@ -483,7 +423,7 @@ public sealed class RedisLeaseStore : ILeaseStore, ILeaseReleaseSource
     {
         try
         {
-            await ReleaseAsync(lease, CancellationToken.None).ConfigureAwait(false);
+            await ReleaseCoreAsync(lease, CancellationToken.None).ConfigureAwait(false);
         }
         catch (LeaseStoreUnavailableException)
         {

@@ -12,7 +12,7 @@ namespace Leasing.Sql;
 /// Call <see cref="EnsureSchemaAsync"/> once before use. Options, clock and failures are those of
 /// <see cref="SqlLeaseStore"/>: a driver error or timeout throws <see cref="LeaseStoreUnavailableException"/>.
 /// </remarks>
-public sealed class SqlIdempotencyStore : IIdempotencyStore, IIdempotencyCompletionSource
+public sealed class SqlIdempotencyStore : IdempotencyStore, IIdempotencyCompletionSource
 {
     private readonly SqlRunner _runner;
     private readonly IdempotencyStatements _sql;
@@ -42,11 +42,8 @@ public sealed class SqlIdempotencyStore : IIdempotencyStore, IIdempotencyComplet
         SqlSchema.EnsureAsync(_runner, SqlSchema.Idempotency, cancellationToken);
 
     /// <inheritdoc/>
-    public ValueTask<IdempotencyClaim> TryClaimAsync(string key, string fingerprint, TimeSpan lease, CancellationToken cancellationToken = default)
+    protected override ValueTask<IdempotencyClaim> TryClaimCoreAsync(string key, string fingerprint, TimeSpan lease, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
-        LeaseArguments.ThrowIfInvalidFingerprint(fingerprint, nameof(fingerprint));
-        LeaseArguments.ThrowIfInvalidTtl(lease, nameof(lease));
         var owner = OwnerTokens.Create();
         var args = new SqlArgs().Text("key", key).Text("fingerprint", fingerprint).Text("owner", owner)
             .Int64("lease", SqlLeaseStore.Micro(lease)).Int64("unfinished", SqlLeaseStore.Micro(IdempotencyStatements.UnfinishedRetention));
@@ -54,27 +51,16 @@ public sealed class SqlIdempotencyStore : IIdempotencyStore, IIdempotencyComplet
     }
 
     /// <inheritdoc/>
-    public ValueTask<bool> HeartbeatAsync(string key, string ownerToken, TimeSpan lease, CancellationToken cancellationToken = default)
+    protected override ValueTask<bool> HeartbeatCoreAsync(string key, string ownerToken, TimeSpan lease, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
-        LeaseArguments.ThrowIfInvalidOwnerToken(ownerToken, nameof(ownerToken));
-        LeaseArguments.ThrowIfInvalidTtl(lease, nameof(lease));
         var args = new SqlArgs().Text("key", key).Text("owner", ownerToken)
             .Int64("lease", SqlLeaseStore.Micro(lease)).Int64("unfinished", SqlLeaseStore.Micro(IdempotencyStatements.UnfinishedRetention));
         return _runner.QuerySingleAsync(_sql.Heartbeat, args, Found, false, cancellationToken);
     }
 
     /// <inheritdoc/>
-    public ValueTask<bool> CompleteAsync(string key, string ownerToken, IdempotencyOutcome outcome, ReadOnlyMemory<byte> payload, TimeSpan retention, CancellationToken cancellationToken = default)
+    protected override ValueTask<bool> CompleteCoreAsync(string key, string ownerToken, IdempotencyOutcome outcome, ReadOnlyMemory<byte> payload, TimeSpan retention, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
-        LeaseArguments.ThrowIfInvalidOwnerToken(ownerToken, nameof(ownerToken));
-        if (outcome is not (IdempotencyOutcome.Succeeded or IdempotencyOutcome.Failed))
-        {
-            throw new ArgumentOutOfRangeException(nameof(outcome), outcome, "The outcome must be Succeeded or Failed.");
-        }
-
-        LeaseArguments.ThrowIfInvalidRetention(retention, nameof(retention));
         var status = outcome == IdempotencyOutcome.Succeeded ? IdempotencyStatus.Succeeded : IdempotencyStatus.Failed;
         var args = new SqlArgs().Text("key", key).Text("owner", ownerToken).Int64("status", (long)status)
             .Bytes("result", payload).Int64("retention", SqlLeaseStore.Micro(retention));
@@ -82,28 +68,20 @@ public sealed class SqlIdempotencyStore : IIdempotencyStore, IIdempotencyComplet
     }
 
     /// <inheritdoc/>
-    public ValueTask<bool> ReleaseAsync(string key, string ownerToken, CancellationToken cancellationToken = default)
+    protected override ValueTask<bool> ReleaseCoreAsync(string key, string ownerToken, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
-        LeaseArguments.ThrowIfInvalidOwnerToken(ownerToken, nameof(ownerToken));
         var args = new SqlArgs().Text("key", key).Text("owner", ownerToken)
             .Int64("unfinished", SqlLeaseStore.Micro(IdempotencyStatements.UnfinishedRetention));
         return SignalAsync(_runner.QuerySingleAsync(_sql.Release, args, Found, false, cancellationToken), key);
     }
 
     /// <inheritdoc/>
-    public ValueTask<IdempotencyRecord?> GetAsync(string key, CancellationToken cancellationToken = default)
-    {
-        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
-        return _runner.QuerySingleAsync(_sql.Get, new SqlArgs().Text("key", key), ReadRecord, null, cancellationToken, write: false);
-    }
+    protected override ValueTask<IdempotencyRecord?> GetCoreAsync(string key, CancellationToken cancellationToken) =>
+        _runner.QuerySingleAsync(_sql.Get, new SqlArgs().Text("key", key), ReadRecord, null, cancellationToken, write: false);
 
     /// <inheritdoc/>
-    public ValueTask<bool> EvictAsync(string key, CancellationToken cancellationToken = default)
-    {
-        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
-        return SignalAsync(_runner.QuerySingleAsync(_sql.Evict, new SqlArgs().Text("key", key), Found, false, cancellationToken), key);
-    }
+    protected override ValueTask<bool> EvictCoreAsync(string key, CancellationToken cancellationToken) =>
+        SignalAsync(_runner.QuerySingleAsync(_sql.Evict, new SqlArgs().Text("key", key), Found, false, cancellationToken), key);
 
     /// <summary>
     /// Deletes the records past their end, key and payload together, in batches of a few hundred rows a statement

@@ -20,7 +20,7 @@ namespace Leasing.Sql;
 /// throws <see cref="LeaseStoreUnavailableException"/> (the driver's exception inside); the caller's
 /// cancellation throws <see cref="OperationCanceledException"/>.</para>
 /// </remarks>
-public sealed class SqlLeaseStore : ILeaseStore, ILeaseReleaseSource
+public sealed class SqlLeaseStore : LeaseStore, ILeaseReleaseSource
 {
     // The members version the unversioned pool acquires pass to the statements: no check.
     private const long AnyVersion = -1;
@@ -55,20 +55,16 @@ public sealed class SqlLeaseStore : ILeaseStore, ILeaseReleaseSource
         SqlSchema.EnsureAsync(_runner, SqlSchema.Leases, cancellationToken);
 
     /// <inheritdoc/>
-    public ValueTask<Lease?> TryAcquireAsync(string key, TimeSpan ttl, CancellationToken cancellationToken = default)
+    protected override ValueTask<Lease?> TryAcquireCoreAsync(string key, TimeSpan ttl, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
-        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
         var token = OwnerTokens.Create();
         var args = new SqlArgs().Text("name", key).Text("token", token).Int64("ttl", Micro(ttl));
         return _runner.QuerySingleAsync(_sql.Acquire, args, r => new Lease(key, token, r.GetInt64(0), Time(r.GetInt64(1))), null, cancellationToken);
     }
 
     /// <inheritdoc/>
-    public ValueTask<Lease?> RenewAsync(Lease lease, TimeSpan ttl, CancellationToken cancellationToken = default)
+    protected override ValueTask<Lease?> RenewCoreAsync(Lease lease, TimeSpan ttl, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidLease(lease, nameof(lease));
-        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
         var args = Target(lease).Int64("ttl", Micro(ttl));
         return _runner.QuerySingleAsync(
             lease.Pool is null ? _sql.Renew : _sql.RenewMember,
@@ -79,9 +75,8 @@ public sealed class SqlLeaseStore : ILeaseStore, ILeaseReleaseSource
     }
 
     /// <inheritdoc/>
-    public async ValueTask<bool> ReleaseAsync(Lease lease, CancellationToken cancellationToken = default)
+    protected override async ValueTask<bool> ReleaseCoreAsync(Lease lease, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidLease(lease, nameof(lease));
         var released = await _runner.QuerySingleAsync(lease.Pool is null ? _sql.Release : _sql.ReleaseMember, Target(lease), Found, false, cancellationToken).ConfigureAwait(false);
         if (released && lease.Pool is not null)
         {
@@ -92,18 +87,15 @@ public sealed class SqlLeaseStore : ILeaseStore, ILeaseReleaseSource
     }
 
     /// <inheritdoc/>
-    public async ValueTask<bool> ReleaseWithCooldownAsync(Lease lease, TimeSpan cooldown, CancellationToken cancellationToken = default)
+    protected override async ValueTask<bool> ReleaseWithCooldownCoreAsync(Lease lease, TimeSpan cooldown, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidLease(lease, nameof(lease));
-        LeaseArguments.ThrowIfInvalidTtl(cooldown, nameof(cooldown));
         var args = Target(lease).Int64("ttl", Micro(cooldown));
         return await _runner.QuerySingleAsync(lease.Pool is null ? _sql.Cooldown : _sql.CooldownMember, args, Found, false, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
-    public async ValueTask<IReadOnlyList<LeaseState>> InspectAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken = default)
+    protected override async ValueTask<IReadOnlyList<LeaseState>> InspectCoreAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidKeys(keys, nameof(keys));
         if (keys.Count == 0)
         {
             return [];
@@ -121,62 +113,46 @@ public sealed class SqlLeaseStore : ILeaseStore, ILeaseReleaseSource
     }
 
     /// <inheritdoc/>
-    public async ValueTask SetPoolMembersAsync(string pool, IReadOnlyCollection<string> members, long version = 0, CancellationToken cancellationToken = default)
+    protected override async ValueTask SetPoolMembersCoreAsync(string pool, IReadOnlyCollection<string> members, long version, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
-        LeaseArguments.ThrowIfInvalidMembers(members, nameof(members));
         var args = new SqlArgs().Text("pool", pool).Int64("version", version)
             .Text("members", JsonSerializer.Serialize(members, SqlJson.Default.IReadOnlyCollectionString));
         await _runner.ExecuteAsync(_sql.SetMembers, args, cancellationToken, rollbackOnError: Dialect == SqlDialect.Sqlite).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
-    public async ValueTask<IReadOnlyList<string>> GetPoolMembersAsync(string pool, CancellationToken cancellationToken = default)
+    protected override async ValueTask<IReadOnlyList<string>> GetPoolMembersCoreAsync(string pool, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
         return await _runner.QueryListAsync(_sql.GetMembers, new SqlArgs().Text("pool", pool), r => r.GetString(0), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
-    public ValueTask<Lease?> TryAcquireLeastRecentlyUsedAsync(string pool, TimeSpan ttl, CancellationToken cancellationToken = default) =>
-        AcquireLeastRecentlyUsedAsync(pool, ttl, AnyVersion, cancellationToken);
+    protected override ValueTask<Lease?> TryAcquireLeastRecentlyUsedCoreAsync(string pool, TimeSpan ttl, CancellationToken cancellationToken) =>
+        TryAcquireLeastRecentlyUsedCoreAsync(pool, ttl, AnyVersion, cancellationToken);
 
     /// <inheritdoc/>
     /// <remarks>The check reads the pool's version row in the acquire statement itself.</remarks>
-    public ValueTask<Lease?> TryAcquireLeastRecentlyUsedAsync(string pool, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken = default)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(membersVersion);
-        return AcquireLeastRecentlyUsedAsync(pool, ttl, membersVersion, cancellationToken);
-    }
+    protected override ValueTask<Lease?> TryAcquireLeastRecentlyUsedCoreAsync(string pool, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken) =>
+        ClaimPoolMemberAsync(_sql.AcquireLeastRecentlyUsed, new SqlArgs().Text("pool", pool), pool, ttl, membersVersion, cancellationToken);
 
     /// <inheritdoc/>
-    public ValueTask<Lease?> TryAcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, CancellationToken cancellationToken = default) =>
-        AcquirePoolMemberAsync(pool, member, ttl, AnyVersion, cancellationToken);
+    protected override ValueTask<Lease?> TryAcquirePoolMemberCoreAsync(string pool, string member, TimeSpan ttl, CancellationToken cancellationToken) =>
+        TryAcquirePoolMemberCoreAsync(pool, member, ttl, AnyVersion, cancellationToken);
 
     /// <inheritdoc/>
     /// <remarks>The check reads the pool's version row in the acquire statement itself.</remarks>
-    public ValueTask<Lease?> TryAcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken = default)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(membersVersion);
-        return AcquirePoolMemberAsync(pool, member, ttl, membersVersion, cancellationToken);
-    }
+    protected override ValueTask<Lease?> TryAcquirePoolMemberCoreAsync(string pool, string member, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken) =>
+        ClaimPoolMemberAsync(_sql.AcquireMember, new SqlArgs().Text("pool", pool).Text("member", member), pool, ttl, membersVersion, cancellationToken);
 
     /// <inheritdoc/>
-    public async ValueTask<IReadOnlyList<LeaseState>> InspectPoolAsync(string pool, CancellationToken cancellationToken = default)
+    protected override async ValueTask<IReadOnlyList<LeaseState>> InspectPoolCoreAsync(string pool, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
         return await _runner.QueryListAsync(_sql.InspectPool, new SqlArgs().Text("pool", pool), r => ReadState(r, 1, r.GetString(0)), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
-    public async ValueTask<bool> ForceReleaseAsync(string key, string? pool = null, CancellationToken cancellationToken = default)
+    protected override async ValueTask<bool> ForceReleaseCoreAsync(string key, string? pool, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
-        if (pool is not null)
-        {
-            LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
-        }
-
         var args = pool is null ? new SqlArgs().Text("name", key) : new SqlArgs().Text("pool", pool).Text("member", key);
         var released = await _runner.QuerySingleAsync(pool is null ? _sql.ForceRelease : _sql.ForceReleaseMember, args, Found, false, cancellationToken).ConfigureAwait(false);
         if (released && pool is not null)
@@ -231,21 +207,6 @@ public sealed class SqlLeaseStore : ILeaseStore, ILeaseReleaseSource
     /// <returns>The dialect and table prefix.</returns>
     public override string ToString() => $"SqlLeaseStore {{ Dialect = {Dialect}, TablePrefix = {_runner.Names.Prefix} }}";
 
-    private ValueTask<Lease?> AcquireLeastRecentlyUsedAsync(string pool, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken)
-    {
-        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
-        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
-        return ClaimPoolMemberAsync(_sql.AcquireLeastRecentlyUsed, new SqlArgs().Text("pool", pool), pool, ttl, membersVersion, cancellationToken);
-    }
-
-    private ValueTask<Lease?> AcquirePoolMemberAsync(string pool, string member, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken)
-    {
-        LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
-        LeaseArguments.ThrowIfInvalidKey(member, nameof(member));
-        LeaseArguments.ThrowIfInvalidTtl(ttl, nameof(ttl));
-        return ClaimPoolMemberAsync(_sql.AcquireMember, new SqlArgs().Text("pool", pool).Text("member", member), pool, ttl, membersVersion, cancellationToken);
-    }
-
     private async ValueTask<Lease?> ClaimPoolMemberAsync(string sql, SqlArgs args, string pool, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken)
     {
         var token = OwnerTokens.Create();
@@ -288,23 +249,15 @@ public sealed class SqlLeaseStore : ILeaseStore, ILeaseReleaseSource
     /// waits for the write to commit) and the state row upserted. State rows live in a table of their own,
     /// which the purge of old single-key rows does not touch.
     /// </remarks>
-    public async ValueTask<bool> WriteStateAsync(Lease lease, ReadOnlyMemory<byte> state, CancellationToken cancellationToken = default)
+    protected override async ValueTask<bool> WriteStateCoreAsync(Lease lease, ReadOnlyMemory<byte> state, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidLease(lease, nameof(lease));
-        LeaseArguments.ThrowIfInvalidState(state, nameof(state));
         var args = Target(lease).Bytes("data", state);
         return await _runner.QuerySingleAsync(lease.Pool is null ? _sql.WriteState : _sql.WriteMemberState, args, Found, false, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
-    public ValueTask<LeaseStateValue?> ReadStateAsync(string key, string? pool = null, CancellationToken cancellationToken = default)
+    protected override ValueTask<LeaseStateValue?> ReadStateCoreAsync(string key, string? pool, CancellationToken cancellationToken)
     {
-        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
-        if (pool is not null)
-        {
-            LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
-        }
-
         var args = pool is null ? new SqlArgs().Text("name", key) : new SqlArgs().Text("pool", pool).Text("member", key);
         return _runner.QuerySingleAsync(
             pool is null ? _sql.ReadState : _sql.ReadMemberState,

@@ -4,7 +4,8 @@ namespace Leasing;
 
 /// <summary>
 /// The argument rules every backend applies before any I/O, in one place so that all backends
-/// reject the same input with the same message. Backend authors call these first.
+/// reject the same input with the same message. <see cref="LeaseStore"/> and <see cref="IdempotencyStore"/>
+/// apply them for a backend built on them; a backend that implements the interfaces directly calls these first.
 /// </summary>
 public static class LeaseArguments
 {
