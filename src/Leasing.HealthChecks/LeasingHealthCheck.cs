@@ -41,7 +41,7 @@ public sealed class LeasingHealthCheck : IHealthCheck
         ArgumentNullException.ThrowIfNull(context);
         var data = new Dictionary<string, object>(StringComparer.Ordinal)
         {
-            ["backend"] = LeasingTelemetry.BackendOf(_leases),
+            ["backend"] = _leases.BackendName,
         };
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -12,7 +12,7 @@ internal sealed class LeasingHealthCheckOptionsValidator : OptionsRules<LeasingH
             failures.Add($"LeasingHealthCheckOptions.Timeout must be greater than zero (was {options.Timeout}).");
         }
 
-        if (LeaseArguments.BrokenKeyRule(options.ProbeKey) is { } rule)
+        if (!LeaseArguments.IsValidKey(options.ProbeKey, out var rule))
         {
             failures.Add($"LeasingHealthCheckOptions.ProbeKey is invalid: {rule}");
         }

@@ -28,6 +28,9 @@ public sealed class InMemoryIdempotencyStore : IdempotencyStore, IIdempotencyCom
     private readonly ConcurrentDictionary<string, Action[]> subscribers = new(StringComparer.Ordinal);
     private readonly Lock subscribersGate = new();
 
+    /// <inheritdoc />
+    public override string BackendName => "memory";
+
     /// <summary>Creates an empty store.</summary>
     /// <param name="timeProvider">The backend clock; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
     public InMemoryIdempotencyStore(TimeProvider? timeProvider = null)

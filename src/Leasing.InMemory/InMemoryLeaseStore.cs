@@ -28,6 +28,9 @@ public sealed class InMemoryLeaseStore : LeaseStore, ILeaseReleaseSource
     private readonly KeyTable keys;
     private readonly ConcurrentDictionary<string, PoolState> pools = new(StringComparer.Ordinal);
 
+    /// <inheritdoc />
+    public override string BackendName => "memory";
+
     /// <summary>Creates an empty store.</summary>
     /// <param name="timeProvider">The backend clock; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
     public InMemoryLeaseStore(TimeProvider? timeProvider = null)

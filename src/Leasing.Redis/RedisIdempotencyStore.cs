@@ -28,6 +28,9 @@ public sealed class RedisIdempotencyStore : IdempotencyStore, IIdempotencyComple
     private readonly TimeSpan timeout;
     private readonly string endpoint;
 
+    /// <inheritdoc />
+    public override string BackendName => "redis";
+
     /// <summary>Creates a store over a shared connection.</summary>
     /// <param name="redis">The connection; the store does not dispose it.</param>
     /// <param name="options">The options; defaults when <see langword="null"/>. <see cref="RedisLeasingOptions.WaitForReplicas"/> does not apply here.</param>

@@ -48,6 +48,9 @@ public sealed class RedisLeaseStore : LeaseStore, ILeaseReleaseSource
     private readonly string endpoint;
     private readonly ConcurrentDictionary<string, PoolNames> pools = new(StringComparer.Ordinal);
 
+    /// <inheritdoc />
+    public override string BackendName => "redis";
+
     /// <summary>Creates a store over a shared connection.</summary>
     /// <param name="redis">The connection; the store does not dispose it.</param>
     /// <param name="options">The options; defaults when <see langword="null"/>.</param>

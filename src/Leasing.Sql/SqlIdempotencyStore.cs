@@ -33,6 +33,9 @@ public sealed class SqlIdempotencyStore : IdempotencyStore, IIdempotencyCompleti
     /// <summary>The dialect this store speaks.</summary>
     public SqlDialect Dialect => _runner.Dialect;
 
+    /// <inheritdoc />
+    public override string BackendName => Dialect == SqlDialect.Sqlite ? "sqlite" : "postgresql";
+
     /// <summary>Creates the idempotency table and schema version row if missing. Idempotent; safe from several processes at once.</summary>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>A task that completes when the schema is ready.</returns>

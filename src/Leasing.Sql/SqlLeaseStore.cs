@@ -43,6 +43,9 @@ public sealed class SqlLeaseStore : LeaseStore, ILeaseReleaseSource
     /// <summary>The dialect this store speaks.</summary>
     public SqlDialect Dialect => _runner.Dialect;
 
+    /// <inheritdoc />
+    public override string BackendName => Dialect == SqlDialect.Sqlite ? "sqlite" : "postgresql";
+
     /// <summary>
     /// Creates the lease tables, indexes and schema version row if missing (and, on SQLite, switches the
     /// file to WAL). Idempotent; safe to call from several processes at once.

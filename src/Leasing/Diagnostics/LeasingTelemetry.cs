@@ -20,7 +20,7 @@ public static class LeasingTelemetry
     /// <summary>Tag: the pool name.</summary>
     public const string PoolTag = "leasing.pool";
 
-    /// <summary>Tag: the backend ("memory", "redis", "sql", ...).</summary>
+    /// <summary>Tag: the backend (<see cref="ILeaseStore.BackendName"/>: "memory", "redis", "sqlite", "postgresql", ...).</summary>
     public const string BackendTag = "leasing.backend";
 
     /// <summary>
@@ -80,6 +80,7 @@ public static class LeasingTelemetry
 
     internal static void Untrack(ChannelPool pool) => Pools.TryRemove(pool, out _);
 
+    /// <summary>The default <see cref="ILeaseStore.BackendName"/>: the type name, lower case, without a store suffix.</summary>
     internal static string BackendOf(object store)
     {
         var name = store.GetType().Name;

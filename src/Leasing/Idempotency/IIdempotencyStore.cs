@@ -11,6 +11,14 @@ namespace Leasing;
 /// </remarks>
 public interface IIdempotencyStore
 {
+    /// <summary>
+    /// The backend's name in telemetry tags (<see cref="LeasingTelemetry.BackendTag"/>) and health data:
+    /// <c>memory</c>, <c>redis</c>, <c>sqlite</c> or <c>postgresql</c> for the library's stores. A store
+    /// that does not name itself (a decorator, a backend of your own) is named after its type: lower
+    /// case, without a <c>LeaseStore</c>/<c>IdempotencyStore</c>/<c>Store</c> suffix.
+    /// </summary>
+    string BackendName => LeasingTelemetry.BackendOf(this);
+
     /// <summary>Claims the key if absent, released, or its in-progress lease expired; otherwise reports what is there. A fingerprint mismatch is reported first.</summary>
     /// <param name="key">The idempotency key.</param>
     /// <param name="fingerprint">The fingerprint of the input.</param>

@@ -17,6 +17,9 @@ public abstract class IdempotencyStore : IIdempotencyStore
     {
     }
 
+    /// <inheritdoc />
+    public abstract string BackendName { get; }
+
     /// <inheritdoc/>
     public ValueTask<IdempotencyClaim> TryClaimAsync(string key, string fingerprint, TimeSpan lease, CancellationToken cancellationToken = default)
     {

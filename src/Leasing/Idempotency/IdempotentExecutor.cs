@@ -63,7 +63,7 @@ public sealed class IdempotentExecutor : IAsyncDisposable
         _time = timeProvider ?? TimeProvider.System;
         _replays = options.ReplayCacheDuration > TimeSpan.Zero ? new ReplayCache(options.ReplayCacheDuration, _time) : null;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
-        _tags = [new(LeasingTelemetry.BackendTag, LeasingTelemetry.BackendOf(store))];
+        _tags = [new(LeasingTelemetry.BackendTag, store.BackendName)];
     }
 
     /// <summary>Runs <paramref name="action"/> once for <paramref name="key"/>, or replays its outcome.</summary>

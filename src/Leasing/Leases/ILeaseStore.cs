@@ -14,6 +14,14 @@ namespace Leasing;
 /// </remarks>
 public interface ILeaseStore
 {
+    /// <summary>
+    /// The backend's name in telemetry tags (<see cref="LeasingTelemetry.BackendTag"/>) and health data:
+    /// <c>memory</c>, <c>redis</c>, <c>sqlite</c> or <c>postgresql</c> for the library's stores. A store
+    /// that does not name itself (a decorator, a backend of your own) is named after its type: lower
+    /// case, without a <c>LeaseStore</c>/<c>IdempotencyStore</c>/<c>Store</c> suffix.
+    /// </summary>
+    string BackendName => LeasingTelemetry.BackendOf(this);
+
     /// <summary>Acquires a single key (a lock) for <paramref name="ttl"/>.</summary>
     /// <param name="key">The key to lease.</param>
     /// <param name="ttl">How long the lease lasts unless renewed (0 &lt; ttl &lt;= 1 day).</param>

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text;
 
 namespace Leasing;
@@ -26,39 +27,33 @@ public static class LeaseArguments
     public static void ThrowIfInvalidKey(string? key, string paramName)
     {
         ArgumentNullException.ThrowIfNull(key, paramName);
-        if (BrokenKeyRule(key) is { } rule)
+        if (!IsValidKey(key, out var rule))
         {
             throw new ArgumentException(rule, paramName);
         }
     }
 
-    /// <summary>The key rule <paramref name="key"/> breaks (the message <see cref="ThrowIfInvalidKey"/> throws), or <see langword="null"/> when it is valid.</summary>
-    /// <param name="key">The key.</param>
-    /// <returns>The broken rule, or <see langword="null"/>.</returns>
-    internal static string? BrokenKeyRule(string? key)
+    /// <summary>
+    /// Checks <paramref name="key"/> against the key rules without throwing, e.g. for channel ids read
+    /// from configuration.
+    /// </summary>
+    /// <param name="key">The key (or pool name, or member id).</param>
+    /// <param name="brokenRule">When invalid, the rule it breaks: the message <see cref="ThrowIfInvalidKey"/> would throw.</param>
+    /// <returns>True when every backend can store the key.</returns>
+    public static bool IsValidKey([NotNullWhen(true)] string? key, [NotNullWhen(false)] out string? brokenRule)
     {
-        if (key is null)
+        brokenRule = key switch
         {
-            return "A key is required.";
-        }
+            null => "A key is required.",
+            _ when string.IsNullOrWhiteSpace(key) => "A key must not be empty or whitespace.",
+            _ when NotStorableText(key, "A key") is { } notStorable => notStorable,
 
-        if (string.IsNullOrWhiteSpace(key))
-        {
-            return "A key must not be empty or whitespace.";
-        }
-
-        if (NotStorableText(key, "A key") is { } notStorable)
-        {
-            return notStorable;
-        }
-
-        // Fast path: a key of at most MaxKeyBytes/3 chars cannot exceed MaxKeyBytes bytes.
-        if (key.Length > MaxKeyBytes / 3 && Encoding.UTF8.GetByteCount(key) > MaxKeyBytes)
-        {
-            return $"A key must be at most {MaxKeyBytes} bytes in UTF-8; this one is {Encoding.UTF8.GetByteCount(key)}.";
-        }
-
-        return null;
+            // Fast path: a key of at most MaxKeyBytes/3 chars cannot exceed MaxKeyBytes bytes.
+            _ when key.Length > MaxKeyBytes / 3 && Encoding.UTF8.GetByteCount(key) > MaxKeyBytes =>
+                $"A key must be at most {MaxKeyBytes} bytes in UTF-8; this one is {Encoding.UTF8.GetByteCount(key)}.",
+            _ => null,
+        };
+        return brokenRule is null;
     }
 
     /// <summary>

@@ -21,6 +21,9 @@ public abstract class LeaseStore : ILeaseStore
     {
     }
 
+    /// <inheritdoc />
+    public abstract string BackendName { get; }
+
     /// <inheritdoc/>
     public ValueTask<Lease?> TryAcquireAsync(string key, TimeSpan ttl, CancellationToken cancellationToken = default)
     {

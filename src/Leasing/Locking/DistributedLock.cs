@@ -43,7 +43,7 @@ public sealed class DistributedLock
         _options = options;
         _time = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
-        _tags = [new(LeasingTelemetry.BackendTag, LeasingTelemetry.BackendOf(store))];
+        _tags = [new(LeasingTelemetry.BackendTag, store.BackendName)];
         _renewer = new StoreRenewer(store);
         _monitoring = new LeaseMonitorSettings(options.LeaseDuration, AutoRenew: true, _time, _logger, _tags);
     }

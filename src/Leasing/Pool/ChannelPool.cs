@@ -74,7 +74,7 @@ public sealed class ChannelPool : IAsyncDisposable
         _outageTolerance = options.OutageTolerance;
         _maxInFlight = options.MaxAcquiresInFlight;
         _members = new MemberList([.. options.Channels], options.MembersVersion);
-        Tags = [new(LeasingTelemetry.PoolTag, Name), new(LeasingTelemetry.BackendTag, LeasingTelemetry.BackendOf(store))];
+        Tags = [new(LeasingTelemetry.PoolTag, Name), new(LeasingTelemetry.BackendTag, store.BackendName)];
         LeasingTelemetry.Track(this);
     }
 

@@ -11,7 +11,7 @@ internal sealed class ChannelPoolOptionsValidator : OptionsRules<ChannelPoolOpti
         {
             failures.Add("ChannelPoolOptions.Name is required and must not be whitespace.");
         }
-        else if (LeaseArguments.BrokenKeyRule(options.Name) is { } rule)
+        else if (!LeaseArguments.IsValidKey(options.Name, out var rule))
         {
             failures.Add($"ChannelPoolOptions.Name is invalid: {rule}");
         }
@@ -25,7 +25,7 @@ internal sealed class ChannelPoolOptionsValidator : OptionsRules<ChannelPoolOpti
             var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var channel in options.Channels)
             {
-                if (LeaseArguments.BrokenKeyRule(channel) is { } rule)
+                if (!LeaseArguments.IsValidKey(channel, out var rule))
                 {
                     failures.Add($"ChannelPoolOptions.Channels holds an invalid channel id: {rule}");
                     break;

@@ -65,6 +65,8 @@ public sealed class LeaseStoreBaseTests
     {
         public List<string> Calls { get; } = [];
 
+        public override string BackendName => "minimal";
+
         public bool Released { get; init; } = true;
 
         protected override ValueTask<Lease?> TryAcquireCoreAsync(string key, TimeSpan ttl, CancellationToken cancellationToken) => Answer<Lease?>("acquire", new Lease(key, "t", 1, DateTimeOffset.UnixEpoch));
