@@ -102,8 +102,8 @@ public sealed partial class IdempotentExecutor
                     }
 
                     Log.CompletionRetried(_logger, key, e);
-                    await Task.Delay(Jitter(delay), _time).ConfigureAwait(false);
-                    delay = delay * 2 < MaxPoll ? delay * 2 : MaxPoll;
+                    await Task.Delay(Backoff.Jitter(delay), _time).ConfigureAwait(false);
+                    delay = Backoff.Grow(delay, MaxPoll);
                     continue;
                 }
 

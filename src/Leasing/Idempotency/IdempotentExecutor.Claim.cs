@@ -103,8 +103,8 @@ public sealed partial class IdempotentExecutor
                             e);
                     }
 
-                    await signal.WaitAsync(Jitter(poll), _time, waiting.Token).ConfigureAwait(false);
-                    poll = poll * 2 < MaxPoll ? poll * 2 : MaxPoll;
+                    await signal.WaitAsync(Backoff.Jitter(poll), _time, waiting.Token).ConfigureAwait(false);
+                    poll = Backoff.Grow(poll, MaxPoll);
                     continue;
                 }
 
@@ -140,7 +140,7 @@ public sealed partial class IdempotentExecutor
                 var untilExpiry = claim.Existing is { } record ? record.LeaseExpiresAt - _time.GetUtcNow() : poll;
                 var delay = untilExpiry < poll ? Max(untilExpiry, TimeSpan.FromMilliseconds(1)) : poll;
                 await signal.WaitAsync(delay, _time, waiting.Token).ConfigureAwait(false);
-                poll = poll * 2 < MaxPoll ? poll * 2 : MaxPoll;
+                poll = Backoff.Grow(poll, MaxPoll);
             }
         }
         finally
@@ -153,9 +153,6 @@ public sealed partial class IdempotentExecutor
     }
 
     private bool IsLate(long sentAt) => AbandonedGrants.IsLate(sentAt, _options.LeaseDuration, _time);
-
-    private static TimeSpan Jitter(TimeSpan delay) =>
-        TimeSpan.FromTicks((long)(delay.Ticks * (0.5 + (Random.Shared.NextDouble() * 0.5))));
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 

@@ -194,7 +194,7 @@ public sealed partial class ChannelPool
                     }
 
                     // Every try found the pool busy (or failed): sleep, cut short by a release, then probe once.
-                    sleep ??= Task.Delay(Jitter(delay), _time, _disposed.Token);
+                    sleep ??= Task.Delay(Backoff.Jitter(delay), _time, _disposed.Token);
                     await Task.WhenAny(wake, sleep).ConfigureAwait(false);
                     if (sleep.IsCanceled)
                     {
@@ -205,7 +205,7 @@ public sealed partial class ChannelPool
                     {
                         sleep = null;
                         spawn = Math.Max(spawn, 1);
-                        delay = delay * 2 > _retryMax ? _retryMax : delay * 2;
+                        delay = Backoff.Grow(delay, _retryMax);
                     }
                 }
                 catch (OperationCanceledException)
@@ -359,9 +359,6 @@ public sealed partial class ChannelPool
             _wake.TrySetResult();
         }
     }
-
-    private static TimeSpan Jitter(TimeSpan delay) =>
-        TimeSpan.FromTicks((long)(delay.Ticks * (0.5 + (Random.Shared.NextDouble() * 0.5))));
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
