@@ -4,15 +4,39 @@ namespace Leasing;
 // the status an exhausted caller's exception reports.
 public sealed partial class ChannelPool
 {
+    // The status read in flight, if any (one key: this pool), shared by every caller that comes meanwhile.
+    private readonly SingleFlight<byte, byte, ChannelStatus[]> _statusReads = new(static _ => 0);
     private PoolCounts? _lastCounts;
     private long _lastCountsAt;
     private int _refreshingCounts;
 
     /// <summary>Reads the state of every channel in one round trip.</summary>
-    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <remarks>
+    /// Concurrent calls on one pool share one round trip: a call that comes while a read is in flight
+    /// joins it and gets its answer (or its error); a call that comes after it completed starts a new
+    /// read. Cancelling a call ends only that caller's wait: the shared read goes on for the others,
+    /// and is cancelled only when every caller waiting for it has left.
+    /// </remarks>
+    /// <param name="cancellationToken">Cancels this caller's wait (and the read, when no other caller waits for it).</param>
     /// <returns>One status per channel.</returns>
     /// <exception cref="LeaseStoreUnavailableException">The backend could not be reached.</exception>
     public async ValueTask<IReadOnlyList<ChannelStatus>> GetStatusAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        using var ticket = _statusReads.Join(0, flight => ReadStatusAsync(flight.CancellationToken));
+        var shared = await ticket.Flight.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (ticket.IsCreator)
+        {
+            return shared;
+        }
+
+        // A list of its own for each caller that joined: one that casts it back to an array changes nobody else's.
+        ChannelStatus[] copy = [.. shared];
+        return copy;
+    }
+
+    /// <summary>The one round trip of a status read, shared by the callers of <see cref="GetStatusAsync"/>.</summary>
+    private async Task<ChannelStatus[]> ReadStatusAsync(CancellationToken cancellationToken)
     {
         await _membership.EnsureWrittenAsync(cancellationToken).ConfigureAwait(false);
         var states = await _store.InspectPoolAsync(Name, cancellationToken).ConfigureAwait(false);
