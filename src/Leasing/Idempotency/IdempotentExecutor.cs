@@ -27,9 +27,9 @@ namespace Leasing;
 /// as <see cref="IdempotentExecutionFailedException"/> (the call that ran the action gets the
 /// original); any other exception releases the claim at once and propagates (a retry runs again).</para>
 /// </remarks>
-// This file: construction, the public entry points and the shared execution's callers. The claim and
-// the wait for an execution elsewhere are in IdempotentExecutor.Claim.cs; running the action (with its
-// claim heartbeat) and storing its outcome in IdempotentExecutor.Action.cs.
+// This file: construction, the public entry points, the shared execution's callers, and running the
+// action of a won claim under its heartbeat. The claim and the wait for an execution elsewhere are in
+// IdempotentExecutor.Claim.cs; storing the action's outcome in IdempotentExecutor.Outcome.cs.
 public sealed partial class IdempotentExecutor : IAsyncDisposable
 {
     private static readonly TimeSpan MinRetryAfter = TimeSpan.FromMilliseconds(100);
@@ -305,5 +305,46 @@ public sealed partial class IdempotentExecutor : IAsyncDisposable
 
         var value = ranHere ? (T)outcome.Value! : ResultCodec.Deserialize(outcome.Payload, resultType, _json);
         return new IdempotentResult<T>(value, !ranHere);
+    }
+
+    private async Task<ExecutionOutcome> RunActionAsync<T>(Execution execution, string fingerprint, IdempotencyClaim claim, long sentAt, Func<IdempotencyContext, Task<T>> action, JsonTypeInfo<T>? resultType)
+    {
+        var key = execution.Key;
+        var record = claim.Existing!;
+        var owner = claim.OwnerToken!;
+        execution.StartExecuting(record.LeaseExpiresAt);
+        var lease = new Lease(key, owner, claim.FencingToken, record.LeaseExpiresAt);
+        var monitor = LeaseMonitor.Start(new ClaimHeartbeat(_store, execution, _time), lease, sentAt, owner: execution, new LeaseMonitorSettings(_options.LeaseDuration, AutoRenew: true, _time, _logger, _tags));
+        LeasingTelemetry.IdempotentExecutions.Add(1, _tags);
+
+        T value;
+        using (var actionToken = CancellationTokenSource.CreateLinkedTokenSource(monitor.LeaseLost, _shutdown.Token))
+        {
+            var context = new IdempotencyContext(key, record.Attempt, claim.FencingToken, monitor.LeaseLost, actionToken.Token);
+            try
+            {
+                // On the thread pool: a synchronous start of the action never runs on a caller's thread.
+                value = await Task.Run(() => action(context), CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                return await FailAsync(key, fingerprint, owner, record.Attempt, monitor, claim.FencingToken, e).ConfigureAwait(false);
+            }
+        }
+
+        byte[] payload;
+        try
+        {
+            payload = ResultCodec.Serialize(value, resultType, _json);
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException)
+        {
+            // The result cannot be stored; nothing sensible to replay: give the claim back.
+            await monitor.StopAsync().ConfigureAwait(false);
+            await ReleaseAfterFailureAsync(key, owner, e).ConfigureAwait(false);
+            throw;
+        }
+
+        return await StoreOutcomeAsync(key, fingerprint, owner, monitor, claim.FencingToken, ExecutionOutcome.Succeeded(value, payload)).ConfigureAwait(false);
     }
 }

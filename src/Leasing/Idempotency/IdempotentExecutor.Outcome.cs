@@ -1,54 +1,11 @@
 using System.Runtime.ExceptionServices;
-using System.Text.Json;
-using System.Text.Json.Serialization.Metadata;
 
 namespace Leasing;
 
-// A won claim: run the action under the claim's heartbeat, then store its outcome (retried until
-// stored or the claim is provably lost), or release the claim after a retryable failure.
+// The outcome of an action that ran: stored (retried until stored or the claim is provably lost), or
+// the claim released after a retryable failure.
 public sealed partial class IdempotentExecutor
 {
-    private async Task<ExecutionOutcome> RunActionAsync<T>(Execution execution, string fingerprint, IdempotencyClaim claim, long sentAt, Func<IdempotencyContext, Task<T>> action, JsonTypeInfo<T>? resultType)
-    {
-        var key = execution.Key;
-        var record = claim.Existing!;
-        var owner = claim.OwnerToken!;
-        execution.StartExecuting(record.LeaseExpiresAt);
-        var lease = new Lease(key, owner, claim.FencingToken, record.LeaseExpiresAt);
-        var monitor = LeaseMonitor.Start(new ClaimHeartbeat(_store, execution, _time), lease, sentAt, owner: execution, new LeaseMonitorSettings(_options.LeaseDuration, AutoRenew: true, _time, _logger, _tags));
-        LeasingTelemetry.IdempotentExecutions.Add(1, _tags);
-
-        T value;
-        using (var actionToken = CancellationTokenSource.CreateLinkedTokenSource(monitor.LeaseLost, _shutdown.Token))
-        {
-            var context = new IdempotencyContext(key, record.Attempt, claim.FencingToken, monitor.LeaseLost, actionToken.Token);
-            try
-            {
-                // On the thread pool: a synchronous start of the action never runs on a caller's thread.
-                value = await Task.Run(() => action(context), CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (Exception e)
-            {
-                return await FailAsync(key, fingerprint, owner, record.Attempt, monitor, claim.FencingToken, e).ConfigureAwait(false);
-            }
-        }
-
-        byte[] payload;
-        try
-        {
-            payload = ResultCodec.Serialize(value, resultType, _json);
-        }
-        catch (Exception e) when (e is JsonException or NotSupportedException)
-        {
-            // The result cannot be stored; nothing sensible to replay: give the claim back.
-            await monitor.StopAsync().ConfigureAwait(false);
-            await ReleaseAfterFailureAsync(key, owner, e).ConfigureAwait(false);
-            throw;
-        }
-
-        return await StoreOutcomeAsync(key, fingerprint, owner, monitor, claim.FencingToken, ExecutionOutcome.Succeeded(value, payload)).ConfigureAwait(false);
-    }
-
     /// <summary>
     /// Stores the outcome of an action that ran: the outcome is stored or the claim is provably lost,
     /// never silently abandoned. The heartbeat keeps the claim alive until the completion is stored;
