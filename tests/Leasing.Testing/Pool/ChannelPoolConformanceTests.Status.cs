@@ -12,16 +12,12 @@ public abstract partial class ChannelPoolConformanceTests
     [Fact]
     public async Task GetStatusAsync_50ConcurrentCalls_ShareOneBackendRead_ACallAfterItCompletedReadsAgain_Issue11()
     {
-        var store = new FaultyLeaseStore(Backend.CreateStore());
-        var pool = CreatePool(Unique.Name(), Channels(3), store: store);
-        var lease = await pool.AcquireAsync();
-        (await pool.GetStatusAsync()).Should().HaveCount(3, "the member list is written before the gate closes");
+        var (pool, store, gate) = await PoolWithHeldStatusReadsAsync(Unique.Name(), 3);
         var before = store.StatusReads;
+        var lease = await pool.AcquireAsync();
 
         // Each call joins the read in flight, or starts it, before it returns; the gate keeps the first
         // read (it ran on the backend, its reply is held) in flight until all 50 calls were made.
-        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        store.HoldStatusReads = gate.Task;
         var calls = Enumerable.Range(0, 50).Select(_ => pool.GetStatusAsync().AsTask()).ToArray();
         await store.FirstHeldStatusRead.WaitAsync(StatusWait);
         calls.Should().OnlyContain(c => !c.IsCompleted, "the shared read is held at the gate");
@@ -49,12 +45,8 @@ public abstract partial class ChannelPoolConformanceTests
         var name = Unique.Name();
 
         // One caller of two leaves: the other still gets the shared read's answer.
-        var store = new FaultyLeaseStore(Backend.CreateStore());
-        var pool = CreatePool(name, Channels(2), store: store);
-        (await pool.GetStatusAsync()).Should().HaveCount(2);
+        var (pool, store, gate) = await PoolWithHeldStatusReadsAsync(name, 2);
         var before = store.StatusReads;
-        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        store.HoldStatusReads = gate.Task;
         using var leaving = new CancellationTokenSource();
         var left = pool.GetStatusAsync(leaving.Token).AsTask();
         var staying = pool.GetStatusAsync().AsTask();
@@ -68,12 +60,8 @@ public abstract partial class ChannelPoolConformanceTests
         store.StatusReadsCancelled.Should().Be(0, "the shared read was not cancelled while a caller waited for it");
 
         // Every caller leaves: the shared read is cancelled, and the next call starts a new one.
-        var other = new FaultyLeaseStore(Backend.CreateStore());
-        var second = CreatePool(name, Channels(2), store: other);
-        (await second.GetStatusAsync()).Should().HaveCount(2);
+        var (second, other, closed) = await PoolWithHeldStatusReadsAsync(name, 2);
         var otherBefore = other.StatusReads;
-        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        other.HoldStatusReads = closed.Task;
         using var everyone = new CancellationTokenSource();
         var a = second.GetStatusAsync(everyone.Token).AsTask();
         var b = second.GetStatusAsync(everyone.Token).AsTask();
@@ -87,5 +75,16 @@ public abstract partial class ChannelPoolConformanceTests
         other.StatusReads.Should().Be(otherBefore + 2, "the abandoned read is not joined: the next call reads again");
         closed.SetResult();
         (await next.WaitAsync(StatusWait)).Should().HaveCount(2);
+    }
+
+    /// <summary>A pool over a store of its own whose status replies, from now on, wait for the returned gate (the member list is already written).</summary>
+    private async Task<(ChannelPool Pool, FaultyLeaseStore Store, TaskCompletionSource Gate)> PoolWithHeldStatusReadsAsync(string name, int channels)
+    {
+        var store = new FaultyLeaseStore(Backend.CreateStore());
+        var pool = CreatePool(name, Channels(channels), store: store);
+        (await pool.GetStatusAsync()).Should().HaveCount(channels, "the member list is written before the gate closes");
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        store.HoldStatusReads = gate.Task;
+        return (pool, store, gate);
     }
 }
