@@ -126,7 +126,7 @@ public sealed class DistributedLock
             }
 
             // A release here wakes the wait at once; another replica's release is found by the poll.
-            var sleep = Jitter(delay);
+            var sleep = Backoff.Jitter(delay);
             if (left != Timeout.InfiniteTimeSpan && left < sleep)
             {
                 sleep = left;
@@ -142,7 +142,7 @@ public sealed class DistributedLock
                 // The poll is due.
             }
 
-            delay = delay * 2 < _options.RetryMaxDelay ? delay * 2 : _options.RetryMaxDelay;
+            delay = Backoff.Grow(delay, _options.RetryMaxDelay);
         }
     }
 
@@ -263,7 +263,4 @@ public sealed class DistributedLock
     }
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
-
-    private static TimeSpan Jitter(TimeSpan delay) =>
-        TimeSpan.FromTicks((long)(delay.Ticks * (0.5 + (Random.Shared.NextDouble() * 0.5))));
 }

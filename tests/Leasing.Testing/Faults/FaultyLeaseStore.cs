@@ -4,8 +4,9 @@ namespace Leasing.Testing;
 /// Wraps a real store and injects the faults of a network between the app and its backend:
 /// <see cref="Down"/> fails every call without reaching the backend (an outage), and
 /// <see cref="HoldReplies"/> lets every acquire run on the backend and then holds its reply until the
-/// gate opens (a late reply: the command ran, the caller may have given up meanwhile). The hold
-/// honours the token the library passed, as a driver's await would.
+/// gate opens (a late reply: the command ran, the caller may have given up meanwhile);
+/// <see cref="HoldStatusReads"/> does the same for pool status reads. The hold honours the token
+/// the library passed, as a driver's await would.
 /// </summary>
 public sealed class FaultyLeaseStore(ILeaseStore inner) : ILeaseStore, ILeaseReleaseSource
 {
@@ -15,6 +16,10 @@ public sealed class FaultyLeaseStore(ILeaseStore inner) : ILeaseStore, ILeaseRel
     private int _renewals;
     private int _held;
     private int _handOffs;
+    private int _statusReads;
+    private int _statusReadsCancelled;
+    private readonly TaskCompletionSource _firstHeldStatusRead = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _firstCancelledStatusRead = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>When set, runs after a release-and-acquire call returned from the backend, before its reply reaches the caller (e.g. a clock jump: a reply that comes late).</summary>
     public Action? AfterHandOff { get; set; }
@@ -45,6 +50,21 @@ public sealed class FaultyLeaseStore(ILeaseStore inner) : ILeaseStore, ILeaseRel
 
     /// <summary>Completes with the first acquire result that ran on the backend while replies were held.</summary>
     public Task<Lease?> FirstHeldGrant => _firstHeldGrant.Task;
+
+    /// <summary>When set, every pool status read (<see cref="InspectPoolAsync"/>) runs on the backend, then holds its reply until this task completes.</summary>
+    public Task? HoldStatusReads { get; set; }
+
+    /// <summary>How many pool status reads were made (up or down).</summary>
+    public int StatusReads => Volatile.Read(ref _statusReads);
+
+    /// <summary>How many held status reads were cancelled by the token the library passed.</summary>
+    public int StatusReadsCancelled => Volatile.Read(ref _statusReadsCancelled);
+
+    /// <summary>Completes when the first status read has run on the backend and waits at <see cref="HoldStatusReads"/>.</summary>
+    public Task FirstHeldStatusRead => _firstHeldStatusRead.Task;
+
+    /// <summary>Completes when the first held status read was cancelled by the token the library passed.</summary>
+    public Task FirstCancelledStatusRead => _firstCancelledStatusRead.Task;
 
     /// <summary>How many acquire calls were made (any kind, faulty or not).</summary>
     public int Acquires => Volatile.Read(ref _acquires);
@@ -93,8 +113,16 @@ public sealed class FaultyLeaseStore(ILeaseStore inner) : ILeaseStore, ILeaseRel
     public ValueTask<IReadOnlyList<string>> GetPoolMembersAsync(string pool, CancellationToken cancellationToken = default) =>
         Down ? ValueTask.FromException<IReadOnlyList<string>>(Outage()) : inner.GetPoolMembersAsync(pool, cancellationToken);
 
-    public ValueTask<IReadOnlyList<LeaseState>> InspectPoolAsync(string pool, CancellationToken cancellationToken = default) =>
-        Down ? ValueTask.FromException<IReadOnlyList<LeaseState>>(Outage()) : inner.InspectPoolAsync(pool, cancellationToken);
+    public ValueTask<IReadOnlyList<LeaseState>> InspectPoolAsync(string pool, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _statusReads);
+        if (Down)
+        {
+            return ValueTask.FromException<IReadOnlyList<LeaseState>>(Outage());
+        }
+
+        return HoldStatusReads is { } hold ? HeldInspectPoolAsync(pool, hold, cancellationToken) : inner.InspectPoolAsync(pool, cancellationToken);
+    }
 
     public ValueTask<bool> ForceReleaseAsync(string key, string? pool = null, CancellationToken cancellationToken = default) =>
         Down ? ValueTask.FromException<bool>(Outage()) : inner.ForceReleaseAsync(key, pool, cancellationToken);
@@ -123,6 +151,24 @@ public sealed class FaultyLeaseStore(ILeaseStore inner) : ILeaseStore, ILeaseRel
 
     public ValueTask<LeaseStateValue?> ReadStateAsync(string key, string? pool = null, CancellationToken cancellationToken = default) =>
         Down ? ValueTask.FromException<LeaseStateValue?>(Outage()) : inner.ReadStateAsync(key, pool, cancellationToken);
+
+    private async ValueTask<IReadOnlyList<LeaseState>> HeldInspectPoolAsync(string pool, Task hold, CancellationToken cancellationToken)
+    {
+        var states = await inner.InspectPoolAsync(pool, cancellationToken);
+        _firstHeldStatusRead.TrySetResult();
+        try
+        {
+            await hold.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            Interlocked.Increment(ref _statusReadsCancelled);
+            _firstCancelledStatusRead.TrySetResult();
+            throw;
+        }
+
+        return states;
+    }
 
     private async ValueTask<Lease?> AcquireAsync(Func<ValueTask<Lease?>> acquire, CancellationToken cancellationToken)
     {
