@@ -23,10 +23,10 @@ public sealed class InMemoryIdempotencyStore : IdempotencyStore, IIdempotencyCom
 {
     private static readonly TimeSpan UnfinishedRetention = TimeSpan.FromDays(1);
 
-    private readonly TimeProvider time;
-    private readonly SweptTable<IdempotencyEntry> entries;
-    private readonly ConcurrentDictionary<string, Action[]> subscribers = new(StringComparer.Ordinal);
-    private readonly Lock subscribersGate = new();
+    private readonly TimeProvider _time;
+    private readonly SweptTable<IdempotencyEntry> _entries;
+    private readonly ConcurrentDictionary<string, Action[]> _subscribers = new(StringComparer.Ordinal);
+    private readonly Lock _subscribersGate = new();
 
     /// <inheritdoc />
     public override string BackendName => "memory";
@@ -35,12 +35,12 @@ public sealed class InMemoryIdempotencyStore : IdempotencyStore, IIdempotencyCom
     /// <param name="timeProvider">The backend clock; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
     public InMemoryIdempotencyStore(TimeProvider? timeProvider = null)
     {
-        time = timeProvider ?? TimeProvider.System;
-        entries = new SweptTable<IdempotencyEntry>(time);
+        _time = timeProvider ?? TimeProvider.System;
+        _entries = new SweptTable<IdempotencyEntry>(_time);
     }
 
     /// <summary>Entries currently stored, including evicted and expired ones not yet swept (tests of the sweep).</summary>
-    internal int EntryCount => entries.Count;
+    internal int EntryCount => _entries.Count;
 
     /// <inheritdoc/>
     protected override ValueTask<IdempotencyClaim> TryClaimCoreAsync(string key, string fingerprint, TimeSpan lease, CancellationToken cancellationToken) =>
@@ -49,14 +49,14 @@ public sealed class InMemoryIdempotencyStore : IdempotencyStore, IIdempotencyCom
     /// <inheritdoc/>
     protected override ValueTask<bool> HeartbeatCoreAsync(string key, string ownerToken, TimeSpan lease, CancellationToken cancellationToken)
     {
-        if (!entries.TryGetValue(key, out var entry))
+        if (!_entries.TryGetValue(key, out var entry))
         {
             return new ValueTask<bool>(false);
         }
 
         lock (entry.Gate)
         {
-            var now = time.GetUtcNow();
+            var now = _time.GetUtcNow();
             if (entry.Removed || !entry.IsOwnedBy(ownerToken, now.UtcTicks) || entry.LeaseExpiresAtTicks <= now.UtcTicks)
             {
                 return new ValueTask<bool>(false);
@@ -71,7 +71,7 @@ public sealed class InMemoryIdempotencyStore : IdempotencyStore, IIdempotencyCom
     /// <inheritdoc/>
     protected override ValueTask<bool> CompleteCoreAsync(string key, string ownerToken, IdempotencyOutcome outcome, ReadOnlyMemory<byte> payload, TimeSpan retention, CancellationToken cancellationToken)
     {
-        if (!entries.TryGetValue(key, out var entry))
+        if (!_entries.TryGetValue(key, out var entry))
         {
             return new ValueTask<bool>(false);
         }
@@ -79,7 +79,7 @@ public sealed class InMemoryIdempotencyStore : IdempotencyStore, IIdempotencyCom
         var stored = payload.ToArray();
         lock (entry.Gate)
         {
-            var now = time.GetUtcNow();
+            var now = _time.GetUtcNow();
             if (entry.Removed || !entry.IsOwnedBy(ownerToken, now.UtcTicks))
             {
                 return new ValueTask<bool>(false);
@@ -98,14 +98,14 @@ public sealed class InMemoryIdempotencyStore : IdempotencyStore, IIdempotencyCom
     /// <inheritdoc/>
     protected override ValueTask<bool> ReleaseCoreAsync(string key, string ownerToken, CancellationToken cancellationToken)
     {
-        if (!entries.TryGetValue(key, out var entry))
+        if (!_entries.TryGetValue(key, out var entry))
         {
             return new ValueTask<bool>(false);
         }
 
         lock (entry.Gate)
         {
-            var now = time.GetUtcNow();
+            var now = _time.GetUtcNow();
             if (entry.Removed || !entry.IsOwnedBy(ownerToken, now.UtcTicks))
             {
                 return new ValueTask<bool>(false);
@@ -124,11 +124,11 @@ public sealed class InMemoryIdempotencyStore : IdempotencyStore, IIdempotencyCom
     /// <inheritdoc/>
     protected override ValueTask<IdempotencyRecord?> GetCoreAsync(string key, CancellationToken cancellationToken)
     {
-        if (entries.TryGetValue(key, out var entry))
+        if (_entries.TryGetValue(key, out var entry))
         {
             lock (entry.Gate)
             {
-                if (!entry.Removed && entry.IsLive(time.GetUtcNow().UtcTicks))
+                if (!entry.Removed && entry.IsLive(_time.GetUtcNow().UtcTicks))
                 {
                     return new ValueTask<IdempotencyRecord?>(entry.ToRecord(key));
                 }
@@ -142,14 +142,14 @@ public sealed class InMemoryIdempotencyStore : IdempotencyStore, IIdempotencyCom
     /// <remarks>The key's fencing counter survives: the next claim still gets a higher fencing token.</remarks>
     protected override ValueTask<bool> EvictCoreAsync(string key, CancellationToken cancellationToken)
     {
-        if (!entries.TryGetValue(key, out var entry))
+        if (!_entries.TryGetValue(key, out var entry))
         {
             return new ValueTask<bool>(false);
         }
 
         lock (entry.Gate)
         {
-            if (entry.Removed || !entry.IsLive(time.GetUtcNow().UtcTicks))
+            if (entry.Removed || !entry.IsLive(_time.GetUtcNow().UtcTicks))
             {
                 return new ValueTask<bool>(false);
             }
@@ -174,9 +174,9 @@ public sealed class InMemoryIdempotencyStore : IdempotencyStore, IIdempotencyCom
             return ValueTask.FromCanceled<IAsyncDisposable>(cancellationToken);
         }
 
-        lock (subscribersGate)
+        lock (_subscribersGate)
         {
-            subscribers[key] = subscribers.TryGetValue(key, out var current) ? [.. current, onCompleted] : [onCompleted];
+            _subscribers[key] = _subscribers.TryGetValue(key, out var current) ? [.. current, onCompleted] : [onCompleted];
         }
 
         return new ValueTask<IAsyncDisposable>(new CompletionSubscription(this, key, onCompleted));
@@ -184,9 +184,9 @@ public sealed class InMemoryIdempotencyStore : IdempotencyStore, IIdempotencyCom
 
     internal void Unsubscribe(string key, Action onCompleted)
     {
-        lock (subscribersGate)
+        lock (_subscribersGate)
         {
-            if (!subscribers.TryGetValue(key, out var current))
+            if (!_subscribers.TryGetValue(key, out var current))
             {
                 return;
             }
@@ -199,11 +199,11 @@ public sealed class InMemoryIdempotencyStore : IdempotencyStore, IIdempotencyCom
 
             if (current.Length == 1)
             {
-                subscribers.TryRemove(key, out _);
+                _subscribers.TryRemove(key, out _);
             }
             else
             {
-                subscribers[key] = [.. current.AsSpan(0, index), .. current.AsSpan(index + 1)];
+                _subscribers[key] = [.. current.AsSpan(0, index), .. current.AsSpan(index + 1)];
             }
         }
     }
@@ -220,7 +220,7 @@ public sealed class InMemoryIdempotencyStore : IdempotencyStore, IIdempotencyCom
                     continue;
                 }
 
-                var now = time.GetUtcNow();
+                var now = _time.GetUtcNow();
                 var attempt = 1;
                 if (entry.IsLive(now.UtcTicks))
                 {
@@ -262,7 +262,7 @@ public sealed class InMemoryIdempotencyStore : IdempotencyStore, IIdempotencyCom
 
     private void Notify(string key)
     {
-        if (subscribers.TryGetValue(key, out var current))
+        if (_subscribers.TryGetValue(key, out var current))
         {
             foreach (var callback in current)
             {
@@ -271,5 +271,5 @@ public sealed class InMemoryIdempotencyStore : IdempotencyStore, IIdempotencyCom
         }
     }
 
-    private IdempotencyEntry GetOrAdd(string key) => entries.GetOrAdd(key);
+    private IdempotencyEntry GetOrAdd(string key) => _entries.GetOrAdd(key);
 }

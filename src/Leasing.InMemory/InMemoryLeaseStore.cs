@@ -24,9 +24,9 @@ namespace Leasing.InMemory;
 /// </remarks>
 public sealed class InMemoryLeaseStore : LeaseStore, ILeaseReleaseSource
 {
-    private readonly TimeProvider time;
-    private readonly KeyTable keys;
-    private readonly ConcurrentDictionary<string, PoolState> pools = new(StringComparer.Ordinal);
+    private readonly TimeProvider _time;
+    private readonly KeyTable _keys;
+    private readonly ConcurrentDictionary<string, PoolState> _pools = new(StringComparer.Ordinal);
 
     /// <inheritdoc />
     public override string BackendName => "memory";
@@ -35,26 +35,26 @@ public sealed class InMemoryLeaseStore : LeaseStore, ILeaseReleaseSource
     /// <param name="timeProvider">The backend clock; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
     public InMemoryLeaseStore(TimeProvider? timeProvider = null)
     {
-        time = timeProvider ?? TimeProvider.System;
-        keys = new KeyTable(time);
+        _time = timeProvider ?? TimeProvider.System;
+        _keys = new KeyTable(_time);
     }
 
     /// <inheritdoc/>
     protected override ValueTask<Lease?> TryAcquireCoreAsync(string key, TimeSpan ttl, CancellationToken cancellationToken) =>
-        new(keys.TryAcquire(key, ttl));
+        new(_keys.TryAcquire(key, ttl));
 
     /// <inheritdoc/>
     protected override ValueTask<Lease?> RenewCoreAsync(Lease lease, TimeSpan ttl, CancellationToken cancellationToken) =>
-        new(lease.Pool is null ? keys.Renew(lease, ttl) : FindPool(lease.Pool)?.Renew(lease, ttl));
+        new(lease.Pool is null ? _keys.Renew(lease, ttl) : FindPool(lease.Pool)?.Renew(lease, ttl));
 
     /// <inheritdoc/>
     protected override ValueTask<bool> ReleaseCoreAsync(Lease lease, CancellationToken cancellationToken) =>
-        new(lease.Pool is null ? keys.Release(lease) : FindPool(lease.Pool)?.Release(lease) ?? false);
+        new(lease.Pool is null ? _keys.Release(lease) : FindPool(lease.Pool)?.Release(lease) ?? false);
 
     /// <inheritdoc/>
     protected override ValueTask<bool> ReleaseWithCooldownCoreAsync(Lease lease, TimeSpan cooldown, CancellationToken cancellationToken) =>
         new(lease.Pool is null
-            ? keys.ReleaseWithCooldown(lease, cooldown)
+            ? _keys.ReleaseWithCooldown(lease, cooldown)
             : FindPool(lease.Pool)?.ReleaseWithCooldown(lease, cooldown) ?? false);
 
     /// <inheritdoc/>
@@ -63,7 +63,7 @@ public sealed class InMemoryLeaseStore : LeaseStore, ILeaseReleaseSource
         var states = new LeaseState[keys.Count];
         for (var i = 0; i < states.Length; i++)
         {
-            states[i] = this.keys.Inspect(keys[i]);
+            states[i] = _keys.Inspect(keys[i]);
         }
 
         return new ValueTask<IReadOnlyList<LeaseState>>(states);
@@ -110,15 +110,15 @@ public sealed class InMemoryLeaseStore : LeaseStore, ILeaseReleaseSource
 
     /// <inheritdoc/>
     protected override ValueTask<bool> ForceReleaseCoreAsync(string key, string? pool, CancellationToken cancellationToken) =>
-        new(pool is null ? keys.ForceRelease(key) : FindPool(pool)?.ForceRelease(key) ?? false);
+        new(pool is null ? _keys.ForceRelease(key) : FindPool(pool)?.ForceRelease(key) ?? false);
 
     /// <inheritdoc/>
     protected override ValueTask<bool> WriteStateCoreAsync(Lease lease, ReadOnlyMemory<byte> state, CancellationToken cancellationToken) =>
-        new(lease.Pool is null ? keys.WriteState(lease, state) : FindPool(lease.Pool)?.WriteState(lease, state) ?? false);
+        new(lease.Pool is null ? _keys.WriteState(lease, state) : FindPool(lease.Pool)?.WriteState(lease, state) ?? false);
 
     /// <inheritdoc/>
     protected override ValueTask<LeaseStateValue?> ReadStateCoreAsync(string key, string? pool, CancellationToken cancellationToken) =>
-        new(pool is null ? keys.ReadState(key) : FindPool(pool)?.ReadState(key));
+        new(pool is null ? _keys.ReadState(key) : FindPool(pool)?.ReadState(key));
 
     /// <inheritdoc/>
     /// <remarks>In process only: called on release, force release and when a cooldown ends. Costs nothing while nobody subscribes.</remarks>
@@ -135,7 +135,7 @@ public sealed class InMemoryLeaseStore : LeaseStore, ILeaseReleaseSource
     }
 
     /// <summary>Single-key entries currently stored (tests of the sweep).</summary>
-    internal int SingleKeyEntryCount => keys.Count;
+    internal int SingleKeyEntryCount => _keys.Count;
 
     /// <summary>Sizes of a pool's free and expiry indexes (tests of membership changes).</summary>
     internal (int Free, int Busy) PoolIndexSizes(string pool) => FindPool(pool)?.IndexSizes ?? (0, 0);
@@ -152,8 +152,8 @@ public sealed class InMemoryLeaseStore : LeaseStore, ILeaseReleaseSource
     private static ValueTask<Lease?> Answer(Lease? lease, PoolMembersOutdatedException? outdated) =>
         outdated is null ? new ValueTask<Lease?>(lease) : ValueTask.FromException<Lease?>(outdated);
 
-    private PoolState? FindPool(string pool) => pools.TryGetValue(pool, out var state) ? state : null;
+    private PoolState? FindPool(string pool) => _pools.TryGetValue(pool, out var state) ? state : null;
 
     private PoolState GetOrAddPool(string pool) =>
-        pools.TryGetValue(pool, out var state) ? state : pools.GetOrAdd(pool, static (name, time) => new PoolState(name, time), time);
+        _pools.TryGetValue(pool, out var state) ? state : _pools.GetOrAdd(pool, static (name, time) => new PoolState(name, time), _time);
 }

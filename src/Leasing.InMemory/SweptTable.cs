@@ -34,33 +34,33 @@ internal sealed class SweptTable<TEntry>(TimeProvider time)
 {
     private const int MinSweepThreshold = 1024;
 
-    private readonly ConcurrentDictionary<string, TEntry> entries = new(StringComparer.Ordinal);
-    private int count;
-    private int sweepThreshold = MinSweepThreshold;
-    private int sweeping;
+    private readonly ConcurrentDictionary<string, TEntry> _entries = new(StringComparer.Ordinal);
+    private int _count;
+    private int _sweepThreshold = MinSweepThreshold;
+    private int _sweeping;
 
     /// <summary>Entries currently stored, including ones not yet swept.</summary>
-    public int Count => Volatile.Read(ref count);
+    public int Count => Volatile.Read(ref _count);
 
     /// <summary>The entry of a key, if stored. Check <see cref="SweptEntry.Removed"/> under its gate.</summary>
     /// <param name="key">The key.</param>
     /// <param name="entry">The entry.</param>
     /// <returns>Whether it was found.</returns>
-    public bool TryGetValue(string key, [MaybeNullWhen(false)] out TEntry entry) => entries.TryGetValue(key, out entry);
+    public bool TryGetValue(string key, [MaybeNullWhen(false)] out TEntry entry) => _entries.TryGetValue(key, out entry);
 
     /// <summary>The entry of a key, added when missing. Check <see cref="SweptEntry.Removed"/> under its gate and retry.</summary>
     /// <param name="key">The key.</param>
     /// <returns>The entry.</returns>
     public TEntry GetOrAdd(string key)
     {
-        if (entries.TryGetValue(key, out var entry))
+        if (_entries.TryGetValue(key, out var entry))
         {
             return entry;
         }
 
         var added = new TEntry();
-        entry = entries.GetOrAdd(key, added);
-        if (ReferenceEquals(entry, added) && Interlocked.Increment(ref count) > Volatile.Read(ref sweepThreshold))
+        entry = _entries.GetOrAdd(key, added);
+        if (ReferenceEquals(entry, added) && Interlocked.Increment(ref _count) > Volatile.Read(ref _sweepThreshold))
         {
             Sweep();
         }
@@ -70,14 +70,14 @@ internal sealed class SweptTable<TEntry>(TimeProvider time)
 
     private void Sweep()
     {
-        if (Interlocked.Exchange(ref sweeping, 1) == 1)
+        if (Interlocked.Exchange(ref _sweeping, 1) == 1)
         {
             return;
         }
 
         try
         {
-            foreach (var (key, entry) in entries)
+            foreach (var (key, entry) in _entries)
             {
                 lock (entry.Gate)
                 {
@@ -88,17 +88,17 @@ internal sealed class SweptTable<TEntry>(TimeProvider time)
                     }
 
                     entry.Removed = true;
-                    entries.TryRemove(new KeyValuePair<string, TEntry>(key, entry));
+                    _entries.TryRemove(new KeyValuePair<string, TEntry>(key, entry));
                 }
 
-                Interlocked.Decrement(ref count);
+                Interlocked.Decrement(ref _count);
             }
 
-            Volatile.Write(ref sweepThreshold, Math.Max(MinSweepThreshold, Volatile.Read(ref count) * 2));
+            Volatile.Write(ref _sweepThreshold, Math.Max(MinSweepThreshold, Volatile.Read(ref _count) * 2));
         }
         finally
         {
-            Volatile.Write(ref sweeping, 0);
+            Volatile.Write(ref _sweeping, 0);
         }
     }
 }

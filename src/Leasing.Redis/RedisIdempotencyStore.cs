@@ -22,11 +22,11 @@ namespace Leasing.Redis;
 /// </remarks>
 public sealed class RedisIdempotencyStore : IdempotencyStore, IIdempotencyCompletionSource
 {
-    private readonly IConnectionMultiplexer redis;
-    private readonly IDatabase database;
-    private readonly RedisKeyNames names;
-    private readonly TimeSpan timeout;
-    private readonly string endpoint;
+    private readonly IConnectionMultiplexer _redis;
+    private readonly IDatabase _database;
+    private readonly RedisKeyNames _names;
+    private readonly TimeSpan _timeout;
+    private readonly string _endpoint;
 
     /// <inheritdoc />
     public override string BackendName => "redis";
@@ -40,11 +40,11 @@ public sealed class RedisIdempotencyStore : IdempotencyStore, IIdempotencyComple
         ArgumentNullException.ThrowIfNull(redis);
         options ??= new RedisLeasingOptions();
         RedisLeasingOptionsValidator.ThrowIfInvalid(options, nameof(options));
-        this.redis = redis;
-        database = redis.GetDatabase();
-        names = new RedisKeyNames(options.KeyPrefix);
-        timeout = options.CommandTimeout;
-        endpoint = RedisCalls.Describe(redis);
+        _redis = redis;
+        _database = redis.GetDatabase();
+        _names = new RedisKeyNames(options.KeyPrefix);
+        _timeout = options.CommandTimeout;
+        _endpoint = RedisCalls.Describe(redis);
     }
 
     /// <inheritdoc/>
@@ -72,13 +72,13 @@ public sealed class RedisIdempotencyStore : IdempotencyStore, IIdempotencyComple
     protected override async ValueTask<bool> CompleteCoreAsync(string key, string ownerToken, IdempotencyOutcome outcome, ReadOnlyMemory<byte> payload, TimeSpan retention, CancellationToken cancellationToken)
     {
         RedisValue status = outcome == IdempotencyOutcome.Succeeded ? "s" : "f";
-        return (long)await RunAsync(IdempotencyScripts.Complete, key, [ownerToken, status, payload, Micros(retention), names.IdempotencyChannel(key)], "a completion", cancellationToken).ConfigureAwait(false) == 1;
+        return (long)await RunAsync(IdempotencyScripts.Complete, key, [ownerToken, status, payload, Micros(retention), _names.IdempotencyChannel(key)], "a completion", cancellationToken).ConfigureAwait(false) == 1;
     }
 
     /// <inheritdoc/>
     protected override async ValueTask<bool> ReleaseCoreAsync(string key, string ownerToken, CancellationToken cancellationToken)
     {
-        return (long)await RunAsync(IdempotencyScripts.Release, key, [ownerToken, names.IdempotencyChannel(key)], "a release", cancellationToken).ConfigureAwait(false) == 1;
+        return (long)await RunAsync(IdempotencyScripts.Release, key, [ownerToken, _names.IdempotencyChannel(key)], "a release", cancellationToken).ConfigureAwait(false) == 1;
     }
 
     /// <inheritdoc/>
@@ -92,7 +92,7 @@ public sealed class RedisIdempotencyStore : IdempotencyStore, IIdempotencyComple
     /// <remarks>The key's fencing counter goes with the record; the clock term of the fencing rule still puts the next claim's token above it.</remarks>
     protected override async ValueTask<bool> EvictCoreAsync(string key, CancellationToken cancellationToken)
     {
-        return (long)await RunAsync(IdempotencyScripts.Evict, key, [names.IdempotencyChannel(key)], "an eviction", cancellationToken).ConfigureAwait(false) == 1;
+        return (long)await RunAsync(IdempotencyScripts.Evict, key, [_names.IdempotencyChannel(key)], "an eviction", cancellationToken).ConfigureAwait(false) == 1;
     }
 
     /// <inheritdoc/>
@@ -105,7 +105,7 @@ public sealed class RedisIdempotencyStore : IdempotencyStore, IIdempotencyComple
         LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
         ArgumentNullException.ThrowIfNull(onCompleted);
         cancellationToken.ThrowIfCancellationRequested();
-        return await RedisSubscription.StartAsync(redis, RedisChannel.Literal(names.IdempotencyChannel(key)), onCompleted, timeout, cancellationToken).ConfigureAwait(false);
+        return await RedisSubscription.StartAsync(_redis, RedisChannel.Literal(_names.IdempotencyChannel(key)), onCompleted, _timeout, cancellationToken).ConfigureAwait(false);
     }
 
     private static long Micros(TimeSpan span) => (span.Ticks + 9) / 10;
@@ -124,5 +124,5 @@ public sealed class RedisIdempotencyStore : IdempotencyStore, IIdempotencyComple
     }
 
     private Task<RedisResult> RunAsync(RedisScript script, string key, RedisValue[] values, string operation, CancellationToken cancellationToken) =>
-        RedisCalls.RunAsync(script.EvaluateAsync(database, [names.IdempotencyKey(key)], values), operation, timeout, cancellationToken, endpoint);
+        RedisCalls.RunAsync(script.EvaluateAsync(_database, [_names.IdempotencyKey(key)], values), operation, _timeout, cancellationToken, _endpoint);
 }

@@ -40,13 +40,13 @@ public sealed class RedisLeaseStore : LeaseStore, ILeaseReleaseSource
     // The members version the unversioned pool acquires pass to the scripts: no check.
     private const long AnyVersion = -1;
 
-    private readonly IConnectionMultiplexer redis;
-    private readonly IDatabase database;
-    private readonly RedisKeyNames names;
-    private readonly TimeSpan timeout;
-    private readonly int waitForReplicas;
-    private readonly string endpoint;
-    private readonly ConcurrentDictionary<string, PoolNames> pools = new(StringComparer.Ordinal);
+    private readonly IConnectionMultiplexer _redis;
+    private readonly IDatabase _database;
+    private readonly RedisKeyNames _names;
+    private readonly TimeSpan _timeout;
+    private readonly int _waitForReplicas;
+    private readonly string _endpoint;
+    private readonly ConcurrentDictionary<string, PoolNames> _pools = new(StringComparer.Ordinal);
 
     /// <inheritdoc />
     public override string BackendName => "redis";
@@ -60,19 +60,19 @@ public sealed class RedisLeaseStore : LeaseStore, ILeaseReleaseSource
         ArgumentNullException.ThrowIfNull(redis);
         options ??= new RedisLeasingOptions();
         RedisLeasingOptionsValidator.ThrowIfInvalid(options, nameof(options));
-        this.redis = redis;
-        database = redis.GetDatabase();
-        names = new RedisKeyNames(options.KeyPrefix);
-        timeout = options.CommandTimeout;
-        waitForReplicas = options.WaitForReplicas;
-        endpoint = RedisCalls.Describe(redis);
+        _redis = redis;
+        _database = redis.GetDatabase();
+        _names = new RedisKeyNames(options.KeyPrefix);
+        _timeout = options.CommandTimeout;
+        _waitForReplicas = options.WaitForReplicas;
+        _endpoint = RedisCalls.Describe(redis);
     }
 
     /// <inheritdoc/>
     protected override async ValueTask<Lease?> TryAcquireCoreAsync(string key, TimeSpan ttl, CancellationToken cancellationToken)
     {
         var token = OwnerTokens.Create();
-        RedisKey redisKey = names.SingleKey(key);
+        RedisKey redisKey = _names.SingleKey(key);
         var result = await RunAsync(LeaseScripts.SingleAcquire, [redisKey], [token, Micros(ttl)], "an acquire", cancellationToken).ConfigureAwait(false);
         if (result.IsNull)
         {
@@ -89,7 +89,7 @@ public sealed class RedisLeaseStore : LeaseStore, ILeaseReleaseSource
     protected override async ValueTask<Lease?> RenewCoreAsync(Lease lease, TimeSpan ttl, CancellationToken cancellationToken)
     {
         var result = lease.Pool is null
-            ? await RunAsync(LeaseScripts.SingleRenew, [names.SingleKey(lease.Key)], [lease.Token, Micros(ttl)], "a renew", cancellationToken).ConfigureAwait(false)
+            ? await RunAsync(LeaseScripts.SingleRenew, [_names.SingleKey(lease.Key)], [lease.Token, Micros(ttl)], "a renew", cancellationToken).ConfigureAwait(false)
             : await RunAsync(LeaseScripts.PoolRenew, Pool(lease.Pool).Keys, [lease.Token, Micros(ttl), lease.Key], "a renew", cancellationToken).ConfigureAwait(false);
         return result.IsNull ? null : lease with { ExpiresAt = FromMicros((long)result) };
     }
@@ -99,7 +99,7 @@ public sealed class RedisLeaseStore : LeaseStore, ILeaseReleaseSource
     {
         if (lease.Pool is null)
         {
-            return (long)await RunAsync(LeaseScripts.SingleRelease, [names.SingleKey(lease.Key)], [lease.Token], "a release", cancellationToken).ConfigureAwait(false) == 1;
+            return (long)await RunAsync(LeaseScripts.SingleRelease, [_names.SingleKey(lease.Key)], [lease.Token], "a release", cancellationToken).ConfigureAwait(false) == 1;
         }
 
         var pool = Pool(lease.Pool);
@@ -110,7 +110,7 @@ public sealed class RedisLeaseStore : LeaseStore, ILeaseReleaseSource
     protected override async ValueTask<bool> ReleaseWithCooldownCoreAsync(Lease lease, TimeSpan cooldown, CancellationToken cancellationToken)
     {
         var result = lease.Pool is null
-            ? await RunAsync(LeaseScripts.SingleCooldown, [names.SingleKey(lease.Key)], [lease.Token, Micros(cooldown)], "a cooldown", cancellationToken).ConfigureAwait(false)
+            ? await RunAsync(LeaseScripts.SingleCooldown, [_names.SingleKey(lease.Key)], [lease.Token, Micros(cooldown)], "a cooldown", cancellationToken).ConfigureAwait(false)
             : await RunAsync(LeaseScripts.PoolCooldown, Pool(lease.Pool).Keys, [lease.Token, Micros(cooldown), lease.Key], "a cooldown", cancellationToken).ConfigureAwait(false);
         return (long)result == 1;
     }
@@ -131,7 +131,7 @@ public sealed class RedisLeaseStore : LeaseStore, ILeaseReleaseSource
             return states;
         }
 
-        var groups = Enumerable.Range(0, keys.Count).GroupBy(i => redis.HashSlot(names.SingleKey(keys[i])));
+        var groups = Enumerable.Range(0, keys.Count).GroupBy(i => _redis.HashSlot(_names.SingleKey(keys[i])));
         await Task.WhenAll(groups.Select(g => InspectGroupAsync(keys, [.. g], states, cancellationToken))).ConfigureAwait(false);
         return states;
     }
@@ -306,7 +306,7 @@ public sealed class RedisLeaseStore : LeaseStore, ILeaseReleaseSource
     {
         if (pool is null)
         {
-            return (long)await RunAsync(LeaseScripts.SingleForceRelease, [names.SingleKey(key)], [], "a force release", cancellationToken).ConfigureAwait(false) == 1;
+            return (long)await RunAsync(LeaseScripts.SingleForceRelease, [_names.SingleKey(key)], [], "a force release", cancellationToken).ConfigureAwait(false) == 1;
         }
 
         var poolNames = Pool(pool);
@@ -321,7 +321,7 @@ public sealed class RedisLeaseStore : LeaseStore, ILeaseReleaseSource
     protected override async ValueTask<bool> WriteStateCoreAsync(Lease lease, ReadOnlyMemory<byte> state, CancellationToken cancellationToken)
     {
         var result = lease.Pool is null
-            ? await RunAsync(LeaseScripts.SingleWriteState, [names.SingleKey(lease.Key)], [lease.Token, state], "a state write", cancellationToken).ConfigureAwait(false)
+            ? await RunAsync(LeaseScripts.SingleWriteState, [_names.SingleKey(lease.Key)], [lease.Token, state], "a state write", cancellationToken).ConfigureAwait(false)
             : await RunAsync(LeaseScripts.PoolWriteState, Pool(lease.Pool).Keys, [lease.Token, lease.Key, state], "a state write", cancellationToken).ConfigureAwait(false);
         return (long)result == 1;
     }
@@ -330,9 +330,9 @@ public sealed class RedisLeaseStore : LeaseStore, ILeaseReleaseSource
     protected override async ValueTask<LeaseStateValue?> ReadStateCoreAsync(string key, string? pool, CancellationToken cancellationToken)
     {
         var read = pool is null
-            ? database.HashGetAsync(names.SingleKey(key), SingleStateFields)
-            : database.HashGetAsync(Pool(pool).Names.State, ["d:" + key, "f:" + key, "w:" + key]);
-        var values = await RedisCalls.RunAsync(read, "a state read", timeout, cancellationToken, endpoint).ConfigureAwait(false);
+            ? _database.HashGetAsync(_names.SingleKey(key), SingleStateFields)
+            : _database.HashGetAsync(Pool(pool).Names.State, ["d:" + key, "f:" + key, "w:" + key]);
+        var values = await RedisCalls.RunAsync(read, "a state read", _timeout, cancellationToken, _endpoint).ConfigureAwait(false);
         if (values[1].IsNull)
         {
             return null;
@@ -351,14 +351,14 @@ public sealed class RedisLeaseStore : LeaseStore, ILeaseReleaseSource
         LeaseArguments.ThrowIfInvalidKey(pool, nameof(pool));
         ArgumentNullException.ThrowIfNull(onReleased);
         cancellationToken.ThrowIfCancellationRequested();
-        return await RedisSubscription.StartAsync(redis, RedisChannel.Literal(Pool(pool).ChannelName), onReleased, timeout, cancellationToken).ConfigureAwait(false);
+        return await RedisSubscription.StartAsync(_redis, RedisChannel.Literal(Pool(pool).ChannelName), onReleased, _timeout, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The Redis names of a pool (tests check that they share one slot).</summary>
     internal PoolKeyNames PoolKeyNamesOf(string pool) => Pool(pool).Names;
 
     /// <summary>The Redis key of a single key.</summary>
-    internal string SingleKeyNameOf(string key) => names.SingleKey(key);
+    internal string SingleKeyNameOf(string key) => _names.SingleKey(key);
 
     private static readonly RedisValue[] SingleStateFields = ["sd", "sf", "sw"];
 
@@ -397,7 +397,7 @@ public sealed class RedisLeaseStore : LeaseStore, ILeaseReleaseSource
 
     private async ValueTask WaitForReplicasAsync(Lease lease, RedisKey routedBy, CancellationToken cancellationToken)
     {
-        if (waitForReplicas == 0)
+        if (_waitForReplicas == 0)
         {
             return;
         }
@@ -405,8 +405,8 @@ public sealed class RedisLeaseStore : LeaseStore, ILeaseReleaseSource
         long acknowledged;
         try
         {
-            var server = redis.GetServer(routedBy);
-            var reply = await RedisCalls.RunAsync(server.ExecuteAsync("WAIT", waitForReplicas, (long)timeout.TotalMilliseconds), "a replica wait", timeout + timeout, cancellationToken, endpoint).ConfigureAwait(false);
+            var server = _redis.GetServer(routedBy);
+            var reply = await RedisCalls.RunAsync(server.ExecuteAsync("WAIT", _waitForReplicas, (long)_timeout.TotalMilliseconds), "a replica wait", _timeout + _timeout, cancellationToken, _endpoint).ConfigureAwait(false);
             acknowledged = (long)reply;
         }
         catch (Exception e) when (e is LeaseStoreUnavailableException or OperationCanceledException)
@@ -415,10 +415,10 @@ public sealed class RedisLeaseStore : LeaseStore, ILeaseReleaseSource
             throw;
         }
 
-        if (acknowledged < waitForReplicas)
+        if (acknowledged < _waitForReplicas)
         {
             await TryReleaseAsync(lease).ConfigureAwait(false);
-            throw new LeaseStoreUnavailableException($"Only {acknowledged} of {waitForReplicas} replicas confirmed the lease within {timeout}; it was given back.");
+            throw new LeaseStoreUnavailableException($"Only {acknowledged} of {_waitForReplicas} replicas confirmed the lease within {_timeout}; it was given back.");
         }
     }
 
@@ -439,7 +439,7 @@ public sealed class RedisLeaseStore : LeaseStore, ILeaseReleaseSource
         var redisKeys = new RedisKey[indexes.Length];
         for (var i = 0; i < indexes.Length; i++)
         {
-            redisKeys[i] = names.SingleKey(keys[indexes[i]]);
+            redisKeys[i] = _names.SingleKey(keys[indexes[i]]);
         }
 
         var reply = (RedisResult[])(await RunAsync(LeaseScripts.SingleInspect, redisKeys, [], "an inspection", cancellationToken).ConfigureAwait(false))!;
@@ -453,7 +453,7 @@ public sealed class RedisLeaseStore : LeaseStore, ILeaseReleaseSource
 
     private bool IsCluster()
     {
-        foreach (var server in redis.GetServers())
+        foreach (var server in _redis.GetServers())
         {
             if (server.ServerType == ServerType.Cluster)
             {
@@ -465,10 +465,10 @@ public sealed class RedisLeaseStore : LeaseStore, ILeaseReleaseSource
     }
 
     private Task<RedisResult> RunAsync(RedisScript script, RedisKey[] keys, RedisValue[] values, string operation, CancellationToken cancellationToken) =>
-        RedisCalls.RunAsync(script.EvaluateAsync(database, keys, values), operation, timeout, cancellationToken, endpoint);
+        RedisCalls.RunAsync(script.EvaluateAsync(_database, keys, values), operation, _timeout, cancellationToken, _endpoint);
 
     private PoolNames Pool(string pool) =>
-        pools.TryGetValue(pool, out var known) ? known : pools.GetOrAdd(pool, static (name, keyNames) => new PoolNames(keyNames.Pool(name)), names);
+        _pools.TryGetValue(pool, out var known) ? known : _pools.GetOrAdd(pool, static (name, keyNames) => new PoolNames(keyNames.Pool(name)), _names);
 
     /// <summary>A pool's key names, ready to pass to scripts.</summary>
     private sealed class PoolNames(PoolKeyNames names)

@@ -8,10 +8,10 @@ namespace Leasing.InMemory.Keys;
 /// </summary>
 internal sealed class KeyTable(TimeProvider time)
 {
-    private readonly SweptTable<KeyEntry> entries = new(time);
+    private readonly SweptTable<KeyEntry> _entries = new(time);
 
     /// <summary>Entries currently stored, for tests of the sweep.</summary>
-    internal int Count => entries.Count;
+    internal int Count => _entries.Count;
 
     public Lease? TryAcquire(string key, TimeSpan ttl)
     {
@@ -45,7 +45,7 @@ internal sealed class KeyTable(TimeProvider time)
 
     public Lease? Renew(Lease lease, TimeSpan ttl)
     {
-        if (!entries.TryGetValue(lease.Key, out var entry))
+        if (!_entries.TryGetValue(lease.Key, out var entry))
         {
             return null;
         }
@@ -66,7 +66,7 @@ internal sealed class KeyTable(TimeProvider time)
 
     public bool WriteState(Lease lease, ReadOnlyMemory<byte> state)
     {
-        if (!entries.TryGetValue(lease.Key, out var entry))
+        if (!_entries.TryGetValue(lease.Key, out var entry))
         {
             return false;
         }
@@ -86,7 +86,7 @@ internal sealed class KeyTable(TimeProvider time)
 
     public LeaseStateValue? ReadState(string key)
     {
-        if (!entries.TryGetValue(key, out var entry))
+        if (!_entries.TryGetValue(key, out var entry))
         {
             return null;
         }
@@ -99,7 +99,7 @@ internal sealed class KeyTable(TimeProvider time)
 
     public bool Release(Lease lease)
     {
-        if (!entries.TryGetValue(lease.Key, out var entry))
+        if (!_entries.TryGetValue(lease.Key, out var entry))
         {
             return false;
         }
@@ -147,7 +147,7 @@ internal sealed class KeyTable(TimeProvider time)
 
     public bool ForceRelease(string key)
     {
-        if (!entries.TryGetValue(key, out var entry))
+        if (!_entries.TryGetValue(key, out var entry))
         {
             return false;
         }
@@ -167,7 +167,7 @@ internal sealed class KeyTable(TimeProvider time)
 
     public LeaseState Inspect(string key)
     {
-        if (entries.TryGetValue(key, out var entry))
+        if (_entries.TryGetValue(key, out var entry))
         {
             lock (entry.Gate)
             {
@@ -186,5 +186,5 @@ internal sealed class KeyTable(TimeProvider time)
         && entry.ExpiresAtTicks > nowTicks
         && string.Equals(entry.Token, token, StringComparison.Ordinal);
 
-    private KeyEntry GetOrAdd(string key) => entries.GetOrAdd(key);
+    private KeyEntry GetOrAdd(string key) => _entries.GetOrAdd(key);
 }

@@ -7,10 +7,10 @@ namespace Leasing.InMemory.Pools;
 /// </summary>
 internal sealed class CooldownWake
 {
-    private readonly PoolState pool;
-    private ITimer? timer;
+    private readonly PoolState _pool;
+    private ITimer? _timer;
 
-    private CooldownWake(PoolState pool) => this.pool = pool;
+    private CooldownWake(PoolState pool) => _pool = pool;
 
     public static void Schedule(PoolState pool, TimeProvider time, TimeSpan after)
     {
@@ -18,7 +18,7 @@ internal sealed class CooldownWake
 
         // The provider roots a scheduled timer; the wake disposes it once it has fired.
         var timer = time.CreateTimer(static state => ((CooldownWake)state!).Fire(), wake, after, Timeout.InfiniteTimeSpan);
-        if (Interlocked.CompareExchange(ref wake.timer, timer, null) is not null)
+        if (Interlocked.CompareExchange(ref wake._timer, timer, null) is not null)
         {
             timer.Dispose();
         }
@@ -27,8 +27,8 @@ internal sealed class CooldownWake
     private void Fire()
     {
         // Whichever of Schedule and Fire comes second disposes the timer.
-        Interlocked.Exchange(ref timer, DisposedMarker.Instance)?.Dispose();
-        pool.NotifyReleased();
+        Interlocked.Exchange(ref _timer, DisposedMarker.Instance)?.Dispose();
+        _pool.NotifyReleased();
     }
 
     private sealed class DisposedMarker : ITimer

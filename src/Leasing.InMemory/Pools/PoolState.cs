@@ -17,23 +17,23 @@ internal sealed class PoolState(string name, TimeProvider time)
 
     private static readonly ReadOnlyCollection<string> NoIds = new([]);
 
-    private readonly Lock gate = new();
-    private readonly Dictionary<string, PoolMember> known = new(StringComparer.Ordinal);
-    private readonly IndexedMinHeap<PoolMember, FreeSlot> free = new();
-    private readonly IndexedMinHeap<PoolMember, ExpirySlot> busy = new();
-    private PoolMember[] current = [];
-    private ReadOnlyCollection<string> currentIds = NoIds;
-    private bool hasMembers;
-    private long version;
-    private long lastSequence;
-    private long membershipStamp;
-    private Action[] subscribers = [];
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, PoolMember> _known = new(StringComparer.Ordinal);
+    private readonly IndexedMinHeap<PoolMember, FreeSlot> _free = new();
+    private readonly IndexedMinHeap<PoolMember, ExpirySlot> _busy = new();
+    private PoolMember[] _current = [];
+    private ReadOnlyCollection<string> _currentIds = NoIds;
+    private bool _hasMembers;
+    private long _version;
+    private long _lastSequence;
+    private long _membershipStamp;
+    private Action[] _subscribers = [];
 
     public string Name => name;
 
     public Lease? TryAcquireLeastRecentlyUsed(TimeSpan ttl, long membersVersion, out PoolMembersOutdatedException? outdated)
     {
-        lock (gate)
+        lock (_gate)
         {
             if (IsOutdated(membersVersion, out outdated))
             {
@@ -42,20 +42,20 @@ internal sealed class PoolState(string name, TimeProvider time)
 
             var now = time.GetUtcNow();
             ReclaimExpired(now.UtcTicks);
-            return free.Count == 0 ? null : Claim(free.Pop(), now, ttl);
+            return _free.Count == 0 ? null : Claim(_free.Pop(), now, ttl);
         }
     }
 
     public Lease? TryAcquireMember(string id, TimeSpan ttl, long membersVersion, out PoolMembersOutdatedException? outdated)
     {
-        lock (gate)
+        lock (_gate)
         {
             if (IsOutdated(membersVersion, out outdated))
             {
                 return null;
             }
 
-            if (!known.TryGetValue(id, out var member) || !member.IsMember)
+            if (!_known.TryGetValue(id, out var member) || !member.IsMember)
             {
                 return null;
             }
@@ -67,34 +67,34 @@ internal sealed class PoolState(string name, TimeProvider time)
                 return null;
             }
 
-            free.Remove(member);
+            _free.Remove(member);
             return Claim(member, now, ttl);
         }
     }
 
     public Lease? Renew(Lease lease, TimeSpan ttl)
     {
-        lock (gate)
+        lock (_gate)
         {
             var now = time.GetUtcNow();
-            if (!known.TryGetValue(lease.Key, out var member) || !IsLiveHolder(member, lease.Token, now.UtcTicks))
+            if (!_known.TryGetValue(lease.Key, out var member) || !IsLiveHolder(member, lease.Token, now.UtcTicks))
             {
                 return null;
             }
 
             var expiresAt = now + ttl;
             member.ExpiresAtTicks = expiresAt.UtcTicks;
-            busy.ChangeKey(member, member.ExpiresAtTicks);
+            _busy.ChangeKey(member, member.ExpiresAtTicks);
             return lease with { ExpiresAt = expiresAt };
         }
     }
 
     public bool WriteState(Lease lease, ReadOnlyMemory<byte> state)
     {
-        lock (gate)
+        lock (_gate)
         {
             var now = time.GetUtcNow();
-            if (!known.TryGetValue(lease.Key, out var member) || !member.IsMember || !IsLiveHolder(member, lease.Token, now.UtcTicks))
+            if (!_known.TryGetValue(lease.Key, out var member) || !member.IsMember || !IsLiveHolder(member, lease.Token, now.UtcTicks))
             {
                 return false;
             }
@@ -106,22 +106,22 @@ internal sealed class PoolState(string name, TimeProvider time)
 
     public LeaseStateValue? ReadState(string id)
     {
-        lock (gate)
+        lock (_gate)
         {
-            return known.TryGetValue(id, out var member) ? member.State : null;
+            return _known.TryGetValue(id, out var member) ? member.State : null;
         }
     }
 
     public bool Release(Lease lease)
     {
-        lock (gate)
+        lock (_gate)
         {
-            if (!known.TryGetValue(lease.Key, out var member) || !IsLiveHolder(member, lease.Token, time.GetUtcNow().UtcTicks))
+            if (!_known.TryGetValue(lease.Key, out var member) || !IsLiveHolder(member, lease.Token, time.GetUtcNow().UtcTicks))
             {
                 return false;
             }
 
-            busy.Remove(member);
+            _busy.Remove(member);
             MakeFree(member);
         }
 
@@ -131,9 +131,9 @@ internal sealed class PoolState(string name, TimeProvider time)
 
     public bool ReleaseWithCooldown(Lease lease, TimeSpan cooldown)
     {
-        lock (gate)
+        lock (_gate)
         {
-            if (!known.TryGetValue(lease.Key, out var member))
+            if (!_known.TryGetValue(lease.Key, out var member))
             {
                 return false;
             }
@@ -150,7 +150,7 @@ internal sealed class PoolState(string name, TimeProvider time)
             // Our lease, or a free key (our lease expired and nobody took it): block it either way.
             if (IndexedMinHeap<PoolMember, FreeSlot>.Contains(member))
             {
-                free.Remove(member);
+                _free.Remove(member);
             }
 
             member.Status = LeaseStatus.CoolingDown;
@@ -158,11 +158,11 @@ internal sealed class PoolState(string name, TimeProvider time)
             member.ExpiresAtTicks = (now + cooldown).UtcTicks;
             if (IndexedMinHeap<PoolMember, ExpirySlot>.Contains(member))
             {
-                busy.ChangeKey(member, member.ExpiresAtTicks);
+                _busy.ChangeKey(member, member.ExpiresAtTicks);
             }
             else
             {
-                busy.Push(member, member.ExpiresAtTicks);
+                _busy.Push(member, member.ExpiresAtTicks);
             }
         }
 
@@ -172,9 +172,9 @@ internal sealed class PoolState(string name, TimeProvider time)
 
     public bool ForceRelease(string id)
     {
-        lock (gate)
+        lock (_gate)
         {
-            if (!known.TryGetValue(id, out var member))
+            if (!_known.TryGetValue(id, out var member))
             {
                 return false;
             }
@@ -185,7 +185,7 @@ internal sealed class PoolState(string name, TimeProvider time)
                 return false;
             }
 
-            busy.Remove(member);
+            _busy.Remove(member);
             MakeFree(member);
         }
 
@@ -195,13 +195,13 @@ internal sealed class PoolState(string name, TimeProvider time)
 
     public IReadOnlyList<LeaseState> Inspect()
     {
-        lock (gate)
+        lock (_gate)
         {
             var nowTicks = time.GetUtcNow().UtcTicks;
-            var states = new LeaseState[current.Length];
+            var states = new LeaseState[_current.Length];
             for (var i = 0; i < states.Length; i++)
             {
-                var member = current[i];
+                var member = _current[i];
                 states[i] = InMemoryStates.Describe(
                     member.Id,
                     member.Status,
@@ -217,33 +217,33 @@ internal sealed class PoolState(string name, TimeProvider time)
 
     public IReadOnlyList<string> GetMembers()
     {
-        lock (gate)
+        lock (_gate)
         {
-            return currentIds;
+            return _currentIds;
         }
     }
 
     public void SetMembers(IReadOnlyCollection<string> members, long newVersion)
     {
-        lock (gate)
+        lock (_gate)
         {
-            if (hasMembers && newVersion < version)
+            if (_hasMembers && newVersion < _version)
             {
                 return;
             }
 
-            hasMembers = true;
-            version = newVersion;
-            var stamp = ++membershipStamp;
+            _hasMembers = true;
+            _version = newVersion;
+            var stamp = ++_membershipStamp;
             var list = new PoolMember[members.Count];
             var ids = new string[members.Count];
             var i = 0;
             foreach (var id in members)
             {
-                if (!known.TryGetValue(id, out var member))
+                if (!_known.TryGetValue(id, out var member))
                 {
                     member = new PoolMember(id);
-                    known.Add(id, member);
+                    _known.Add(id, member);
                 }
 
                 member.MembershipStamp = stamp;
@@ -255,7 +255,7 @@ internal sealed class PoolState(string name, TimeProvider time)
 
             // A removed member leaves the free index now; a held or cooling one leaves the expiry
             // index when released or expired, because MakeFree puts back current members only.
-            foreach (var member in current)
+            foreach (var member in _current)
             {
                 if (member.MembershipStamp != stamp)
                 {
@@ -264,17 +264,17 @@ internal sealed class PoolState(string name, TimeProvider time)
                 }
             }
 
-            current = list;
-            currentIds = new ReadOnlyCollection<string>(ids);
+            _current = list;
+            _currentIds = new ReadOnlyCollection<string>(ids);
             RebuildFreeIndex();
         }
     }
 
     public IAsyncDisposable Subscribe(Action onReleased)
     {
-        lock (gate)
+        lock (_gate)
         {
-            subscribers = [.. subscribers, onReleased];
+            _subscribers = [.. _subscribers, onReleased];
         }
 
         return new ReleaseSubscription(this, onReleased);
@@ -282,12 +282,12 @@ internal sealed class PoolState(string name, TimeProvider time)
 
     internal void Unsubscribe(Action onReleased)
     {
-        lock (gate)
+        lock (_gate)
         {
-            var index = Array.IndexOf(subscribers, onReleased);
+            var index = Array.IndexOf(_subscribers, onReleased);
             if (index >= 0)
             {
-                subscribers = [.. subscribers.AsSpan(0, index), .. subscribers.AsSpan(index + 1)];
+                _subscribers = [.. _subscribers.AsSpan(0, index), .. _subscribers.AsSpan(index + 1)];
             }
         }
     }
@@ -297,16 +297,16 @@ internal sealed class PoolState(string name, TimeProvider time)
     {
         get
         {
-            lock (gate)
+            lock (_gate)
             {
-                return (free.Count, busy.Count);
+                return (_free.Count, _busy.Count);
             }
         }
     }
 
     internal void NotifyReleased()
     {
-        var current = Volatile.Read(ref subscribers);
+        var current = Volatile.Read(ref _subscribers);
         foreach (var onReleased in current)
         {
             try
@@ -330,8 +330,8 @@ internal sealed class PoolState(string name, TimeProvider time)
     // (only subscribed to) is as unknown as a missing one.
     private bool IsOutdated(long membersVersion, [NotNullWhen(true)] out PoolMembersOutdatedException? outdated)
     {
-        outdated = membersVersion != AnyVersion && (!hasMembers || version < membersVersion)
-            ? new PoolMembersOutdatedException(name, hasMembers ? version : null, membersVersion)
+        outdated = membersVersion != AnyVersion && (!_hasMembers || _version < membersVersion)
+            ? new PoolMembersOutdatedException(name, _hasMembers ? _version : null, membersVersion)
             : null;
         return outdated is not null;
     }
@@ -343,18 +343,18 @@ internal sealed class PoolState(string name, TimeProvider time)
         member.Status = LeaseStatus.Held;
         member.Token = token;
         member.Fencing = Fencing.Next(member.Fencing, now);
-        member.Sequence = ++lastSequence;
+        member.Sequence = ++_lastSequence;
         member.LastAcquiredTicks = now.UtcTicks;
         member.ExpiresAtTicks = expiresAt.UtcTicks;
-        busy.Push(member, member.ExpiresAtTicks);
+        _busy.Push(member, member.ExpiresAtTicks);
         return new Lease(member.Id, token, member.Fencing, expiresAt) { Pool = name };
     }
 
     private void ReclaimExpired(long nowTicks)
     {
-        while (busy.Count > 0 && busy.MinKey <= nowTicks)
+        while (_busy.Count > 0 && _busy.MinKey <= nowTicks)
         {
-            MakeFree(busy.Pop());
+            MakeFree(_busy.Pop());
         }
     }
 
@@ -363,7 +363,7 @@ internal sealed class PoolState(string name, TimeProvider time)
     {
         if (member.Status != LeaseStatus.Free && member.ExpiresAtTicks <= nowTicks)
         {
-            busy.Remove(member);
+            _busy.Remove(member);
             MakeFree(member);
         }
     }
@@ -376,7 +376,7 @@ internal sealed class PoolState(string name, TimeProvider time)
         member.Token = null;
         if (member.IsMember)
         {
-            free.Push(member, member.Sequence);
+            _free.Push(member, member.Sequence);
         }
     }
 
@@ -384,8 +384,8 @@ internal sealed class PoolState(string name, TimeProvider time)
     private void RebuildFreeIndex()
     {
         var neverAcquired = new List<PoolMember>();
-        var freeMembers = new List<PoolMember>(current.Length);
-        foreach (var member in current)
+        var freeMembers = new List<PoolMember>(_current.Length);
+        foreach (var member in _current)
         {
             if (!member.HasBeenAcquired)
             {
@@ -404,12 +404,12 @@ internal sealed class PoolState(string name, TimeProvider time)
             neverAcquired[i].Sequence = i - neverAcquired.Count;
         }
 
-        free.Rebuild(freeMembers, static member => member.Sequence);
+        _free.Rebuild(freeMembers, static member => member.Sequence);
     }
 
     private void NotifyWhenCooled(TimeSpan cooldown)
     {
-        if (Volatile.Read(ref subscribers).Length > 0)
+        if (Volatile.Read(ref _subscribers).Length > 0)
         {
             CooldownWake.Schedule(this, time, cooldown);
         }

@@ -27,33 +27,33 @@ internal sealed class RedisKeyNames
 
     private static readonly System.Buffers.SearchValues<char> Special = System.Buffers.SearchValues.Create("%{}*?[]:\\");
 
-    private readonly string root;
-    private readonly string poolRoot;
+    private readonly string _root;
+    private readonly string _poolRoot;
 
     public RedisKeyNames(string keyPrefix)
     {
-        root = keyPrefix + ":" + FormatVersion + ":";
-        poolRoot = keyPrefix + ":" + PoolFormatVersion + ":";
+        _root = keyPrefix + ":" + FormatVersion + ":";
+        _poolRoot = keyPrefix + ":" + PoolFormatVersion + ":";
     }
 
     /// <summary>The prefix every single key, idempotency key and idempotency channel starts with.</summary>
-    public string Root => root;
+    public string Root => _root;
 
     /// <summary>The hash of one single key (a lock).</summary>
-    public string SingleKey(string key) => root + "key:" + Escape(key);
+    public string SingleKey(string key) => _root + "key:" + Escape(key);
 
     /// <summary>The keys and release channel of one pool.</summary>
     public PoolKeyNames Pool(string pool)
     {
-        var tag = poolRoot + "{pool:" + Escape(pool) + "}:";
+        var tag = _poolRoot + "{pool:" + Escape(pool) + "}:";
         return new PoolKeyNames(tag + "meta", tag + "queue", tag + "members", tag + "state", tag + "released");
     }
 
     /// <summary>The record of one idempotency key.</summary>
-    public string IdempotencyKey(string key) => root + "idem:" + Escape(key);
+    public string IdempotencyKey(string key) => _root + "idem:" + Escape(key);
 
     /// <summary>The channel on which completions and releases of one idempotency key are announced.</summary>
-    public string IdempotencyChannel(string key) => root + "idem-done:" + Escape(key);
+    public string IdempotencyChannel(string key) => _root + "idem-done:" + Escape(key);
 
     /// <summary>Escapes the characters that carry meaning in Redis key names and globs.</summary>
     public static string Escape(string text)

@@ -11,18 +11,18 @@ namespace Leasing.Redis.Internal;
 /// </remarks>
 internal sealed class RedisSubscription : IAsyncDisposable
 {
-    private readonly ISubscriber subscriber;
-    private readonly RedisChannel channel;
-    private readonly Action<RedisChannel, RedisValue> handler;
-    private readonly TimeSpan timeout;
-    private int disposed;
+    private readonly ISubscriber _subscriber;
+    private readonly RedisChannel _channel;
+    private readonly Action<RedisChannel, RedisValue> _handler;
+    private readonly TimeSpan _timeout;
+    private int _disposed;
 
     private RedisSubscription(ISubscriber subscriber, RedisChannel channel, Action<RedisChannel, RedisValue> handler, TimeSpan timeout)
     {
-        this.subscriber = subscriber;
-        this.channel = channel;
-        this.handler = handler;
-        this.timeout = timeout;
+        _subscriber = subscriber;
+        _channel = channel;
+        _handler = handler;
+        _timeout = timeout;
     }
 
     public static async Task<IAsyncDisposable> StartAsync(IConnectionMultiplexer redis, RedisChannel channel, Action onMessage, TimeSpan timeout, CancellationToken cancellationToken)
@@ -56,7 +56,7 @@ internal sealed class RedisSubscription : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref disposed, 1) == 1)
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
         {
             return;
         }
@@ -65,7 +65,7 @@ internal sealed class RedisSubscription : IAsyncDisposable
         {
             // The handler leaves the local table at once; the UNSUBSCRIBE (sent when it was the
             // channel's last handler) follows any SUBSCRIBE still in flight on the same connection.
-            await RedisCalls.RunAsync(UnsubscribeAsync(subscriber, channel, handler), "an unsubscription", timeout, CancellationToken.None).ConfigureAwait(false);
+            await RedisCalls.RunAsync(UnsubscribeAsync(_subscriber, _channel, _handler), "an unsubscription", _timeout, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception e) when (e is LeaseStoreUnavailableException or ObjectDisposedException)
         {

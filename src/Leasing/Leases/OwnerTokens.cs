@@ -12,25 +12,25 @@ public static class OwnerTokens
     private const int BlockBytes = 4096;
 
     [ThreadStatic]
-    private static byte[]? block;
+    private static byte[]? _block;
 
     [ThreadStatic]
-    private static int used;
+    private static int _used;
 
     /// <summary>Creates a new owner token that is never reused.</summary>
     /// <returns>32 lowercase hex digits.</returns>
     public static string Create()
     {
-        var bytes = block;
-        if (bytes is null || used == BlockBytes)
+        var bytes = _block;
+        if (bytes is null || _used == BlockBytes)
         {
-            bytes = block ??= new byte[BlockBytes];
+            bytes = _block ??= new byte[BlockBytes];
             RandomNumberGenerator.Fill(bytes);
-            used = 0;
+            _used = 0;
         }
 
-        var slice = bytes.AsSpan(used, TokenBytes);
-        used += TokenBytes;
+        var slice = bytes.AsSpan(_used, TokenBytes);
+        _used += TokenBytes;
         var token = Convert.ToHexStringLower(slice);
         slice.Clear();
         return token;
