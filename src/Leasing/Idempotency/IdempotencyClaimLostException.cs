@@ -5,7 +5,7 @@ namespace Leasing;
 /// instance claimed the key, or an operator evicted it), and no outcome is stored for it to replay.
 /// The action may have taken effect; the key's current owner decides the recorded outcome.
 /// </summary>
-public sealed class IdempotencyClaimLostException : Exception
+public sealed class IdempotencyClaimLostException : LeasingException
 {
     /// <summary>Creates the exception.</summary>
     public IdempotencyClaimLostException()

@@ -5,7 +5,7 @@ namespace Leasing;
 /// <see cref="IdempotencyOptions.WaitForInProgress"/> budget ran out. Retry after <see cref="RetryAfter"/>:
 /// the call then replays the outcome, or runs the action if its owner died.
 /// </summary>
-public sealed class IdempotencyInProgressException : Exception
+public sealed class IdempotencyInProgressException : LeasingException
 {
     /// <summary>Creates the exception.</summary>
     public IdempotencyInProgressException()

@@ -4,7 +4,7 @@ namespace Leasing;
 /// An idempotency key was reused with other input: the stored record's fingerprint differs from the
 /// call's. Nothing ran and nothing was replayed.
 /// </summary>
-public sealed class IdempotencyKeyReuseException : Exception
+public sealed class IdempotencyKeyReuseException : LeasingException
 {
     /// <summary>Creates the exception.</summary>
     public IdempotencyKeyReuseException()

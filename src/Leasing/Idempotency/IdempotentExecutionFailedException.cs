@@ -5,7 +5,7 @@ namespace Leasing;
 /// was stored: this replays it. The original exception is never re-created; its type name and
 /// message are here.
 /// </summary>
-public sealed class IdempotentExecutionFailedException : Exception
+public sealed class IdempotentExecutionFailedException : LeasingException
 {
     /// <summary>Creates the exception.</summary>
     public IdempotentExecutionFailedException()

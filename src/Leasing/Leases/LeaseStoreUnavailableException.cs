@@ -1,7 +1,7 @@
 namespace Leasing;
 
 /// <summary>The backend could not be reached or did not answer in time. The inner exception is the driver's error.</summary>
-public sealed class LeaseStoreUnavailableException : Exception
+public sealed class LeaseStoreUnavailableException : LeasingException
 {
     /// <summary>Creates the exception.</summary>
     public LeaseStoreUnavailableException()

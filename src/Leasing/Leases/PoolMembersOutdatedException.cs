@@ -5,7 +5,7 @@ namespace Leasing;
 /// restart without persistence) or holds an older member list than the caller's. Nothing was
 /// claimed. <see cref="ChannelPool"/> handles it itself: it writes its member list again and retries.
 /// </summary>
-public sealed class PoolMembersOutdatedException : Exception
+public sealed class PoolMembersOutdatedException : LeasingException
 {
     /// <summary>Creates the exception.</summary>
     public PoolMembersOutdatedException()

@@ -1,7 +1,7 @@
 namespace Leasing;
 
 /// <summary>Every channel of a pool stayed held or cooling down for the whole <see cref="ChannelPoolOptions.AcquireTimeout"/>.</summary>
-public sealed class ChannelPoolExhaustedException : Exception
+public sealed class ChannelPoolExhaustedException : LeasingException
 {
     /// <summary>Creates the exception.</summary>
     public ChannelPoolExhaustedException()
