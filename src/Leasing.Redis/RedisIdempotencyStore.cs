@@ -37,14 +37,7 @@ public sealed class RedisIdempotencyStore : IdempotencyStore, IIdempotencyComple
     /// <exception cref="ArgumentException">An option is invalid (the message names it).</exception>
     public RedisIdempotencyStore(IConnectionMultiplexer redis, RedisLeasingOptions? options = null)
     {
-        ArgumentNullException.ThrowIfNull(redis);
-        options ??= new RedisLeasingOptions();
-        RedisLeasingOptionsValidator.ThrowIfInvalid(options, nameof(options));
-        _redis = redis;
-        _database = redis.GetDatabase();
-        _names = new RedisKeyNames(options.KeyPrefix);
-        _timeout = options.CommandTimeout;
-        _endpoint = RedisCalls.Describe(redis);
+        (_redis, _database, _names, _timeout, _endpoint, _) = RedisStoreSetup.Create(redis, options);
     }
 
     /// <inheritdoc/>

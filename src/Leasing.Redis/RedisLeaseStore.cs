@@ -57,15 +57,8 @@ public sealed class RedisLeaseStore : LeaseStore, ILeaseReleaseSource
     /// <exception cref="ArgumentException">An option is invalid (the message names it).</exception>
     public RedisLeaseStore(IConnectionMultiplexer redis, RedisLeasingOptions? options = null)
     {
-        ArgumentNullException.ThrowIfNull(redis);
-        options ??= new RedisLeasingOptions();
-        RedisLeasingOptionsValidator.ThrowIfInvalid(options, nameof(options));
-        _redis = redis;
-        _database = redis.GetDatabase();
-        _names = new RedisKeyNames(options.KeyPrefix);
-        _timeout = options.CommandTimeout;
-        _waitForReplicas = options.WaitForReplicas;
-        _endpoint = RedisCalls.Describe(redis);
+        (_redis, _database, _names, _timeout, _endpoint, var valid) = RedisStoreSetup.Create(redis, options);
+        _waitForReplicas = valid.WaitForReplicas;
     }
 
     /// <inheritdoc/>
