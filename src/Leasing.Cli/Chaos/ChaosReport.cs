@@ -45,6 +45,7 @@ internal sealed record ChaosReport(
             ["executedMoreThanOnce"] = Verdict.PaymentsExecutedTwice,
             ["rerunsAfterLostClaim"] = Verdict.PaymentRerunsExcused,
             ["staleChargesRefused"] = Verdict.PaymentChargesRejected,
+            ["callersCancelled"] = Verdict.PaymentCallersCancelled,
         },
         ["stranded"] = new Dictionary<string, object> { ["count"] = Verdict.Stranded, ["longestIdleMs"] = Math.Round(Verdict.LongestStrandMs, 1) },
         ["violations"] = Violations,

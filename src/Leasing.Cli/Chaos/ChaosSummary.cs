@@ -31,7 +31,7 @@ internal static class ChaosSummary
         o.WriteLine(string.Create(c, $"zombie writes:  {v.ZombieWritesRejected:N0} rejected by the fenced sink; accepted after a successor began: {v.ZombieWritesAccepted}"));
         o.WriteLine(string.Create(c, $"fencing tokens that did not grow: {v.FencingNotGrowing}"));
         o.WriteLine(string.Create(c, $"fenced state:   {v.StateWritesStored:N0} sequence numbers stored; stale state writes refused: {v.StateWritesRefused:N0}; sequence numbers used twice: {v.SequenceRepeats}"));
-        o.WriteLine(string.Create(c, $"payments:       {v.PaymentKeys:N0} keys, {v.PaymentExecutions:N0} executions ({v.PaymentRerunsExcused} re-runs after a provably lost claim, {v.PaymentChargesRejected} stale charges refused); executed more than once: {v.PaymentsExecutedTwice}"));
+        o.WriteLine(string.Create(c, $"payments:       {v.PaymentKeys:N0} keys, {v.PaymentExecutions:N0} executions ({v.PaymentRerunsExcused} re-runs after a provably lost claim, {v.PaymentChargesRejected} stale charges refused, {v.PaymentCallersCancelled} callers cancelled mid-call); executed more than once: {v.PaymentsExecutedTwice}"));
         o.WriteLine(string.Create(c, $"stranded:       {v.Stranded} (longest idle while the backend answered {v.LongestStrandMs / 1000:0.00} s; limit {(ChaosSettings.LeaseDuration + ChaosSettings.StrandedMargin).TotalSeconds:0.#} s, {ChaosSettings.StrandedAfter.TotalSeconds:0.#} s away from faults)"));
         o.Flush();
         foreach (var detail in v.Details.Take(30))

@@ -202,64 +202,81 @@ internal sealed class ChaosWorker(BackendKind kind, ChaosStores stores, Coordina
         {
             var window = Stopwatch.GetElapsedTime(epoch).Ticks / ChaosSettings.PaymentWindow.Ticks;
             var key = $"pay-{window}-{Random.Shared.Next(ChaosSettings.PaymentKeys)}";
-            // Not cancelled: a caller that leaves detaches from a flight that runs on, and the journal
-            // could not tell that flight's fate; cancellations are injected into acquires.
-            CancellationTokenSource? cancel = null;
             long executedUnder = 0;
-            string outcome;
-            try
+            async Task<long> Charge(IdempotencyContext context)
             {
-                var result = await payments.ExecuteWithContextAsync(
-                    key,
-                    async context =>
-                    {
-                        executedUnder = context.FencingToken;
+                executedUnder = context.FencingToken;
 
-                        // The payment provider's round trip; a lost claim stops it before the charge.
-                        await Task.Delay(Random.Shared.Next(10, 60), context.LeaseLost).ConfigureAwait(false);
-                        context.LeaseLost.ThrowIfCancellationRequested();
-                        await link.AskAsync("X", key, context.FencingToken, Stopwatch.GetTimestamp()).ConfigureAwait(false);
-                        return context.FencingToken;
-                    },
-                    fingerprint: "amount=100;currency=EUR",
-                    cancel?.Token ?? stop).ConfigureAwait(false);
-                outcome = result.Replayed ? ExecutionOutcomes.Replayed : ExecutionOutcomes.Executed;
+                // The payment provider's round trip; a lost claim stops it before the charge.
+                await Task.Delay(Random.Shared.Next(10, 60), context.LeaseLost).ConfigureAwait(false);
+                context.LeaseLost.ThrowIfCancellationRequested();
+                await link.AskAsync("X", key, context.FencingToken, Stopwatch.GetTimestamp()).ConfigureAwait(false);
+                return context.FencingToken;
             }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-                outcome = ExecutionOutcomes.Cancelled;
-            }
-            catch (OperationCanceledException) when (cancel?.IsCancellationRequested == true)
+
+            // Some callers leave at a random moment (during the claim, the charge or the completion).
+            // A caller that leaves detaches from a flight that runs on; so that the journal still learns
+            // that flight's fate, an uncancelled observer joins the same flight (same key and fingerprint
+            // in this process: one flight) and reports how it ended.
+            using var cancel = RandomCancellation(stop, maxDelayMs: 80);
+            var call = PayOnceAsync(payments, key, Charge, cancel?.Token ?? stop);
+            var observer = cancel is null ? null : PayOnceAsync(payments, key, Charge, stop);
+            var outcome = await call.ConfigureAwait(false);
+            if (outcome == ExecutionOutcomes.Cancelled && !stop.IsCancellationRequested)
             {
                 link.Send("C", "payment", Stopwatch.GetTimestamp());
-                outcome = ExecutionOutcomes.Cancelled;
-            }
-            catch (IdempotencyClaimLostException)
-            {
-                outcome = ExecutionOutcomes.ClaimLost;
-            }
-            catch (IdempotencyInProgressException)
-            {
-                outcome = ExecutionOutcomes.InProgress;
-            }
-            catch (LeaseStoreUnavailableException)
-            {
-                outcome = ExecutionOutcomes.Unavailable;
-            }
-            catch (OperationCanceledException)
-            {
-                outcome = "action-stopped"; // the claim was lost before the charge: released, nothing charged
-            }
-            catch (Exception e)
-            {
-                outcome = $"error:{e.GetType().Name}";
             }
 
+            if (observer is not null)
+            {
+                // The flight's fate, as the observer saw it (its result replaces the caller's).
+                outcome = await observer.ConfigureAwait(false);
+            }
+
+            // Executed: this flight's own charge is the stored outcome (the result is the fencing token it
+            // ran under); anything else replayed an outcome stored by another claim.
+            outcome = outcome.StartsWith(ExecutionOutcomes.Executed + ":", StringComparison.Ordinal)
+                ? (outcome == $"{ExecutionOutcomes.Executed}:{executedUnder}" && executedUnder != 0 ? ExecutionOutcomes.Executed : ExecutionOutcomes.Replayed)
+                : outcome;
             link.Send("E", key, executedUnder, outcome, Stopwatch.GetTimestamp());
             if (outcome is ExecutionOutcomes.Unavailable or ExecutionOutcomes.InProgress)
             {
                 await Pause(stop).ConfigureAwait(false);
             }
+        }
+    }
+
+    /// <summary>One payment call; its outcome as the journal names it ("executed:TOKEN" when a result came back, TOKEN being the fencing token of the charge that stored it).</summary>
+    private static async Task<string> PayOnceAsync(IdempotentExecutor payments, string key, Func<IdempotencyContext, Task<long>> charge, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var result = await payments.ExecuteWithContextAsync(key, charge, fingerprint: "amount=100;currency=EUR", cancellationToken).ConfigureAwait(false);
+            return $"{ExecutionOutcomes.Executed}:{result.Value}";
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return ExecutionOutcomes.Cancelled;
+        }
+        catch (IdempotencyClaimLostException)
+        {
+            return ExecutionOutcomes.ClaimLost;
+        }
+        catch (IdempotencyInProgressException)
+        {
+            return ExecutionOutcomes.InProgress;
+        }
+        catch (LeaseStoreUnavailableException)
+        {
+            return ExecutionOutcomes.Unavailable;
+        }
+        catch (OperationCanceledException)
+        {
+            return "action-stopped"; // the claim was lost before the charge: released, nothing charged
+        }
+        catch (Exception e)
+        {
+            return $"error:{e.GetType().Name}";
         }
     }
 
