@@ -181,7 +181,10 @@ public interface ILeaseStore
     /// <returns>Whether the lease was released, the lease taken next (or <see langword="null"/>), and whether the member list was outdated.</returns>
     /// <remarks>
     /// A release that finds the lease no longer ours claims nothing. Once the release happened, a failure of
-    /// the claim (the backend unreachable) is reported as no lease acquired, never as a failed release.
+    /// the claim (the backend unreachable) is reported as no lease acquired, never as a failed release. A
+    /// token cancelled between the two steps (where they are two calls) throws
+    /// <see cref="OperationCanceledException"/> after the release happened: pass <see cref="CancellationToken.None"/>
+    /// (as <see cref="ChannelPool"/> does) when the answer must say what was released.
     /// </remarks>
     /// <exception cref="ArgumentException">The lease is not a pool member's, or an argument breaks a rule.</exception>
     async ValueTask<ReleaseAndAcquireResult> ReleaseAndAcquireLeastRecentlyUsedAsync(Lease lease, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken = default)
