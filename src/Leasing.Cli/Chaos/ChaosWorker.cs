@@ -221,7 +221,7 @@ internal sealed class ChaosWorker(BackendKind kind, ChaosStores stores, Coordina
             using var cancel = RandomCancellation(stop, maxDelayMs: 80);
             var call = PayOnceAsync(payments, key, Charge, cancel?.Token ?? stop);
             var observer = cancel is null ? null : PayOnceAsync(payments, key, Charge, stop);
-            var outcome = await call.ConfigureAwait(false);
+            var (outcome, storedBy) = await call.ConfigureAwait(false);
             if (outcome == ExecutionOutcomes.Cancelled && !stop.IsCancellationRequested)
             {
                 link.Send("C", "payment", Stopwatch.GetTimestamp());
@@ -230,14 +230,15 @@ internal sealed class ChaosWorker(BackendKind kind, ChaosStores stores, Coordina
             if (observer is not null)
             {
                 // The flight's fate, as the observer saw it (its result replaces the caller's).
-                outcome = await observer.ConfigureAwait(false);
+                (outcome, storedBy) = await observer.ConfigureAwait(false);
             }
 
             // Executed: this flight's own charge is the stored outcome (the result is the fencing token it
-            // ran under); anything else replayed an outcome stored by another claim.
-            outcome = outcome.StartsWith(ExecutionOutcomes.Executed + ":", StringComparison.Ordinal)
-                ? (outcome == $"{ExecutionOutcomes.Executed}:{executedUnder}" && executedUnder != 0 ? ExecutionOutcomes.Executed : ExecutionOutcomes.Replayed)
-                : outcome;
+            // ran under); any other result replayed an outcome stored by another claim.
+            if (storedBy is { } token)
+            {
+                outcome = token == executedUnder && executedUnder != 0 ? ExecutionOutcomes.Executed : ExecutionOutcomes.Replayed;
+            }
             link.Send("E", key, executedUnder, outcome, Stopwatch.GetTimestamp());
             if (outcome is ExecutionOutcomes.Unavailable or ExecutionOutcomes.InProgress)
             {
@@ -246,37 +247,37 @@ internal sealed class ChaosWorker(BackendKind kind, ChaosStores stores, Coordina
         }
     }
 
-    /// <summary>One payment call; its outcome as the journal names it ("executed:TOKEN" when a result came back, TOKEN being the fencing token of the charge that stored it).</summary>
-    private static async Task<string> PayOnceAsync(IdempotentExecutor payments, string key, Func<IdempotencyContext, Task<long>> charge, CancellationToken cancellationToken)
+    /// <summary>One payment call: how it ended as the journal names it, or, when a result came back, the fencing token of the charge that stored it.</summary>
+    private static async Task<(string Outcome, long? StoredBy)> PayOnceAsync(IdempotentExecutor payments, string key, Func<IdempotencyContext, Task<long>> charge, CancellationToken cancellationToken)
     {
         try
         {
             var result = await payments.ExecuteWithContextAsync(key, charge, fingerprint: "amount=100;currency=EUR", cancellationToken).ConfigureAwait(false);
-            return $"{ExecutionOutcomes.Executed}:{result.Value}";
+            return (ExecutionOutcomes.Executed, result.Value);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            return ExecutionOutcomes.Cancelled;
+            return (ExecutionOutcomes.Cancelled, null);
         }
         catch (IdempotencyClaimLostException)
         {
-            return ExecutionOutcomes.ClaimLost;
+            return (ExecutionOutcomes.ClaimLost, null);
         }
         catch (IdempotencyInProgressException)
         {
-            return ExecutionOutcomes.InProgress;
+            return (ExecutionOutcomes.InProgress, null);
         }
         catch (LeaseStoreUnavailableException)
         {
-            return ExecutionOutcomes.Unavailable;
+            return (ExecutionOutcomes.Unavailable, null);
         }
         catch (OperationCanceledException)
         {
-            return "action-stopped"; // the claim was lost before the charge: released, nothing charged
+            return ("action-stopped", null); // the claim was lost before the charge: released, nothing charged
         }
         catch (Exception e)
         {
-            return $"error:{e.GetType().Name}";
+            return ($"error:{e.GetType().Name}", null);
         }
     }
 
