@@ -12,6 +12,11 @@ internal static class ClosedLoop
     /// <summary>Runs <paramref name="operation"/> on <paramref name="workers"/> workers; returns completed operations per second after a warm-up.</summary>
     public static async Task<double> RateAsync(int workers, TimeSpan warmup, TimeSpan duration, Func<int, ValueTask> operation, int minimumOperations = 20)
     {
+        // Every scenario starts on a collected heap: the garbage a slow baseline left behind is not
+        // collected on the next scenario's time.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
         var counts = new long[workers * 16]; // one slot per worker, 128 bytes apart
         using var stop = new CancellationTokenSource();
         var tasks = new Task[workers];
