@@ -21,4 +21,40 @@ internal static class Backends
         await store.EnsureSchemaAsync().ConfigureAwait(false);
         return store;
     }
+
+    /// <summary>
+    /// Vacuums a SQL store's lease tables every <see cref="SqlLeasingOptions.VacuumInterval"/> (default) until
+    /// disposed, as the background service of <c>AddPostgresLeasing</c> does in a host; the benchmark builds its
+    /// stores without dependency injection, so it runs the same loop itself.
+    /// </summary>
+    public static IAsyncDisposable VacuumLikeTheHost(ILeaseStore store)
+    {
+        var sql = (SqlLeaseStore)store;
+        var stop = new CancellationTokenSource();
+        var interval = new SqlLeasingOptions().VacuumInterval;
+        var loop = Task.Run(async () =>
+        {
+            using var timer = new PeriodicTimer(interval);
+            while (await timer.WaitForNextTickAsync(stop.Token).ConfigureAwait(false))
+            {
+                await sql.VacuumAsync(stop.Token).ConfigureAwait(false);
+            }
+        });
+        return new Stopper(stop, loop);
+    }
+
+    private sealed class Stopper(CancellationTokenSource stop, Task loop) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            await loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (loop.IsFaulted)
+            {
+                await loop.ConfigureAwait(false); // a failed vacuum fails the run: its figures would not be the host's
+            }
+
+            stop.Dispose();
+        }
+    }
 }

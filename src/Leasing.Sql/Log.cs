@@ -10,4 +10,10 @@ internal static partial class Log
 
     [LoggerMessage(402, LogLevel.Warning, "SQL purge failed; it runs again after the next interval.")]
     public static partial void PurgeFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(403, LogLevel.Warning, "SQL vacuum of the lease tables failed; it runs again after the next interval.")]
+    public static partial void VacuumFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(404, LogLevel.Debug, "SQL vacuum of the lease tables ran.")]
+    public static partial void Vacuumed(ILogger logger);
 }

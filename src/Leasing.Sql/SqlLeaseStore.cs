@@ -191,6 +191,37 @@ public sealed class SqlLeaseStore : LeaseStore, ILeaseReleaseSource
     }
 
     /// <summary>
+    /// PostgreSQL: vacuums the lease and pool-member tables (<c>VACUUM (SKIP_LOCKED)</c>), which every acquire,
+    /// renew and release updates. A claim moves the member in the least-recently-used index, so each one leaves a
+    /// dead index entry in front of the next pick until a vacuum removes it; autovacuum comes at most once per
+    /// <c>autovacuum_naptime</c>, which at thousands of claims a second is too late. Skipped while another vacuum of
+    /// a table runs; a role that does not own the tables gets a server warning and nothing is done. SQLite keeps no
+    /// dead row versions: nothing is done. Registered through dependency injection, this runs every
+    /// <see cref="SqlLeasingOptions.VacuumInterval"/>.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>A task that completes when the vacuum has run.</returns>
+    /// <exception cref="LeaseStoreUnavailableException">The database failed or did not answer within a minute.</exception>
+    public async ValueTask VacuumAsync(CancellationToken cancellationToken = default)
+    {
+        if (Dialect != SqlDialect.PostgreSql)
+        {
+            return;
+        }
+
+        // Not prepared: VACUUM is a utility statement, and it must run outside any transaction block.
+        var vacuum = $"VACUUM (SKIP_LOCKED) {_runner.Names.Members}, {_runner.Names.Leases}";
+        await _runner.ScriptAsync(
+            async (connection, token) =>
+            {
+                using var command = connection.CreateCommand();
+                command.CommandText = vacuum;
+                return await command.ExecuteNonQueryAsync(token).ConfigureAwait(false);
+            },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// Subscribes to releases of members of <paramref name="pool"/>: those made through any SQL lease store over
     /// the same data source and tables in this process, and on PostgreSQL with <see cref="SqlLeasingOptions.Notifications"/>
     /// those of other processes (LISTEN/NOTIFY). Notifications can be lost; waiters poll as well.

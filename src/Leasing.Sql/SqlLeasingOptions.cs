@@ -38,6 +38,18 @@ public sealed class SqlLeasingOptions
     public TimeSpan PurgeInterval { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
+    /// PostgreSQL only: how often the background service registered by <c>AddSqlLeasing</c> (and so by
+    /// <c>AddPostgresLeasing</c>) calls <see cref="SqlLeaseStore.VacuumAsync"/>. Every claim of a pool member moves
+    /// it in the pool's least-recently-used index and leaves a dead index entry in front of the next pick; autovacuum
+    /// visits a table at most once per <c>autovacuum_naptime</c> (one minute by default), and at thousands of claims a
+    /// second the picks walk over hundreds of thousands of dead entries (measured: throughput fell by 45% within a
+    /// minute). A vacuum of these small tables takes about a millisecond. <see cref="Timeout.InfiniteTimeSpan"/> turns
+    /// it off (leave it to a tuned autovacuum); positive and at most one hour otherwise. Ignored on SQLite.
+    /// </summary>
+    /// <value>The default is 2 seconds.</value>
+    public TimeSpan VacuumInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
     /// Whether the stores create their tables. When on, <c>EnsureSchemaAsync</c> (and so the host start of
     /// <c>AddSqlLeasing</c>, <c>AddSqliteLeasing</c> and <c>AddPostgresLeasing</c>) creates missing tables, indexes and
     /// version rows. When off, no DDL is ever run: <c>EnsureSchemaAsync</c> only reads the version rows and throws

@@ -26,5 +26,12 @@ internal sealed class SqlLeasingOptionsValidator : OptionsRules<SqlLeasingOption
                 "SqlLeasingOptions.PurgeInterval must be positive and at most one day, or Timeout.InfiniteTimeSpan to turn the background purge off. " +
                 $"Got {options.PurgeInterval}.");
         }
+
+        if (options.VacuumInterval != Timeout.InfiniteTimeSpan && (options.VacuumInterval <= TimeSpan.Zero || options.VacuumInterval > TimeSpan.FromHours(1)))
+        {
+            failures.Add(
+                "SqlLeasingOptions.VacuumInterval must be positive and at most one hour, or Timeout.InfiniteTimeSpan to turn the background vacuum off. " +
+                $"Got {options.VacuumInterval}.");
+        }
     }
 }

@@ -17,7 +17,8 @@ public static class SqlLeasingServiceCollectionExtensions
     /// Registers <see cref="SqlLeaseStore"/> as the singleton <see cref="ILeaseStore"/> and
     /// <see cref="SqlIdempotencyStore"/> as the singleton <see cref="IIdempotencyStore"/> (unless registered), over the data source <paramref name="dataSource"/> creates, a hosted service that
     /// ensures the schema when the host starts, and one that purges expired rows every <see cref="SqlLeasingOptions.PurgeInterval"/>
-    /// (timed by the options' clock) until the host stops. The store uses the registered <see cref="TimeProvider"/>
+    /// and, on PostgreSQL, vacuums the lease tables every <see cref="SqlLeasingOptions.VacuumInterval"/> (timed by the options' clock)
+    /// until the host stops. The store uses the registered <see cref="TimeProvider"/>
     /// as the SQLite clock when <see cref="SqlLeasingOptions.TimeProvider"/> is not set.
     /// </summary>
     /// <param name="services">The service collection.</param>
@@ -78,6 +79,7 @@ internal sealed class SqlBackendRegistration(SqlDialect dialect)
             TablePrefix = configured.TablePrefix,
             CommandTimeout = configured.CommandTimeout,
             PurgeInterval = configured.PurgeInterval,
+            VacuumInterval = configured.VacuumInterval,
             EnsureSchema = configured.EnsureSchema,
             TimeProvider = configured.TimeProvider ?? provider.GetService<TimeProvider>(),
             Notifications = configured.Notifications ?? provider.GetService<ISqlNotificationChannel>(),

@@ -8,51 +8,65 @@ namespace Leasing.Sql;
 /// <summary>
 /// Runs <see cref="SqlLeaseStore.PurgeExpiredAsync"/> and <see cref="SqlIdempotencyStore.PurgeExpiredAsync"/> every
 /// <see cref="SqlLeasingOptions.PurgeInterval"/> on the options' clock, from host start to host stop. A failed purge
-/// is logged and tried again at the next tick: a database outage must not stop the host.
+/// is logged and tried again at the next tick: a database outage must not stop the host. On PostgreSQL it also runs
+/// <see cref="SqlLeaseStore.VacuumAsync"/> every <see cref="SqlLeasingOptions.VacuumInterval"/>, failures likewise.
 /// </summary>
 internal sealed class SqlPurgeService(IServiceProvider provider) : IHostedService, IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
-    private Task? _loop;
+    private readonly List<Task> _loops = [];
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var options = SqlBackendRegistration.Options(provider);
-        if (options.PurgeInterval == Timeout.InfiniteTimeSpan)
+        var purge = options.PurgeInterval != Timeout.InfiniteTimeSpan;
+        var vacuum = options.VacuumInterval != Timeout.InfiniteTimeSpan;
+        if (!purge && !vacuum)
         {
             return Task.CompletedTask;
         }
 
-        // Resolved here so that bad options (PurgeInterval included) fail the start, not a background tick.
+        // Resolved here so that bad options (the intervals included) fail the start, not a background tick.
         var leases = provider.GetRequiredService<SqlLeaseStore>();
         var idempotency = provider.GetRequiredService<SqlIdempotencyStore>();
         var logger = (ILogger?)provider.GetService<ILoggerFactory>()?.CreateLogger("Leasing.Sql.Purge") ?? NullLogger.Instance;
-        var timer = new PeriodicTimer(options.PurgeInterval, options.TimeProvider ?? TimeProvider.System);
-        _loop = RunAsync(timer, leases, idempotency, logger, _stop.Token);
+        var time = options.TimeProvider ?? TimeProvider.System;
+        if (purge)
+        {
+            _loops.Add(EveryAsync(new PeriodicTimer(options.PurgeInterval, time), async stop =>
+            {
+                var leaseRows = await leases.PurgeExpiredAsync(stop).ConfigureAwait(false);
+                var idempotencyRows = await idempotency.PurgeExpiredAsync(stop).ConfigureAwait(false);
+                Log.Purged(logger, leaseRows, idempotencyRows);
+            }, e => Log.PurgeFailed(logger, e), _stop.Token));
+        }
+
+        if (vacuum && leases.Dialect == SqlDialect.PostgreSql)
+        {
+            _loops.Add(EveryAsync(new PeriodicTimer(options.VacuumInterval, time), async stop =>
+            {
+                await leases.VacuumAsync(stop).ConfigureAwait(false);
+                Log.Vacuumed(logger);
+            }, e => Log.VacuumFailed(logger, e), _stop.Token));
+        }
+
         return Task.CompletedTask;
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         await _stop.CancelAsync().ConfigureAwait(false);
-        if (_loop is { } loop)
-        {
-            await loop.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
+        await Task.WhenAll(_loops).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
-        if (_loop is { } loop)
-        {
-            await loop.ConfigureAwait(false);
-        }
-
+        await Task.WhenAll(_loops).ConfigureAwait(false);
         _stop.Dispose();
     }
 
-    private static async Task RunAsync(PeriodicTimer timer, SqlLeaseStore leases, SqlIdempotencyStore idempotency, ILogger logger, CancellationToken stop)
+    private static async Task EveryAsync(PeriodicTimer timer, Func<CancellationToken, ValueTask> work, Action<Exception> failed, CancellationToken stop)
     {
         using (timer)
         {
@@ -62,13 +76,11 @@ internal sealed class SqlPurgeService(IServiceProvider provider) : IHostedServic
                 {
                     try
                     {
-                        var leaseRows = await leases.PurgeExpiredAsync(stop).ConfigureAwait(false);
-                        var idempotencyRows = await idempotency.PurgeExpiredAsync(stop).ConfigureAwait(false);
-                        Log.Purged(logger, leaseRows, idempotencyRows);
+                        await work(stop).ConfigureAwait(false);
                     }
                     catch (Exception e) when (!stop.IsCancellationRequested)
                     {
-                        Log.PurgeFailed(logger, e);
+                        failed(e);
                     }
                 }
             }

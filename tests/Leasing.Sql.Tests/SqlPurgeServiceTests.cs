@@ -1,6 +1,9 @@
 using System.Collections.Concurrent;
 using FluentAssertions;
+using Leasing.Sql.Tests.Postgres;
 using Leasing.Sql.Tests.Sqlite;
+using Leasing.Sql.Tests.Support;
+using Leasing.Testing.Servers;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -141,6 +144,138 @@ public sealed class SqlPurgeServiceTests
         };
 
         await start.Should().ThrowAsync<Microsoft.Extensions.Options.OptionsValidationException>().WithMessage("*PurgeInterval*");
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1_000)]
+    [InlineData(2 * 3_600_000)]
+    public void VacuumInterval_NotPositiveNorInfinite_ThrowsNamingTheOption(int milliseconds)
+    {
+        var source = NpgsqlDataSource.Create("Host=127.0.0.1");
+        var options = new SqlLeasingOptions { VacuumInterval = TimeSpan.FromMilliseconds(milliseconds) };
+
+        FluentActions.Invoking(() => new SqlLeaseStore(source, SqlDialect.PostgreSql, options))
+            .Should().Throw<ArgumentException>().WithParameterName("options").WithMessage("*SqlLeasingOptions.VacuumInterval*");
+    }
+
+    [Fact]
+    public async Task AddPostgresLeasing_VacuumsTheLeaseTablesEveryVacuumInterval_OnTheInjectedClock()
+    {
+        var tables = new PostgresTables();
+        await tables.InitializeAsync();
+        try
+        {
+            var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+            var logs = new RecordingLoggerFactory();
+            await using var provider = new ServiceCollection()
+                .AddSingleton<TimeProvider>(clock)
+                .AddSingleton<ILoggerFactory>(logs)
+                .AddPostgresLeasing(await PostgresServer.GetConnectionStringAsync(), o =>
+                {
+                    o.TablePrefix = tables.Prefix;
+                    o.PurgeInterval = Timeout.InfiniteTimeSpan;
+                    o.VacuumInterval = TimeSpan.FromSeconds(10);
+                })
+                .BuildServiceProvider();
+            var hosted = provider.GetServices<IHostedService>().ToList();
+            foreach (var service in hosted)
+            {
+                await service.StartAsync(CancellationToken.None);
+            }
+
+            var members = await VacuumCountAsync(tables, "pool_members");
+            var leases = await VacuumCountAsync(tables, "leases");
+            clock.Advance(TimeSpan.FromSeconds(5));
+            logs.Count(404).Should().Be(0, "the interval has not passed: the timer fires only inside Advance, and did not");
+
+            var vacuumed = logs.WaitFor(404);
+            clock.Advance(TimeSpan.FromSeconds(5));
+            await vacuumed.WaitAsync(Signal);
+
+            (await VacuumCountAsync(tables, "pool_members")).Should().Be(members + 1, "the pool member table was vacuumed once");
+            (await VacuumCountAsync(tables, "leases")).Should().Be(leases + 1, "the single-key lease table was vacuumed once");
+            logs.Count(401).Should().Be(0, "the purge is off: only the vacuum has a timer");
+            foreach (var service in hosted)
+            {
+                await service.StopAsync(CancellationToken.None).WaitAsync(Signal);
+            }
+        }
+        finally
+        {
+            await tables.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task BackgroundVacuum_WhenAVacuumFails_LogsItAndRunsAgainAtTheNextInterval()
+    {
+        var tables = new PostgresTables();
+        await tables.InitializeAsync();
+        try
+        {
+            var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+            var logs = new RecordingLoggerFactory();
+            await using var provider = new ServiceCollection()
+                .AddSingleton<TimeProvider>(clock)
+                .AddSingleton<ILoggerFactory>(logs)
+                .AddPostgresLeasing(await PostgresServer.GetConnectionStringAsync(), o =>
+                {
+                    o.TablePrefix = tables.Prefix;
+                    o.PurgeInterval = Timeout.InfiniteTimeSpan;
+                    o.VacuumInterval = TimeSpan.FromSeconds(2);
+                })
+                .BuildServiceProvider();
+            var hosted = provider.GetServices<IHostedService>().ToList();
+            foreach (var service in hosted)
+            {
+                await service.StartAsync(CancellationToken.None);
+            }
+
+            await using (var drop = tables.DataSource.CreateCommand($"DROP TABLE {tables.Prefix}pool_members"))
+            {
+                await drop.ExecuteNonQueryAsync();
+            }
+
+            var failed = logs.WaitFor(403);
+            clock.Advance(TimeSpan.FromSeconds(2));
+            (await failed.WaitAsync(Signal)).Exception.Should().BeOfType<LeaseStoreUnavailableException>();
+
+            await provider.GetRequiredService<SqlLeaseStore>().EnsureSchemaAsync();
+            var vacuumed = logs.WaitFor(404);
+            clock.Advance(TimeSpan.FromSeconds(2));
+            await vacuumed.WaitAsync(Signal);
+
+            foreach (var service in hosted)
+            {
+                await service.StopAsync(CancellationToken.None).WaitAsync(Signal);
+            }
+        }
+        finally
+        {
+            await tables.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task VacuumAsync_OnSqlite_SendsNothing()
+    {
+        await using var database = new SqliteDatabase();
+        var counting = new CountingDataSource(database.DataSource);
+        var store = new SqlLeaseStore(counting, SqlDialect.Sqlite);
+        await store.EnsureSchemaAsync();
+        var before = counting.Commands;
+
+        await store.VacuumAsync();
+
+        counting.Commands.Should().Be(before, "SQLite keeps no dead row versions, so there is nothing to vacuum");
+    }
+
+    private static async Task<long> VacuumCountAsync(PostgresTables tables, string table)
+    {
+        await using var command = tables.DataSource.CreateCommand("SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = $1");
+        command.Parameters.AddWithValue(tables.Prefix + table);
+        return (long)(await command.ExecuteScalarAsync())!;
     }
 
     private static async Task<long> CountAsync(SqliteDatabase database)

@@ -10,7 +10,15 @@ namespace Leasing.Benchmarks.Quick;
 internal static class ClosedLoop
 {
     /// <summary>Runs <paramref name="operation"/> on <paramref name="workers"/> workers; returns completed operations per second after a warm-up.</summary>
-    public static async Task<double> RateAsync(int workers, TimeSpan warmup, TimeSpan duration, Func<int, ValueTask> operation, int minimumOperations = 20)
+    public static async Task<double> RateAsync(int workers, TimeSpan warmup, TimeSpan duration, Func<int, ValueTask> operation, int minimumOperations = 20) =>
+        (await MeasureAsync(workers, warmup, duration, operation, server: null, minimumOperations).ConfigureAwait(false)).PerSecond;
+
+    /// <summary>
+    /// As <see cref="RateAsync"/>, and the CPU per completed operation over the measured window: this
+    /// process's, and <paramref name="server"/>'s when given and readable.
+    /// </summary>
+    public static async Task<(double PerSecond, CpuPerPair Cpu)> MeasureAsync(
+        int workers, TimeSpan warmup, TimeSpan duration, Func<int, ValueTask> operation, IServerCpu? server, int minimumOperations = 20)
     {
         // Every scenario starts on a collected heap: the garbage a slow baseline left behind is not
         // collected on the next scenario's time.
@@ -39,6 +47,8 @@ internal static class ClosedLoop
             await Stop(stop, tasks).ConfigureAwait(false);
         }
 
+        var serverBefore = server is null ? null : await server.SecondsAsync().ConfigureAwait(false);
+        var clientBefore = CpuPerPair.ClientSeconds();
         var before = Sum(counts);
         var clock = Stopwatch.StartNew();
         if (await Task.WhenAny(failed, Task.Delay(duration)).ConfigureAwait(false) == failed)
@@ -58,13 +68,17 @@ internal static class ClosedLoop
 
         var done = Sum(counts) - before;
         var elapsed = clock.Elapsed;
+        var clientAfter = CpuPerPair.ClientSeconds();
+        var serverAfter = server is null ? null : await server.SecondsAsync().ConfigureAwait(false);
         await Stop(stop, tasks).ConfigureAwait(false);
         if (done == 0 && minimumOperations > 0)
         {
             throw new InvalidOperationException($"No operation completed in {elapsed.TotalSeconds:F1} s with {workers} workers.");
         }
 
-        return done / elapsed.TotalSeconds;
+        var perPair = 1e6 / Math.Max(1, done);
+        var cpu = new CpuPerPair((clientAfter - clientBefore) * perPair, serverAfter - serverBefore is { } used ? used * perPair : null);
+        return (done / elapsed.TotalSeconds, cpu);
     }
 
     /// <summary>Runs <paramref name="operation"/> on <paramref name="workers"/> workers for <paramref name="duration"/>, counting nothing (warm-up).</summary>

@@ -13,6 +13,21 @@ internal sealed class QuickResults
 
     [JsonPropertyName("memory")]
     public MemoryFigures Memory { get; } = new();
+
+    /// <summary>Per throughput scenario ("redis: pool, 2,000 channels"): CPU microseconds per pair, medians over the rounds.</summary>
+    [JsonPropertyName("cpuMicrosPerPair")]
+    public SortedDictionary<string, CpuFigures> CpuMicrosPerPair { get; } = new(StringComparer.Ordinal);
+}
+
+internal sealed class CpuFigures
+{
+    /// <summary>This process (the benchmark client): every thread, GC included.</summary>
+    [JsonPropertyName("client")]
+    public double Client { get; set; }
+
+    /// <summary>The server (redis-server, or the local postgres processes); null when it could not be read.</summary>
+    [JsonPropertyName("server")]
+    public double? Server { get; set; }
 }
 
 internal sealed class RedisFigures

@@ -214,7 +214,7 @@ internal sealed class QuickRun
             scenarios.Add(new("peer ring probe (DistributedLock.Redis), 16 channels", _ => peerProbe16.PairAsync(), x => figures.PeerProbePairsPerSecond16 = x));
             scenarios.Add(new("peer semaphore (RedisDistributedSemaphore), 16 slots", _ => peerSemaphore16.PairAsync(), x => figures.PeerSemaphorePairsPerSecond16 = x));
             Console.Error.WriteLine($"Redis: {RedisWorkers} workers, {Rounds} interleaved rounds per figure (median)");
-            await RunRoundsAsync(RedisWorkers, scenarios).ConfigureAwait(false);
+            await RunRoundsAsync("redis", RedisWorkers, scenarios, new RedisServerCpu(server)).ConfigureAwait(false);
         }
 
         await MeasureLatencyAsync(store, raw).ConfigureAwait(false);
@@ -228,9 +228,10 @@ internal sealed class QuickRun
     /// Measures every scenario in <see cref="Rounds"/> interleaved rounds and keeps each one's median,
     /// so load from elsewhere on a shared machine falls on all of them alike.
     /// </summary>
-    private async Task RunRoundsAsync(int workers, IReadOnlyList<Scenario> scenarios)
+    private async Task RunRoundsAsync(string backend, int workers, IReadOnlyList<Scenario> scenarios, IServerCpu server)
     {
         var rates = scenarios.Select(_ => new List<double>()).ToArray();
+        var cpus = scenarios.Select(_ => new List<CpuPerPair>()).ToArray();
         var perRound = TimeSpan.FromSeconds(Math.Max(0.5, _duration.TotalSeconds / Rounds)); // the slow baselines need some completions per round
         foreach (var scenario in scenarios)
         {
@@ -241,7 +242,9 @@ internal sealed class QuickRun
         {
             for (var i = 0; i < scenarios.Count; i++)
             {
-                rates[i].Add(await ClosedLoop.RateAsync(workers, _warmup, perRound, scenarios[i].Pair).ConfigureAwait(false));
+                var (rate, cpu) = await ClosedLoop.MeasureAsync(workers, _warmup, perRound, scenarios[i].Pair, server).ConfigureAwait(false);
+                rates[i].Add(rate);
+                cpus[i].Add(cpu);
             }
         }
 
@@ -249,8 +252,12 @@ internal sealed class QuickRun
         {
             var median = ClosedLoop.Median(rates[i]);
             scenarios[i].Record(median);
+            var client = ClosedLoop.Median(cpus[i].Select(c => c.ClientMicros));
+            var serverMicros = cpus[i].All(c => c.ServerMicros is not null) ? ClosedLoop.Median(cpus[i].Select(c => c.ServerMicros!.Value)) : (double?)null;
+            var cpuText = string.Create(CultureInfo.InvariantCulture, $"CPU per pair: client {client:N0} µs, {server.Name} {(serverMicros is { } s ? s.ToString("N0", CultureInfo.InvariantCulture) + " µs" : "n/a")}");
+            _results.CpuMicrosPerPair[$"{backend}: {scenarios[i].Label}"] = new CpuFigures { Client = client, Server = serverMicros };
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  {scenarios[i].Label}: {median:N0} pairs/s (rounds: {string.Join(", ", rates[i].Select(r => r.ToString("N0", CultureInfo.InvariantCulture)))})"));
+                $"  {scenarios[i].Label}: {median:N0} pairs/s (rounds: {string.Join(", ", rates[i].Select(r => r.ToString("N0", CultureInfo.InvariantCulture)))}); {cpuText}"));
         }
     }
 
@@ -414,6 +421,7 @@ internal sealed class QuickRun
         };
 
         var store = await Backends.PostgresAsync(postgres, _runId).ConfigureAwait(false);
+        await using var vacuum = Backends.VacuumLikeTheHost(store);
         await using var pool = await OpenPoolAsync(store, "pg", Channels).ConfigureAwait(false);
         await using var pool16 = await OpenPoolAsync(store, "pg16", FewChannels).ConfigureAwait(false);
         scenarios.Add(new("pool, 2,000 channels", _ => PairAsync(pool), x => _results.Postgres.PairsPerSecond = x));
@@ -428,7 +436,7 @@ internal sealed class QuickRun
         scenarios.Add(new("peer ring probe (DistributedLock.Postgres), 2,000 channels", _ => peerProbe.PairAsync(), x => _results.Postgres.PeerProbePairsPerSecond = x));
         scenarios.Add(new("peer ring probe (DistributedLock.Postgres), 16 channels", _ => peerProbe16.PairAsync(), x => _results.Postgres.PeerProbePairsPerSecond16 = x));
         Console.Error.WriteLine($"PostgreSQL: {PostgresWorkers} workers, {Rounds} interleaved rounds per figure (median)");
-        await RunRoundsAsync(PostgresWorkers, scenarios).ConfigureAwait(false);
+        await RunRoundsAsync("postgres", PostgresWorkers, scenarios, new LocalPostgresCpu(new NpgsqlConnectionStringBuilder(connectionString).Host ?? string.Empty)).ConfigureAwait(false);
     }
 
     private sealed record Scenario(string Label, Func<int, ValueTask> Pair, Action<double> Record);
