@@ -334,14 +334,19 @@ internal sealed class LeaseStatements
         ON CONFLICT (kind, name) DO UPDATE SET until = GREATEST({n.Waiters}.until, excluded.until)
         """;
 
-    /// <summary>The DDL of the lease tables (leases, pools, members, state, waiters), idempotent (IF NOT EXISTS).</summary>
-    public static string Schema(SqlNames n, SqlDialect dialect) => dialect == SqlDialect.PostgreSql
+    /// <summary>
+    /// The DDL of the lease tables (leases, pools, members, state, waiters), idempotent (IF NOT EXISTS). PostgreSQL:
+    /// the leases, pools, members and state tables are created <c>UNLOGGED</c> when <paramref name="unlogged"/> is set,
+    /// and existing ones are switched to the persistence asked for (only those that differ, so an unchanged schema
+    /// takes no table lock). The waiters table, shared with the idempotency tables, stays logged.
+    /// </summary>
+    public static string Schema(SqlNames n, SqlDialect dialect, bool unlogged) => dialect == SqlDialect.PostgreSql
         ? $"""
-              CREATE TABLE IF NOT EXISTS {n.Leases} (
+              CREATE {Persistence(unlogged)}TABLE IF NOT EXISTS {n.Leases} (
                   name text COLLATE "C" PRIMARY KEY, token text, state integer NOT NULL, fencing bigint NOT NULL,
                   expires_at bigint, acquired_at bigint);
-              CREATE TABLE IF NOT EXISTS {n.Pools} (pool text COLLATE "C" PRIMARY KEY, version bigint NOT NULL);
-              CREATE TABLE IF NOT EXISTS {n.Members} (
+              CREATE {Persistence(unlogged)}TABLE IF NOT EXISTS {n.Pools} (pool text COLLATE "C" PRIMARY KEY, version bigint NOT NULL);
+              CREATE {Persistence(unlogged)}TABLE IF NOT EXISTS {n.Members} (
                   pool text COLLATE "C" NOT NULL, member text COLLATE "C" NOT NULL, is_member integer NOT NULL,
                   token text, state integer NOT NULL, fencing bigint NOT NULL, expires_at bigint, acquired_at bigint,
                   lru bigint NOT NULL, free_lru bigint, PRIMARY KEY (pool, member)) WITH (fillfactor = 70);
@@ -351,9 +356,10 @@ internal sealed class LeaseStatements
               DROP INDEX IF EXISTS {n.Members}_busy;
               CREATE SEQUENCE IF NOT EXISTS {n.LruSequence};
               CREATE INDEX IF NOT EXISTS {n.Leases}_ended ON {n.Leases} (expires_at);
-              CREATE TABLE IF NOT EXISTS {n.State} (
+              CREATE {Persistence(unlogged)}TABLE IF NOT EXISTS {n.State} (
                   pool text COLLATE "C" NOT NULL, name text COLLATE "C" NOT NULL, data bytea NOT NULL,
                   fencing bigint NOT NULL, written_at bigint NOT NULL, PRIMARY KEY (pool, name));
+              {SwitchPersistence(unlogged, n.Leases, n.Pools, n.Members, n.State)}
               """ + "\n" + WaitersTable(n)
         : $"""
               CREATE TABLE IF NOT EXISTS {n.Leases} (
@@ -372,6 +378,18 @@ internal sealed class LeaseStatements
                   pool TEXT NOT NULL, name TEXT NOT NULL, data BLOB NOT NULL,
                   fencing INTEGER NOT NULL, written_at INTEGER NOT NULL, PRIMARY KEY (pool, name)) STRICT;
               """;
+
+    private static string Persistence(bool unlogged) => unlogged ? "UNLOGGED " : string.Empty;
+
+    // One DO block: each table whose persistence differs from the one asked for is altered (a rewrite under an
+    // exclusive lock, once); the others are left alone, so a host start with unchanged options locks nothing.
+    private static string SwitchPersistence(bool unlogged, params string[] tables)
+    {
+        var (want, set) = unlogged ? ("u", "UNLOGGED") : ("p", "LOGGED");
+        var body = string.Concat(tables.Select(t =>
+            $" IF (SELECT relpersistence FROM pg_class WHERE oid = '{t}'::regclass) <> '{want}' THEN ALTER TABLE {t} SET {set}; END IF;"));
+        return $"DO $$ BEGIN{body} END $$;";
+    }
 
     /// <summary>PostgreSQL: the marker table.</summary>
     public static string WaitersTable(SqlNames n) =>

@@ -24,6 +24,29 @@ public static class SqlLeasingSchema
             throw new ArgumentOutOfRangeException(nameof(dialect), dialect, "The dialect must be SqlDialect.Sqlite or SqlDialect.PostgreSql.");
         }
 
-        return SqlSchema.Script(new SqlNames(tablePrefix, nameof(tablePrefix)), dialect);
+        return SqlSchema.Script(new SqlNames(tablePrefix, nameof(tablePrefix)), dialect, unlogged: false);
+    }
+
+    /// <summary>
+    /// The script of <see cref="GetScript(SqlDialect, string)"/> for the tables <paramref name="options"/> describe: its
+    /// <see cref="SqlLeasingOptions.TablePrefix"/> and, on PostgreSQL, <see cref="SqlLeasingOptions.UnloggedLeaseTables"/>
+    /// (the lease tables created <c>UNLOGGED</c>, and existing ones switched).
+    /// </summary>
+    /// <param name="dialect">The database the script is for.</param>
+    /// <param name="options">The options the application runs with.</param>
+    /// <returns>The script, statements separated by semicolons and new lines.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
+    /// <exception cref="ArgumentException">The options break a rule; the message names the option and the rule.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="dialect"/> is not a defined dialect.</exception>
+    public static string GetScript(SqlDialect dialect, SqlLeasingOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (dialect is not SqlDialect.Sqlite and not SqlDialect.PostgreSql)
+        {
+            throw new ArgumentOutOfRangeException(nameof(dialect), dialect, "The dialect must be SqlDialect.Sqlite or SqlDialect.PostgreSql.");
+        }
+
+        SqlLeasingOptionsValidator.ThrowIfInvalid(options, nameof(options));
+        return SqlSchema.Script(new SqlNames(options.TablePrefix, nameof(options)), dialect, options.UnloggedLeaseTables && dialect == SqlDialect.PostgreSql);
     }
 }

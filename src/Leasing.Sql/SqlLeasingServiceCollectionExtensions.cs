@@ -80,6 +80,7 @@ internal sealed class SqlBackendRegistration(SqlDialect dialect)
             CommandTimeout = configured.CommandTimeout,
             PurgeInterval = configured.PurgeInterval,
             VacuumInterval = configured.VacuumInterval,
+            UnloggedLeaseTables = configured.UnloggedLeaseTables,
             EnsureSchema = configured.EnsureSchema,
             TimeProvider = configured.TimeProvider ?? provider.GetService<TimeProvider>(),
             Notifications = configured.Notifications ?? provider.GetService<ISqlNotificationChannel>(),

@@ -36,6 +36,7 @@ internal sealed class SqlRunner
         _writeGate = dialect == SqlDialect.Sqlite ? WriteGates.GetValue(source, static _ => new SemaphoreSlim(1, 1)) : null;
         Names = new SqlNames(options.TablePrefix, nameof(options));
         EnsureSchema = options.EnsureSchema;
+        UnloggedLeaseTables = options.UnloggedLeaseTables && dialect == SqlDialect.PostgreSql;
         _time = options.TimeProvider ?? TimeProvider.System;
         _timeout = options.CommandTimeout;
         _timeoutSeconds = (int)Math.Ceiling(options.CommandTimeout.TotalSeconds);
@@ -55,6 +56,9 @@ internal sealed class SqlRunner
 
     /// <summary><see cref="SqlLeasingOptions.EnsureSchema"/>: whether EnsureSchemaAsync may run DDL, or only checks the version rows.</summary>
     public bool EnsureSchema { get; }
+
+    /// <summary><see cref="SqlLeasingOptions.UnloggedLeaseTables"/> (PostgreSQL only; false on SQLite).</summary>
+    public bool UnloggedLeaseTables { get; }
 
     /// <summary>Text placed before every SQLite statement (per-connection settings); empty on PostgreSQL.</summary>
     public string Preamble { get; }

@@ -5,19 +5,19 @@ using System.Text;
 namespace Leasing.Sql;
 
 /// <summary>One set of tables with its own schema version row: its name in the version table, its version, its DDL.</summary>
-internal sealed record SqlComponent(string Name, int Version, Func<SqlNames, SqlDialect, string> Ddl);
+internal sealed record SqlComponent(string Name, int Version, Func<SqlNames, SqlDialect, bool, string> Ddl);
 
 /// <summary>
 /// Creates the tables of one component (leases or idempotency) if missing and checks the version row,
 /// so a later release can migrate instead of misreading. Safe to run from several processes at once
 /// (PostgreSQL: an advisory lock; SQLite: BEGIN IMMEDIATE). The same DDL, with the version rows written
-/// out, is the script <see cref="SqlLeasingSchema.GetScript"/> prints for a DBA: there is no second copy.
+/// out, is the script <see cref="SqlLeasingSchema.GetScript(SqlDialect, SqlLeasingOptions)"/> prints for a DBA: there is no second copy.
 /// </summary>
 internal static class SqlSchema
 {
     public static readonly SqlComponent Leases = new("leases", 1, LeaseStatements.Schema);
 
-    public static readonly SqlComponent Idempotency = new("idempotency", 1, IdempotencyStatements.Schema);
+    public static readonly SqlComponent Idempotency = new("idempotency", 1, static (n, dialect, _) => IdempotencyStatements.Schema(n, dialect));
 
     private static string VersionTable(SqlNames n, SqlDialect dialect) => dialect == SqlDialect.PostgreSql
         ? $"CREATE TABLE IF NOT EXISTS {n.Schema} (component text PRIMARY KEY, version integer NOT NULL);"
@@ -28,7 +28,7 @@ internal static class SqlSchema
         $"INSERT INTO {n.Schema} (component, version) VALUES ({component}, {version}) ON CONFLICT (component) DO NOTHING;";
 
     /// <summary>Every statement the stores' EnsureSchemaAsync run for both components, as one transaction, version rows included.</summary>
-    public static string Script(SqlNames n, SqlDialect dialect)
+    public static string Script(SqlNames n, SqlDialect dialect, bool unlogged)
     {
         var pg = dialect == SqlDialect.PostgreSql;
         var script = new StringBuilder()
@@ -46,7 +46,7 @@ internal static class SqlSchema
         foreach (var component in (SqlComponent[])[Leases, Idempotency])
         {
             script.Append('\n');
-            foreach (var line in component.Ddl(n, dialect).Split('\n'))
+            foreach (var line in component.Ddl(n, dialect, unlogged).Split('\n'))
             {
                 var whole = line.StartsWith("CREATE ", StringComparison.Ordinal) && line.EndsWith(';');
                 if (!whole || written.Add(line))
@@ -76,7 +76,7 @@ internal static class SqlSchema
                 ? $"BEGIN; SELECT pg_advisory_xact_lock(hashtext('{n.Schema}'));\n"
                 : "PRAGMA journal_mode = WAL;\n" + runner.Preamble + "BEGIN IMMEDIATE;\n")
             + VersionTable(n, runner.Dialect) + "\n"
-            + component.Ddl(n, runner.Dialect) + "\n"
+            + component.Ddl(n, runner.Dialect, runner.UnloggedLeaseTables) + "\n"
             + VersionRow(n, "@component", "@version") + "\n"
             + "COMMIT;\n"
             + select;

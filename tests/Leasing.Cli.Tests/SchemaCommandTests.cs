@@ -73,6 +73,30 @@ public sealed class SchemaCommandTests
     }
 
     [Fact]
+    public async Task Schema_PostgresUnlogged_PrintsTheLeaseTablesUnlogged_IdempotencyLogged()
+    {
+        var result = await Cli.RunAsync("schema", "--postgres", "--prefix", "app_", "--unlogged");
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        result.Out.Should().Be(SqlLeasingSchema.GetScript(SqlDialect.PostgreSql, new SqlLeasingOptions { TablePrefix = "app_", UnloggedLeaseTables = true }));
+        result.Out.Should().Contain("CREATE UNLOGGED TABLE IF NOT EXISTS app_leases (")
+            .And.Contain("CREATE UNLOGGED TABLE IF NOT EXISTS app_pool_members (")
+            .And.Contain("CREATE UNLOGGED TABLE IF NOT EXISTS app_lease_state (")
+            .And.Contain("CREATE TABLE IF NOT EXISTS app_idempotency (")
+            .And.Contain("ALTER TABLE app_pool_members SET UNLOGGED");
+    }
+
+    [Fact]
+    public async Task Schema_SqliteUnlogged_ExitsTwoNamingTheOption()
+    {
+        var result = await Cli.RunAsync("schema", "--sqlite", "--unlogged");
+
+        result.ExitCode.Should().Be(2);
+        result.Error.Should().Contain("--unlogged");
+        result.Out.Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task Schema_BadPrefix_ExitsTwoNamingTheRule()
     {
         var result = await Cli.RunAsync("schema", "--postgres", "--prefix", "x;DROP TABLE y");

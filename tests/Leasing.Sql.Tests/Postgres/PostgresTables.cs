@@ -8,15 +8,23 @@ namespace Leasing.Sql.Tests.Postgres;
 /// One table prefix on the shared PostgreSQL server for one test class: schema ensured once, tables
 /// dropped at the end. Tests in the class tell their data apart by unique keys and pool names.
 /// </summary>
-public sealed class PostgresTables : IAsyncLifetime
+public class PostgresTables : IAsyncLifetime
 {
+    private readonly bool unlogged;
     private NpgsqlDataSource? dataSource;
+
+    public PostgresTables()
+        : this(unlogged: false)
+    {
+    }
+
+    protected PostgresTables(bool unlogged) => this.unlogged = unlogged;
 
     public string Prefix { get; } = $"t{Guid.NewGuid():N}"[..13] + "_";
 
     public NpgsqlDataSource DataSource => dataSource ?? throw new InvalidOperationException("Not initialised.");
 
-    public SqlLeasingOptions Options => new() { TablePrefix = Prefix };
+    public SqlLeasingOptions Options => new() { TablePrefix = Prefix, UnloggedLeaseTables = unlogged };
 
     public async Task InitializeAsync()
     {
@@ -57,3 +65,6 @@ public sealed class PostgresTables : IAsyncLifetime
         await dataSource.DisposeAsync();
     }
 }
+
+/// <summary>As <see cref="PostgresTables"/>, with the lease tables UNLOGGED (<see cref="SqlLeasingOptions.UnloggedLeaseTables"/>).</summary>
+public sealed class PostgresUnloggedTables() : PostgresTables(unlogged: true);

@@ -1,0 +1,137 @@
+using FluentAssertions;
+using Leasing.Testing;
+using Leasing.Testing.Servers;
+using Npgsql;
+using Xunit;
+
+namespace Leasing.Sql.Tests.Postgres;
+
+/// <summary>
+/// <see cref="SqlLeasingOptions.UnloggedLeaseTables"/>: which tables it makes UNLOGGED, that EnsureSchemaAsync switches
+/// existing tables both ways without losing their rows, and that the printed DDL does the same.
+/// </summary>
+public sealed class PostgresUnloggedTablesTests
+{
+    private static readonly string[] LeaseTables = ["leases", "pools", "pool_members", "lease_state"];
+    private static readonly string[] LoggedTables = ["idempotency", "waiters", "schema"];
+
+    [Fact]
+    public async Task EnsureSchemaAsync_UnloggedLeaseTables_CreatesThemUnlogged_AndSwitchesExistingOnesBothWays_KeepingTheirRows()
+    {
+        var prefix = $"u{Guid.NewGuid():N}"[..13] + "_";
+        await using var source = NpgsqlDataSource.Create(await PostgresServer.GetConnectionStringAsync());
+        try
+        {
+            var unlogged = new SqlLeasingOptions { TablePrefix = prefix, UnloggedLeaseTables = true };
+            await new SqlLeaseStore(source, SqlDialect.PostgreSql, unlogged).EnsureSchemaAsync();
+            await new SqlIdempotencyStore(source, SqlDialect.PostgreSql, unlogged).EnsureSchemaAsync();
+            foreach (var table in LeaseTables)
+            {
+                (await PersistenceAsync(source, prefix + table)).Should().Be('u', $"{table} is a lease table");
+            }
+
+            foreach (var table in LoggedTables)
+            {
+                (await PersistenceAsync(source, prefix + table)).Should().Be('p', $"{table} is not a lease table and stays logged");
+            }
+
+            var store = new SqlLeaseStore(source, SqlDialect.PostgreSql, unlogged);
+            var pool = Unique.Name("pool");
+            await store.SetPoolMembersAsync(pool, ["m1", "m2"]);
+            var held = await store.TryAcquireLeastRecentlyUsedAsync(pool, TimeSpan.FromMinutes(5));
+            held.Should().NotBeNull();
+
+            // Back to logged: the same rows, the same lease.
+            var logged = new SqlLeasingOptions { TablePrefix = prefix };
+            await new SqlLeaseStore(source, SqlDialect.PostgreSql, logged).EnsureSchemaAsync();
+            foreach (var table in LeaseTables)
+            {
+                (await PersistenceAsync(source, prefix + table)).Should().Be('p', $"{table} was switched back to logged");
+            }
+
+            var again = new SqlLeaseStore(source, SqlDialect.PostgreSql, logged);
+            (await again.TryAcquirePoolMemberAsync(pool, held!.Key, TimeSpan.FromMinutes(1))).Should().BeNull("the lease taken before the switch is still held");
+            (await again.RenewAsync(held, TimeSpan.FromMinutes(5))).Should().NotBeNull("the switch kept the lease row and its token");
+
+            // And to unlogged again, on existing tables.
+            await new SqlLeaseStore(source, SqlDialect.PostgreSql, unlogged).EnsureSchemaAsync();
+            foreach (var table in LeaseTables)
+            {
+                (await PersistenceAsync(source, prefix + table)).Should().Be('u', $"{table} was switched to unlogged");
+            }
+
+            (await store.ReleaseAsync(held)).Should().BeTrue("the lease survived both switches");
+        }
+        finally
+        {
+            await DropAsync(source, prefix);
+        }
+    }
+
+    [Fact]
+    public async Task GetScript_UnloggedLeaseTables_AppliedAhead_LetsStoresWithEnsureSchemaOffWork()
+    {
+        var prefix = $"u{Guid.NewGuid():N}"[..13] + "_";
+        await using var source = NpgsqlDataSource.Create(await PostgresServer.GetConnectionStringAsync());
+        try
+        {
+            var script = SqlLeasingSchema.GetScript(SqlDialect.PostgreSql, new SqlLeasingOptions { TablePrefix = prefix, UnloggedLeaseTables = true });
+            script.Should().Contain($"CREATE UNLOGGED TABLE IF NOT EXISTS {prefix}pool_members (")
+                .And.Contain($"CREATE TABLE IF NOT EXISTS {prefix}idempotency (");
+            await using (var apply = source.CreateCommand(script))
+            {
+                await apply.ExecuteNonQueryAsync();
+            }
+
+            (await PersistenceAsync(source, prefix + "pool_members")).Should().Be('u');
+            var options = new SqlLeasingOptions { TablePrefix = prefix, EnsureSchema = false, UnloggedLeaseTables = true };
+            var store = new SqlLeaseStore(source, SqlDialect.PostgreSql, options);
+            await store.EnsureSchemaAsync();
+            await store.SetPoolMembersAsync("relayers", ["r1"]);
+            (await store.TryAcquireLeastRecentlyUsedAsync("relayers", TimeSpan.FromSeconds(30)))!.Key.Should().Be("r1");
+        }
+        finally
+        {
+            await DropAsync(source, prefix);
+        }
+    }
+
+    [Fact]
+    public void GetScript_Sqlite_IgnoresUnloggedLeaseTables()
+    {
+        var options = new SqlLeasingOptions { UnloggedLeaseTables = true };
+
+        SqlLeasingSchema.GetScript(SqlDialect.Sqlite, options).Should().Be(SqlLeasingSchema.GetScript(SqlDialect.Sqlite, "leasing_"))
+            .And.NotContain("UNLOGGED");
+    }
+
+    private static async Task<char> PersistenceAsync(NpgsqlDataSource source, string table)
+    {
+        await using var command = source.CreateCommand("SELECT relpersistence FROM pg_class WHERE oid = to_regclass($1)");
+        command.Parameters.AddWithValue(table);
+        return (char)(await command.ExecuteScalarAsync())!;
+    }
+
+    private static async Task DropAsync(NpgsqlDataSource source, string prefix)
+    {
+        await using var command = source.CreateCommand(
+            "SELECT format('DROP %s IF EXISTS %I CASCADE', CASE c.relkind WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, c.relname) " +
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace " +
+            "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'S') AND starts_with(c.relname, $1)");
+        command.Parameters.AddWithValue(prefix);
+        var drops = new List<string>();
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                drops.Add(reader.GetString(0));
+            }
+        }
+
+        foreach (var drop in drops)
+        {
+            await using var run = source.CreateCommand(drop);
+            await run.ExecuteNonQueryAsync();
+        }
+    }
+}
