@@ -15,9 +15,13 @@ internal static class Backends
     public static ILeaseStore Redis(IConnectionMultiplexer redis) => new RedisLeaseStore(redis);
 
     /// <summary>The PostgreSQL lease store on <paramref name="dataSource"/> in tables of its own, schema created.</summary>
-    public static async Task<ILeaseStore> PostgresAsync(NpgsqlDataSource dataSource, string runId)
+    public static async Task<ILeaseStore> PostgresAsync(NpgsqlDataSource dataSource, string runId, bool unlogged = false)
     {
-        var store = new SqlLeaseStore(dataSource, SqlDialect.PostgreSql, new SqlLeasingOptions { TablePrefix = PostgresTablePrefix(runId) });
+        var store = new SqlLeaseStore(dataSource, SqlDialect.PostgreSql, new SqlLeasingOptions
+        {
+            TablePrefix = PostgresTablePrefix(runId) + (unlogged ? "u_" : string.Empty),
+            UnloggedLeaseTables = unlogged,
+        });
         await store.EnsureSchemaAsync().ConfigureAwait(false);
         return store;
     }

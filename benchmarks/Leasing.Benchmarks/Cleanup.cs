@@ -50,7 +50,9 @@ internal static class Cleanup
         }
 
         var tables = new List<string>();
-        await using (var list = dataSource.CreateCommand("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND starts_with(tablename, $1)"))
+        await using (var list = dataSource.CreateCommand(
+            "SELECT CASE c.relkind WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END || ' IF EXISTS ' || quote_ident(c.relname) || ' CASCADE' " +
+            "FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'S') AND starts_with(c.relname, $1)"))
         {
             list.Parameters.Add(new NpgsqlParameter<string> { TypedValue = tablePrefix });
             await using var reader = await list.ExecuteReaderAsync().ConfigureAwait(false);
@@ -62,7 +64,7 @@ internal static class Cleanup
 
         foreach (var table in tables)
         {
-            await using var drop = dataSource.CreateCommand($"DROP TABLE IF EXISTS \"{table}\" CASCADE");
+            await using var drop = dataSource.CreateCommand("DROP " + table);
             await drop.ExecuteNonQueryAsync().ConfigureAwait(false);
         }
 

@@ -111,6 +111,14 @@ internal sealed class PostgresFigures
     /// <summary>16 channels, every use reading and storing the channel's fenced state.</summary>
     [JsonPropertyName("statePairsPerSecond16")]
     public double? StatePairsPerSecond16 { get; set; }
+
+    /// <summary>2,000 channels on UNLOGGED lease tables (SqlLeasingOptions.UnloggedLeaseTables).</summary>
+    [JsonPropertyName("unloggedPairsPerSecond")]
+    public double? UnloggedPairsPerSecond { get; set; }
+
+    /// <summary>16 channels on UNLOGGED lease tables.</summary>
+    [JsonPropertyName("unloggedPairsPerSecond16")]
+    public double? UnloggedPairsPerSecond16 { get; set; }
 }
 
 internal sealed class MemoryFigures

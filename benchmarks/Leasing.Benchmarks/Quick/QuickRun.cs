@@ -99,7 +99,7 @@ internal sealed class QuickRun
             var keys = await Cleanup.RedisAsync(redis, _runId).ConfigureAwait(false);
             var tables = await Cleanup.PostgresAsync(postgres, Backends.PostgresTablePrefix(_runId)).ConfigureAwait(false);
             var advisory = await Cleanup.PostgresAdvisoryLocksAsync(postgres, PeerApplicationName).ConfigureAwait(false);
-            Console.Error.WriteLine($"removed this run's {keys} Redis keys and {tables} PostgreSQL tables; peer advisory locks still held: {advisory} (they go with the peer's connections)");
+            Console.Error.WriteLine($"removed this run's {keys} Redis keys and {tables} PostgreSQL tables and sequences; peer advisory locks still held: {advisory} (they go with the peer's connections)");
         }
     }
 
@@ -427,6 +427,12 @@ internal sealed class QuickRun
         scenarios.Add(new("pool, 2,000 channels", _ => PairAsync(pool), x => _results.Postgres.PairsPerSecond = x));
         scenarios.Add(new("pool, 16 channels", _ => PairAsync(pool16), x => _results.Postgres.PairsPerSecond16 = x));
         scenarios.Add(new("pool, 16 channels, fenced state read and stored per use", _ => StatePairAsync(pool16), x => _results.Postgres.StatePairsPerSecond16 = x));
+        var unlogged = await Backends.PostgresAsync(postgres, _runId, unlogged: true).ConfigureAwait(false);
+        await using var unloggedVacuum = Backends.VacuumLikeTheHost(unlogged);
+        await using var unloggedPool = await OpenPoolAsync(unlogged, "pgu", Channels).ConfigureAwait(false);
+        await using var unloggedPool16 = await OpenPoolAsync(unlogged, "pgu16", FewChannels).ConfigureAwait(false);
+        scenarios.Add(new("pool on UNLOGGED lease tables, 2,000 channels", _ => PairAsync(unloggedPool), x => _results.Postgres.UnloggedPairsPerSecond = x));
+        scenarios.Add(new("pool on UNLOGGED lease tables, 16 channels", _ => PairAsync(unloggedPool16), x => _results.Postgres.UnloggedPairsPerSecond16 = x));
 
         // The peer as its users run it: a connection string (its own Npgsql pool, the library's
         // default connection multiplexing); an application name of the run's own, to find its locks.

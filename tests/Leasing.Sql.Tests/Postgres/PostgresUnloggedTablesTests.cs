@@ -97,6 +97,47 @@ public sealed class PostgresUnloggedTablesTests
     }
 
     [Fact]
+    public async Task AfterACrashEmptiedTheUnloggedTables_PoolWritesItsMembersAgain_AndFencingTokensKeepGrowing()
+    {
+        var prefix = $"u{Guid.NewGuid():N}"[..13] + "_";
+        await using var source = NpgsqlDataSource.Create(await PostgresServer.GetConnectionStringAsync());
+        try
+        {
+            var options = new SqlLeasingOptions { TablePrefix = prefix, UnloggedLeaseTables = true };
+            var store = new SqlLeaseStore(source, SqlDialect.PostgreSql, options);
+            await store.EnsureSchemaAsync();
+            await using var pool = new ChannelPool(store, new ChannelPoolOptions { Name = Unique.Name("pool"), Channels = ["a", "b"] });
+            long before;
+            await using (var lease = await pool.AcquireAsync())
+            {
+                before = lease.FencingToken;
+            }
+
+            var key = Unique.Name("lock");
+            var single = await store.TryAcquireAsync(key, TimeSpan.FromMinutes(1));
+            await store.ReleaseAsync(single!);
+
+            // What crash recovery does to UNLOGGED tables: it resets them to empty.
+            await using (var crash = source.CreateCommand($"TRUNCATE {prefix}leases, {prefix}pools, {prefix}pool_members, {prefix}lease_state"))
+            {
+                await crash.ExecuteNonQueryAsync();
+            }
+
+            await using (var lease = await pool.AcquireAsync())
+            {
+                lease.FencingToken.Should().BeGreaterThan(before, "the clock term carries the token past every earlier one");
+            }
+
+            (await store.GetPoolMembersAsync(pool.Name)).Should().BeEquivalentTo(["a", "b"], "the pool wrote its member list again");
+            (await store.TryAcquireAsync(key, TimeSpan.FromMinutes(1)))!.FencingToken.Should().BeGreaterThan(single!.FencingToken);
+        }
+        finally
+        {
+            await DropAsync(source, prefix);
+        }
+    }
+
+    [Fact]
     public void GetScript_Sqlite_IgnoresUnloggedLeaseTables()
     {
         var options = new SqlLeasingOptions { UnloggedLeaseTables = true };
