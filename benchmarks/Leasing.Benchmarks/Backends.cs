@@ -41,7 +41,10 @@ internal static class Backends
             using var timer = new PeriodicTimer(interval);
             while (await timer.WaitForNextTickAsync(stop.Token).ConfigureAwait(false))
             {
-                await sql.VacuumAsync(stop.Token).ConfigureAwait(false);
+                if (!await sql.VacuumAsync(stop.Token).ConfigureAwait(false))
+                {
+                    throw new InvalidOperationException("The benchmark's database role may not vacuum its tables: run it as their owner.");
+                }
             }
         });
         return new Stopper(stop, loop);

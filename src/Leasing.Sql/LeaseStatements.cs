@@ -336,9 +336,10 @@ internal sealed class LeaseStatements
 
     /// <summary>
     /// The DDL of the lease tables (leases, pools, members, state, waiters), idempotent (IF NOT EXISTS). PostgreSQL:
-    /// the leases, pools, members and state tables are created <c>UNLOGGED</c> when <paramref name="unlogged"/> is set,
-    /// and existing ones are switched to the persistence asked for (only those that differ, so an unchanged schema
-    /// takes no table lock). The waiters table, shared with the idempotency tables, stays logged.
+    /// the leases, pools, members and state tables are created <c>UNLOGGED</c> when <paramref name="unlogged"/> is set.
+    /// Existing tables are never altered: a persistence switch rewrites a table under an exclusive lock, which is a
+    /// DBA's decision to make at low traffic, not a side effect of a host start. The waiters table, shared with the
+    /// idempotency tables, stays logged.
     /// </summary>
     public static string Schema(SqlNames n, SqlDialect dialect, bool unlogged) => dialect == SqlDialect.PostgreSql
         ? $"""
@@ -359,7 +360,6 @@ internal sealed class LeaseStatements
               CREATE {Persistence(unlogged)}TABLE IF NOT EXISTS {n.State} (
                   pool text COLLATE "C" NOT NULL, name text COLLATE "C" NOT NULL, data bytea NOT NULL,
                   fencing bigint NOT NULL, written_at bigint NOT NULL, PRIMARY KEY (pool, name));
-              {SwitchPersistence(unlogged, n.Leases, n.Pools, n.Members, n.State)}
               """ + "\n" + WaitersTable(n)
         : $"""
               CREATE TABLE IF NOT EXISTS {n.Leases} (
@@ -380,16 +380,6 @@ internal sealed class LeaseStatements
               """;
 
     private static string Persistence(bool unlogged) => unlogged ? "UNLOGGED " : string.Empty;
-
-    // One DO block: each table whose persistence differs from the one asked for is altered (a rewrite under an
-    // exclusive lock, once); the others are left alone, so a host start with unchanged options locks nothing.
-    private static string SwitchPersistence(bool unlogged, params string[] tables)
-    {
-        var (want, set) = unlogged ? ("u", "UNLOGGED") : ("p", "LOGGED");
-        var body = string.Concat(tables.Select(t =>
-            $" IF (SELECT relpersistence FROM pg_class WHERE oid = '{t}'::regclass) <> '{want}' THEN ALTER TABLE {t} SET {set}; END IF;"));
-        return $"DO $$ BEGIN{body} END $$;";
-    }
 
     /// <summary>PostgreSQL: the marker table.</summary>
     public static string WaitersTable(SqlNames n) =>

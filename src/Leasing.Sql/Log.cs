@@ -16,4 +16,7 @@ internal static partial class Log
 
     [LoggerMessage(404, LogLevel.Debug, "SQL vacuum of the lease tables ran.")]
     public static partial void Vacuumed(ILogger logger);
+
+    [LoggerMessage(405, LogLevel.Warning, "SQL vacuum of the lease tables stopped: the database role neither owns them nor is a superuser. Vacuum them another way (a tuned autovacuum, or a job run by their owner).")]
+    public static partial void VacuumNotAllowed(ILogger logger);
 }

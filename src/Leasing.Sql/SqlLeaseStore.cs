@@ -28,6 +28,9 @@ public sealed class SqlLeaseStore : LeaseStore, ILeaseReleaseSource
     private readonly LeaseStatements _sql;
     private readonly SqlSignals _signals;
 
+    // VacuumAsync: 0 not checked yet, 1 this role may vacuum the tables, -1 it may not.
+    private int _mayVacuum;
+
     /// <summary>Creates a store; nothing is read or written until the first call.</summary>
     /// <param name="dataSource">The data source (Microsoft.Data.Sqlite or Npgsql); the host owns and disposes it.</param>
     /// <param name="dialect">The dialect of <paramref name="dataSource"/>.</param>
@@ -195,28 +198,56 @@ public sealed class SqlLeaseStore : LeaseStore, ILeaseReleaseSource
     /// renew and release updates. A claim moves the member in the least-recently-used index, so each one leaves a
     /// dead index entry in front of the next pick until a vacuum removes it; autovacuum comes at most once per
     /// <c>autovacuum_naptime</c>, which at thousands of claims a second is too late. Skipped while another vacuum of
-    /// a table runs; a role that does not own the tables gets a server warning and nothing is done. SQLite keeps no
-    /// dead row versions: nothing is done. Registered through dependency injection, this runs every
+    /// a table runs. Index entries are always cleaned (<c>INDEX_CLEANUP ON</c>: the default skips them when few pages
+    /// hold dead rows, which is the case of one hot pool among many), and the table is never truncated (no exclusive
+    /// lock). Only the tables' owner (or a superuser) may vacuum them: the first call checks, and when the role may
+    /// not, this call and every later one on this store return <see langword="false"/> without vacuuming. SQLite
+    /// keeps no dead row versions: nothing is done. Registered through dependency injection, this runs every
     /// <see cref="SqlLeasingOptions.VacuumInterval"/>.
     /// </summary>
     /// <param name="cancellationToken">Cancels the call.</param>
-    /// <returns>A task that completes when the vacuum has run.</returns>
+    /// <returns><see langword="false"/> when the database role may not vacuum the tables; <see langword="true"/> otherwise.</returns>
     /// <exception cref="LeaseStoreUnavailableException">The database failed or did not answer within a minute.</exception>
-    public async ValueTask VacuumAsync(CancellationToken cancellationToken = default)
+    public async ValueTask<bool> VacuumAsync(CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         if (Dialect != SqlDialect.PostgreSql)
         {
-            return;
+            return true;
         }
 
-        // Not prepared: VACUUM is a utility statement, and it must run outside any transaction block.
-        var vacuum = $"VACUUM (SKIP_LOCKED) {_runner.Names.Members}, {_runner.Names.Leases}";
-        await _runner.ScriptAsync(
+        var allowed = Volatile.Read(ref _mayVacuum);
+        if (allowed < 0)
+        {
+            return false;
+        }
+
+        var n = _runner.Names;
+        return await _runner.ScriptAsync(
             async (connection, token) =>
             {
                 using var command = connection.CreateCommand();
-                command.CommandText = vacuum;
-                return await command.ExecuteNonQueryAsync(token).ConfigureAwait(false);
+                command.CommandTimeout = 0; // the call's own limit (a minute) ends it
+                if (allowed == 0)
+                {
+                    // Owner or superuser, over the tables that exist; no table at all answers null (unknown: try).
+                    command.CommandText =
+                        "SELECT bool_and(pg_has_role(current_user, c.relowner, 'USAGE')) OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) " +
+                        $"FROM pg_class c WHERE c.oid IN (to_regclass('{n.Members}'), to_regclass('{n.Leases}'))";
+                    if (await command.ExecuteScalarAsync(token).ConfigureAwait(false) is bool may)
+                    {
+                        Volatile.Write(ref _mayVacuum, may ? 1 : -1);
+                        if (!may)
+                        {
+                            return false;
+                        }
+                    }
+                }
+
+                // Not prepared: VACUUM is a utility statement, and it must run outside any transaction block.
+                command.CommandText = $"VACUUM (SKIP_LOCKED, INDEX_CLEANUP ON, TRUNCATE false) {n.Members}, {n.Leases}";
+                await command.ExecuteNonQueryAsync(token).ConfigureAwait(false);
+                return true;
             },
             cancellationToken).ConfigureAwait(false);
     }

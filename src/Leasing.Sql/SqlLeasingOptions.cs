@@ -50,15 +50,17 @@ public sealed class SqlLeasingOptions
     public TimeSpan VacuumInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
-    /// PostgreSQL only: keeps the lease tables (single-key leases, pools, pool members and their fenced state)
+    /// PostgreSQL only: creates the lease tables (single-key leases, pools, pool members and their fenced state)
     /// <c>UNLOGGED</c>: their writes skip the write-ahead log, so an acquire or release no longer waits for a WAL
     /// flush. What it costs: after a server crash (not a clean shutdown) PostgreSQL empties these tables, and a
-    /// standby never has them. Every lease held then is gone, and so is fenced state; pools write their member
-    /// lists again on the next acquire, and fencing tokens keep growing through the clock term
-    /// (max(last + 1, clock in µs)) as long as the server clock moved on. That is what the peer's advisory locks
-    /// and a Redis without persistence give too. The idempotency tables stay logged. <c>EnsureSchemaAsync</c> switches
-    /// existing tables to the persistence asked for (once: a table rewrite under a short exclusive lock); with
-    /// <see cref="EnsureSchema"/> off the DBA applies <c>leasing schema --postgres --unlogged</c>. Ignored on SQLite.
+    /// standby never has them. Every lease held then is gone, and so is fenced state; a <c>ChannelPool</c> writes its
+    /// member list again on its next acquire (code that calls the store directly calls <c>SetPoolMembersAsync</c>
+    /// again), and fencing tokens keep growing through the clock term (max(last + 1, clock in µs)) as long as the
+    /// server clock moved on. That is what the peer's advisory locks and a Redis without persistence give too. The
+    /// idempotency tables stay logged. The option decides how <c>EnsureSchemaAsync</c> (and
+    /// <c>leasing schema --postgres --unlogged</c>) create missing tables; tables that exist are never altered, because
+    /// a switch rewrites each table under an exclusive lock: run <c>ALTER TABLE … SET UNLOGGED</c> (or <c>SET LOGGED</c>)
+    /// on the four tables yourself, at low traffic. Ignored on SQLite.
     /// </summary>
     /// <value>The default is <see langword="false"/>: logged tables.</value>
     public bool UnloggedLeaseTables { get; set; }

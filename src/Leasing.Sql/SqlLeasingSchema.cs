@@ -30,7 +30,7 @@ public static class SqlLeasingSchema
     /// <summary>
     /// The script of <see cref="GetScript(SqlDialect, string)"/> for the tables <paramref name="options"/> describe: its
     /// <see cref="SqlLeasingOptions.TablePrefix"/> and, on PostgreSQL, <see cref="SqlLeasingOptions.UnloggedLeaseTables"/>
-    /// (the lease tables created <c>UNLOGGED</c>, and existing ones switched).
+    /// (the lease tables created <c>UNLOGGED</c>; existing tables are left as they are).
     /// </summary>
     /// <param name="dialect">The database the script is for.</param>
     /// <param name="options">The options the application runs with.</param>

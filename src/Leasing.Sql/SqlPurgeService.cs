@@ -38,6 +38,7 @@ internal sealed class SqlPurgeService(IServiceProvider provider) : IHostedServic
                 var leaseRows = await leases.PurgeExpiredAsync(stop).ConfigureAwait(false);
                 var idempotencyRows = await idempotency.PurgeExpiredAsync(stop).ConfigureAwait(false);
                 Log.Purged(logger, leaseRows, idempotencyRows);
+                return true;
             }, e => Log.PurgeFailed(logger, e), _stop.Token));
         }
 
@@ -45,8 +46,14 @@ internal sealed class SqlPurgeService(IServiceProvider provider) : IHostedServic
         {
             _loops.Add(EveryAsync(new PeriodicTimer(options.VacuumInterval, time), async stop =>
             {
-                await leases.VacuumAsync(stop).ConfigureAwait(false);
+                if (!await leases.VacuumAsync(stop).ConfigureAwait(false))
+                {
+                    Log.VacuumNotAllowed(logger);
+                    return false; // the role will not be allowed at the next tick either
+                }
+
                 Log.Vacuumed(logger);
+                return true;
             }, e => Log.VacuumFailed(logger, e), _stop.Token));
         }
 
@@ -66,7 +73,8 @@ internal sealed class SqlPurgeService(IServiceProvider provider) : IHostedServic
         _stop.Dispose();
     }
 
-    private static async Task EveryAsync(PeriodicTimer timer, Func<CancellationToken, ValueTask> work, Action<Exception> failed, CancellationToken stop)
+    // Runs work at every tick until the host stops or work answers false; a failure is reported and the next tick tries again.
+    private static async Task EveryAsync(PeriodicTimer timer, Func<CancellationToken, ValueTask<bool>> work, Action<Exception> failed, CancellationToken stop)
     {
         using (timer)
         {
@@ -76,7 +84,10 @@ internal sealed class SqlPurgeService(IServiceProvider provider) : IHostedServic
                 {
                     try
                     {
-                        await work(stop).ConfigureAwait(false);
+                        if (!await work(stop).ConfigureAwait(false))
+                        {
+                            return;
+                        }
                     }
                     catch (Exception e) when (!stop.IsCancellationRequested)
                     {

@@ -152,7 +152,7 @@ public sealed class SqlPurgeServiceTests
     [InlineData(2 * 3_600_000)]
     public void VacuumInterval_NotPositiveNorInfinite_ThrowsNamingTheOption(int milliseconds)
     {
-        var source = NpgsqlDataSource.Create("Host=127.0.0.1");
+        using var source = NpgsqlDataSource.Create("Host=127.0.0.1");
         var options = new SqlLeasingOptions { VacuumInterval = TimeSpan.FromMilliseconds(milliseconds) };
 
         FluentActions.Invoking(() => new SqlLeaseStore(source, SqlDialect.PostgreSql, options))
@@ -246,6 +246,74 @@ public sealed class SqlPurgeServiceTests
             clock.Advance(TimeSpan.FromSeconds(2));
             await vacuumed.WaitAsync(Signal);
 
+            foreach (var service in hosted)
+            {
+                await service.StopAsync(CancellationToken.None).WaitAsync(Signal);
+            }
+        }
+        finally
+        {
+            await tables.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task VacuumAsync_RoleThatDoesNotOwnTheTables_ReturnsFalse_AndTheServiceLogsOnceAndStops()
+    {
+        var tables = new PostgresTables();
+        await tables.InitializeAsync();
+        try
+        {
+            // A role that may log in and read the catalog, but owns nothing (trust authentication on the test server).
+            const string role = "leasing_test_not_owner";
+            await using (var create = tables.DataSource.CreateCommand(
+                $"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN CREATE ROLE {role} LOGIN; END IF; END $$"))
+            {
+                await create.ExecuteNonQueryAsync();
+            }
+
+            // The host start reads the schema version rows (EnsureSchema off): that much it may.
+            await using (var grant = tables.DataSource.CreateCommand($"GRANT SELECT ON {tables.Prefix}schema TO {role}"))
+            {
+                await grant.ExecuteNonQueryAsync();
+            }
+
+            var connectionString = new NpgsqlConnectionStringBuilder(await PostgresServer.GetConnectionStringAsync()) { Username = role, Password = null }.ConnectionString;
+            await using var source = NpgsqlDataSource.Create(connectionString);
+            var members = await VacuumCountAsync(tables, "pool_members");
+            var store = new SqlLeaseStore(source, SqlDialect.PostgreSql, tables.Options);
+
+            (await store.VacuumAsync()).Should().BeFalse("the role neither owns the tables nor is a superuser");
+            (await store.VacuumAsync()).Should().BeFalse("the answer is kept");
+            (await VacuumCountAsync(tables, "pool_members")).Should().Be(members, "nothing was vacuumed");
+
+            var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+            var logs = new RecordingLoggerFactory();
+            await using var provider = new ServiceCollection()
+                .AddSingleton<TimeProvider>(clock)
+                .AddSingleton<ILoggerFactory>(logs)
+                .AddPostgresLeasing(connectionString, o =>
+                {
+                    o.TablePrefix = tables.Prefix;
+                    o.EnsureSchema = false;
+                    o.PurgeInterval = Timeout.InfiniteTimeSpan;
+                    o.VacuumInterval = TimeSpan.FromSeconds(2);
+                })
+                .BuildServiceProvider();
+            var hosted = provider.GetServices<IHostedService>().ToList();
+            foreach (var service in hosted)
+            {
+                await service.StartAsync(CancellationToken.None);
+            }
+
+            var stopped = logs.WaitFor(405);
+            clock.Advance(TimeSpan.FromSeconds(2));
+            await stopped.WaitAsync(Signal);
+            clock.Advance(TimeSpan.FromSeconds(2));
+            clock.Advance(TimeSpan.FromSeconds(2));
+
+            logs.Count(405).Should().Be(1, "the loop stopped after it said so once: no warning every interval");
+            logs.Count(404).Should().Be(0);
             foreach (var service in hosted)
             {
                 await service.StopAsync(CancellationToken.None).WaitAsync(Signal);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Npgsql;
 using StackExchange.Redis;
 
 namespace Leasing.Benchmarks.Quick;
@@ -42,54 +43,70 @@ internal sealed class RedisServerCpu(IServer server) : IServerCpu
 }
 
 /// <summary>
-/// PostgreSQL on this machine: the user and system time of every process named <c>postgres</c>, from
-/// <c>/proc</c> (Linux), including backends that exited since the last read (their parent's cutime).
-/// Null when the server is not local or <c>/proc</c> is missing.
+/// PostgreSQL on this machine: the user and system time of the server the benchmark talks to, from
+/// <c>/proc</c> (Linux): its postmaster (with the time of backends that already exited, its cutime) and
+/// every live child (backends, walwriter, autovacuum, ...). The postmaster is found as the parent of one
+/// of the benchmark's own backends, so another cluster on the machine is not counted. Null when the
+/// server is not local or <c>/proc</c> cannot be read.
 /// </summary>
 internal sealed class LocalPostgresCpu : IServerCpu
 {
     private const double TicksPerSecond = 100; // USER_HZ on Linux
 
-    private readonly bool _local;
+    private readonly int? _postmaster;
 
-    public LocalPostgresCpu(string host) =>
-        _local = OperatingSystem.IsLinux() && host is "127.0.0.1" or "localhost" or "::1";
+    private LocalPostgresCpu(int? postmaster) => _postmaster = postmaster;
 
-    public string Name => "postgres processes";
+    public string Name => "postgres server";
+
+    /// <summary>Finds the postmaster behind <paramref name="dataSource"/> when it runs on this machine.</summary>
+    public static async Task<LocalPostgresCpu> ForAsync(NpgsqlDataSource dataSource, string host)
+    {
+        if (!OperatingSystem.IsLinux() || host is not ("127.0.0.1" or "localhost" or "::1"))
+        {
+            return new LocalPostgresCpu(null);
+        }
+
+        await using var command = dataSource.CreateCommand("SELECT pg_backend_pid()");
+        var backend = (int)(await command.ExecuteScalarAsync().ConfigureAwait(false))!;
+        return new LocalPostgresCpu(Stat(backend) is { } stat ? stat.Parent : null);
+    }
 
     public ValueTask<double?> SecondsAsync()
     {
-        if (!_local)
+        if (_postmaster is not { } postmaster || Stat(postmaster) is not { } root)
         {
             return ValueTask.FromResult<double?>(null);
         }
 
-        long ticks = 0;
-        var found = false;
+        var ticks = root.Own + root.Children;
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
         {
-            try
+            if (int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
+                && Stat(pid) is { } stat && stat.Parent == postmaster)
             {
-                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
-                var close = stat.LastIndexOf(')');
-                if (close < 0 || !stat.AsSpan(0, close).EndsWith("postgres", StringComparison.Ordinal))
-                {
-                    continue;
-                }
-
-                // Fields after "pid (comm) ": state is field 3; utime 14, stime 15, cutime 16, cstime 17.
-                var fields = stat[(close + 2)..].Split(' ');
-                ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)
-                    + long.Parse(fields[13], CultureInfo.InvariantCulture) + long.Parse(fields[14], CultureInfo.InvariantCulture);
-                found = true;
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
-            {
-                // A process that exited while it was read, or one we may not read.
+                ticks += stat.Own + stat.Children;
             }
         }
 
-        return ValueTask.FromResult<double?>(found ? ticks / TicksPerSecond : null);
+        return ValueTask.FromResult<double?>(ticks / TicksPerSecond);
+    }
+
+    // Fields after "pid (comm) ": state, ppid, ...; utime is field 14, stime 15, cutime 16, cstime 17.
+    private static (int Parent, long Own, long Children)? Stat(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return (int.Parse(fields[1], CultureInfo.InvariantCulture),
+                long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture),
+                long.Parse(fields[13], CultureInfo.InvariantCulture) + long.Parse(fields[14], CultureInfo.InvariantCulture));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException or ArgumentOutOfRangeException)
+        {
+            return null; // exited while read, or not ours to read
+        }
     }
 }
 

@@ -55,8 +55,8 @@ internal static class QuickReport
             $"peer ring probe: {Rate(r.Postgres.PeerProbePairsPerSecond)}", Div(r.Postgres.PairsPerSecond, r.Postgres.PeerProbePairsPerSecond), ">= 0.75 (issue 11)", AtLeast(0.75));
         Row(table, "PostgreSQL pool, 16 workers, 16 channels, against the peer ring probe", Rate(r.Postgres.PairsPerSecond16),
             $"peer ring probe: {Rate(r.Postgres.PeerProbePairsPerSecond16)}", Div(r.Postgres.PairsPerSecond16, r.Postgres.PeerProbePairsPerSecond16), ">= 1.0 (issue 11)", AtLeast(1.0));
-        Row(table, "PostgreSQL pool on UNLOGGED lease tables, 2,000 channels, against the peer ring probe", Rate(r.Postgres.UnloggedPairsPerSecond),
-            $"peer ring probe: {Rate(r.Postgres.PeerProbePairsPerSecond)}", Div(r.Postgres.UnloggedPairsPerSecond, r.Postgres.PeerProbePairsPerSecond), ">= 1.0 (issue 11)", AtLeast(1.0));
+        Row(table, "(diagnostic) PostgreSQL pool on UNLOGGED lease tables (opt-in, weaker durability), 2,000 channels, against the peer ring probe", Rate(r.Postgres.UnloggedPairsPerSecond),
+            $"peer ring probe: {Rate(r.Postgres.PeerProbePairsPerSecond)}", Div(r.Postgres.UnloggedPairsPerSecond, r.Postgres.PeerProbePairsPerSecond), "", static _ => "", noTarget: true);
         Row(table, "(diagnostic) PostgreSQL pool on UNLOGGED lease tables, 16 channels, against the peer ring probe", Rate(r.Postgres.UnloggedPairsPerSecond16),
             $"peer ring probe: {Rate(r.Postgres.PeerProbePairsPerSecond16)}", Div(r.Postgres.UnloggedPairsPerSecond16, r.Postgres.PeerProbePairsPerSecond16), "", static _ => "", noTarget: true);
         Row(table, "(diagnostic) PostgreSQL pool, 16 channels, fenced state read and stored per use", Rate(r.Postgres.StatePairsPerSecond16),

@@ -442,7 +442,7 @@ internal sealed class QuickRun
         scenarios.Add(new("peer ring probe (DistributedLock.Postgres), 2,000 channels", _ => peerProbe.PairAsync(), x => _results.Postgres.PeerProbePairsPerSecond = x));
         scenarios.Add(new("peer ring probe (DistributedLock.Postgres), 16 channels", _ => peerProbe16.PairAsync(), x => _results.Postgres.PeerProbePairsPerSecond16 = x));
         Console.Error.WriteLine($"PostgreSQL: {PostgresWorkers} workers, {Rounds} interleaved rounds per figure (median)");
-        await RunRoundsAsync("postgres", PostgresWorkers, scenarios, new LocalPostgresCpu(new NpgsqlConnectionStringBuilder(connectionString).Host ?? string.Empty)).ConfigureAwait(false);
+        await RunRoundsAsync("postgres", PostgresWorkers, scenarios, await LocalPostgresCpu.ForAsync(postgres, new NpgsqlConnectionStringBuilder(connectionString).Host ?? string.Empty).ConfigureAwait(false)).ConfigureAwait(false);
     }
 
     private sealed record Scenario(string Label, Func<int, ValueTask> Pair, Action<double> Record);
