@@ -166,23 +166,8 @@ public sealed class SqlPurgeServiceTests
         await tables.InitializeAsync();
         try
         {
-            var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-            var logs = new RecordingLoggerFactory();
-            await using var provider = new ServiceCollection()
-                .AddSingleton<TimeProvider>(clock)
-                .AddSingleton<ILoggerFactory>(logs)
-                .AddPostgresLeasing(await PostgresServer.GetConnectionStringAsync(), o =>
-                {
-                    o.TablePrefix = tables.Prefix;
-                    o.PurgeInterval = Timeout.InfiniteTimeSpan;
-                    o.VacuumInterval = TimeSpan.FromSeconds(10);
-                })
-                .BuildServiceProvider();
-            var hosted = provider.GetServices<IHostedService>().ToList();
-            foreach (var service in hosted)
-            {
-                await service.StartAsync(CancellationToken.None);
-            }
+            await using var host = await VacuumHost.StartAsync(await PostgresServer.GetConnectionStringAsync(), tables.Prefix, TimeSpan.FromSeconds(10));
+            var (clock, logs) = (host.Clock, host.Logs);
 
             var members = await VacuumCountAsync(tables, "pool_members");
             var leases = await VacuumCountAsync(tables, "leases");
@@ -196,10 +181,7 @@ public sealed class SqlPurgeServiceTests
             (await VacuumCountAsync(tables, "pool_members")).Should().Be(members + 1, "the pool member table was vacuumed once");
             (await VacuumCountAsync(tables, "leases")).Should().Be(leases + 1, "the single-key lease table was vacuumed once");
             logs.Count(401).Should().Be(0, "the purge is off: only the vacuum has a timer");
-            foreach (var service in hosted)
-            {
-                await service.StopAsync(CancellationToken.None).WaitAsync(Signal);
-            }
+            await host.StopAsync();
         }
         finally
         {
@@ -214,23 +196,8 @@ public sealed class SqlPurgeServiceTests
         await tables.InitializeAsync();
         try
         {
-            var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-            var logs = new RecordingLoggerFactory();
-            await using var provider = new ServiceCollection()
-                .AddSingleton<TimeProvider>(clock)
-                .AddSingleton<ILoggerFactory>(logs)
-                .AddPostgresLeasing(await PostgresServer.GetConnectionStringAsync(), o =>
-                {
-                    o.TablePrefix = tables.Prefix;
-                    o.PurgeInterval = Timeout.InfiniteTimeSpan;
-                    o.VacuumInterval = TimeSpan.FromSeconds(2);
-                })
-                .BuildServiceProvider();
-            var hosted = provider.GetServices<IHostedService>().ToList();
-            foreach (var service in hosted)
-            {
-                await service.StartAsync(CancellationToken.None);
-            }
+            await using var host = await VacuumHost.StartAsync(await PostgresServer.GetConnectionStringAsync(), tables.Prefix, TimeSpan.FromSeconds(2));
+            var (provider, clock, logs) = (host.Provider, host.Clock, host.Logs);
 
             await using (var drop = tables.DataSource.CreateCommand($"DROP TABLE {tables.Prefix}pool_members"))
             {
@@ -246,10 +213,7 @@ public sealed class SqlPurgeServiceTests
             clock.Advance(TimeSpan.FromSeconds(2));
             await vacuumed.WaitAsync(Signal);
 
-            foreach (var service in hosted)
-            {
-                await service.StopAsync(CancellationToken.None).WaitAsync(Signal);
-            }
+            await host.StopAsync();
         }
         finally
         {
@@ -287,24 +251,8 @@ public sealed class SqlPurgeServiceTests
             (await store.VacuumAsync()).Should().BeFalse("the answer is kept");
             (await VacuumCountAsync(tables, "pool_members")).Should().Be(members, "nothing was vacuumed");
 
-            var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-            var logs = new RecordingLoggerFactory();
-            await using var provider = new ServiceCollection()
-                .AddSingleton<TimeProvider>(clock)
-                .AddSingleton<ILoggerFactory>(logs)
-                .AddPostgresLeasing(connectionString, o =>
-                {
-                    o.TablePrefix = tables.Prefix;
-                    o.EnsureSchema = false;
-                    o.PurgeInterval = Timeout.InfiniteTimeSpan;
-                    o.VacuumInterval = TimeSpan.FromSeconds(2);
-                })
-                .BuildServiceProvider();
-            var hosted = provider.GetServices<IHostedService>().ToList();
-            foreach (var service in hosted)
-            {
-                await service.StartAsync(CancellationToken.None);
-            }
+            await using var host = await VacuumHost.StartAsync(connectionString, tables.Prefix, TimeSpan.FromSeconds(2), ensureSchema: false);
+            var (clock, logs) = (host.Clock, host.Logs);
 
             var stopped = logs.WaitFor(405);
             clock.Advance(TimeSpan.FromSeconds(2));
@@ -314,10 +262,7 @@ public sealed class SqlPurgeServiceTests
 
             logs.Count(405).Should().Be(1, "the loop stopped after it said so once: no warning every interval");
             logs.Count(404).Should().Be(0);
-            foreach (var service in hosted)
-            {
-                await service.StopAsync(CancellationToken.None).WaitAsync(Signal);
-            }
+            await host.StopAsync();
         }
         finally
         {
@@ -337,6 +282,60 @@ public sealed class SqlPurgeServiceTests
         await store.VacuumAsync();
 
         counting.Commands.Should().Be(before, "SQLite keeps no dead row versions, so there is nothing to vacuum");
+    }
+
+    // A PostgreSQL host whose only timer is the vacuum (purge off), on a fake clock, started.
+    private sealed class VacuumHost : IAsyncDisposable
+    {
+        private readonly List<IHostedService> hosted;
+
+        private VacuumHost(ServiceProvider provider, FakeTimeProvider clock, RecordingLoggerFactory logs)
+        {
+            Provider = provider;
+            Clock = clock;
+            Logs = logs;
+            hosted = provider.GetServices<IHostedService>().ToList();
+        }
+
+        public ServiceProvider Provider { get; }
+
+        public FakeTimeProvider Clock { get; }
+
+        public RecordingLoggerFactory Logs { get; }
+
+        public static async Task<VacuumHost> StartAsync(string connectionString, string prefix, TimeSpan interval, bool ensureSchema = true)
+        {
+            var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+            var logs = new RecordingLoggerFactory();
+            var provider = new ServiceCollection()
+                .AddSingleton<TimeProvider>(clock)
+                .AddSingleton<ILoggerFactory>(logs)
+                .AddPostgresLeasing(connectionString, o =>
+                {
+                    o.TablePrefix = prefix;
+                    o.EnsureSchema = ensureSchema;
+                    o.PurgeInterval = Timeout.InfiniteTimeSpan;
+                    o.VacuumInterval = interval;
+                })
+                .BuildServiceProvider();
+            var host = new VacuumHost(provider, clock, logs);
+            foreach (var service in host.hosted)
+            {
+                await service.StartAsync(CancellationToken.None);
+            }
+
+            return host;
+        }
+
+        public async Task StopAsync()
+        {
+            foreach (var service in hosted)
+            {
+                await service.StopAsync(CancellationToken.None).WaitAsync(Signal);
+            }
+        }
+
+        public ValueTask DisposeAsync() => Provider.DisposeAsync();
     }
 
     private static async Task<long> VacuumCountAsync(PostgresTables tables, string table)

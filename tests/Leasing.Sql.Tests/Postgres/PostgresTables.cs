@@ -40,29 +40,32 @@ public class PostgresTables : IAsyncLifetime
             return;
         }
 
+        await DropAsync(dataSource, Prefix);
+        await dataSource.DisposeAsync();
+    }
+
+    /// <summary>Drops every table and sequence whose name starts with <paramref name="prefix"/>.</summary>
+    public static async Task DropAsync(NpgsqlDataSource dataSource, string prefix)
+    {
+        var drops = new List<string>();
         await using (var command = dataSource.CreateCommand(
             "SELECT format('DROP %s IF EXISTS %I CASCADE', CASE c.relkind WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, c.relname) " +
             "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace " +
             "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'S') AND starts_with(c.relname, $1)"))
         {
-            command.Parameters.AddWithValue(Prefix);
-            var drops = new List<string>();
-            await using (var reader = await command.ExecuteReaderAsync())
+            command.Parameters.AddWithValue(prefix);
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
             {
-                while (await reader.ReadAsync())
-                {
-                    drops.Add(reader.GetString(0));
-                }
-            }
-
-            foreach (var drop in drops)
-            {
-                await using var dropCommand = dataSource.CreateCommand(drop);
-                await dropCommand.ExecuteNonQueryAsync();
+                drops.Add(reader.GetString(0));
             }
         }
 
-        await dataSource.DisposeAsync();
+        foreach (var drop in drops)
+        {
+            await using var dropCommand = dataSource.CreateCommand(drop);
+            await dropCommand.ExecuteNonQueryAsync();
+        }
     }
 }
 

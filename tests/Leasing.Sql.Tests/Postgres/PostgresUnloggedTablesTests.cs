@@ -151,26 +151,5 @@ public sealed class PostgresUnloggedTablesTests
         return (char)(await command.ExecuteScalarAsync())!;
     }
 
-    private static async Task DropAsync(NpgsqlDataSource source, string prefix)
-    {
-        await using var command = source.CreateCommand(
-            "SELECT format('DROP %s IF EXISTS %I CASCADE', CASE c.relkind WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, c.relname) " +
-            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace " +
-            "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'S') AND starts_with(c.relname, $1)");
-        command.Parameters.AddWithValue(prefix);
-        var drops = new List<string>();
-        await using (var reader = await command.ExecuteReaderAsync())
-        {
-            while (await reader.ReadAsync())
-            {
-                drops.Add(reader.GetString(0));
-            }
-        }
-
-        foreach (var drop in drops)
-        {
-            await using var run = source.CreateCommand(drop);
-            await run.ExecuteNonQueryAsync();
-        }
-    }
+    private static Task DropAsync(NpgsqlDataSource source, string prefix) => PostgresTables.DropAsync(source, prefix);
 }
