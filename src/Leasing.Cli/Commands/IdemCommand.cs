@@ -84,7 +84,8 @@ internal static class IdemCommand
         var backend = new BackendOptions(required: true);
         var command = new Command(
             "evict",
-            "Remove the record of one idempotency key (IIdempotencyStore.EvictAsync): the next call with that key runs the action again. " +
+            "Remove the record of one idempotency key (IIdempotencyStore.EvictAsync): the next call with that key runs the action again " +
+            "(running executors that replayed it lately replay from memory until their IdempotencyOptions.ReplayCacheDuration, 30 s by default, passes). " +
             "Asks for confirmation unless --yes.")
         {
             key,

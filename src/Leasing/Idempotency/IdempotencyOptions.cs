@@ -42,11 +42,14 @@ public sealed class IdempotencyOptions
 
     /// <summary>
     /// How long this executor replays an outcome it saw stored (ran here or replayed) from memory, without a
-    /// round trip, to later calls with the same key and fingerprint. An outcome evicted from the store, or
-    /// changed there, is still replayed here until then, whichever process evicted it (the executor itself never evicts).
+    /// round trip, to later calls with the same key and fingerprint: a client retrying a completed call costs no
+    /// backend call for that long. What it trades: an outcome evicted from the store by another process (or on the
+    /// store directly), or expired there, is still replayed here until then; <see cref="IdempotentExecutor.EvictAsync"/>
+    /// forgets it at once in this executor. At most 10,000 outcomes and 16 MiB of payloads are kept, none larger than
+    /// 64 KiB; never longer than <see cref="Retention"/>. <see cref="TimeSpan.Zero"/> turns it off (every call asks the store).
     /// </summary>
-    /// <value>Default <see cref="TimeSpan.Zero"/>: off, every call asks the store; at most <see cref="Retention"/>.</value>
-    public TimeSpan ReplayCacheDuration { get; set; }
+    /// <value>Default 30 s; between zero and one day.</value>
+    public TimeSpan ReplayCacheDuration { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The serializer options for results and for fingerprints of inputs (when no JsonTypeInfo is given).</summary>
     /// <value>Default <see langword="null"/>: <see cref="JsonSerializerOptions.Default"/>.</value>

@@ -17,9 +17,11 @@ internal sealed class IdempotencyOptionsValidator : OptionsRules<IdempotencyOpti
             failures.Add($"IdempotencyOptions.Retention must be greater than zero and at most {LeaseArguments.MaxRetention} (was {options.Retention}).");
         }
 
-        if (options.ReplayCacheDuration < TimeSpan.Zero || options.ReplayCacheDuration > options.Retention)
+        // Not tied to Retention: the cache keeps an outcome for the shorter of the two, so a short Retention does not
+        // make the default cache duration invalid.
+        if (options.ReplayCacheDuration < TimeSpan.Zero || options.ReplayCacheDuration > TimeSpan.FromDays(1))
         {
-            failures.Add($"IdempotencyOptions.ReplayCacheDuration must be between zero (off) and Retention ({options.Retention}) (was {options.ReplayCacheDuration}).");
+            failures.Add($"IdempotencyOptions.ReplayCacheDuration must be between zero (off) and one day; a replay is never kept longer than Retention (was {options.ReplayCacheDuration}).");
         }
 
         if (options.LeaseDuration <= TimeSpan.Zero || options.LeaseDuration > LeaseArguments.MaxTtl)

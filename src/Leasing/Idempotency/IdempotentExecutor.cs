@@ -45,8 +45,7 @@ public sealed partial class IdempotentExecutor : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly KeyValuePair<string, object?>[] _tags;
-    private readonly SingleFlight<(string Key, string Fingerprint), Execution, ExecutionOutcome> _flights =
-        new(static id => new Execution(id.Key));
+    private readonly SingleFlight<(string Key, string Fingerprint), Execution, ExecutionOutcome> _flights;
     private readonly CancellationTokenSource _shutdown = new();
 
     /// <summary>Creates an executor over a store.</summary>
@@ -64,7 +63,8 @@ public sealed partial class IdempotentExecutor : IAsyncDisposable
         _options = options;
         _json = options.SerializerOptions;
         _time = timeProvider ?? TimeProvider.System;
-        _replays = options.ReplayCacheDuration > TimeSpan.Zero ? new ReplayCache(options.ReplayCacheDuration, _time) : null;
+        _replays = options.ReplayCacheDuration > TimeSpan.Zero ? new ReplayCache(Min(options.ReplayCacheDuration, options.Retention), _time) : null;
+        _flights = new(id => new Execution(id.Key, _replays?.Generation ?? 0));
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _tags = [new(LeasingTelemetry.BackendTag, store.BackendName)];
     }
@@ -222,6 +222,34 @@ public sealed partial class IdempotentExecutor : IAsyncDisposable
     }
 
     /// <summary>
+    /// Removes the stored record of <paramref name="key"/> (<see cref="IIdempotencyStore.EvictAsync"/>) and this
+    /// executor's cached replay of it, so the next call with the key runs the action again. An outcome that a call
+    /// already under way loads is not cached afterwards. Other executors (other processes) over the same store keep
+    /// replaying their cached outcome until their <see cref="IdempotencyOptions.ReplayCacheDuration"/> passes; an
+    /// eviction made on the store directly (the <c>leasing idem evict</c> command) likewise.
+    /// </summary>
+    /// <param name="key">The idempotency key.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns><see langword="true"/> when the store held a record of the key.</returns>
+    /// <exception cref="ArgumentException">The key is not valid.</exception>
+    /// <exception cref="LeaseStoreUnavailableException">The store could not be reached; the cached replay is gone either way.</exception>
+    public async ValueTask<bool> EvictAsync(string key, CancellationToken cancellationToken = default)
+    {
+        LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
+        cancellationToken.ThrowIfCancellationRequested();
+        _replays?.Evict(key);
+        try
+        {
+            return await _store.EvictAsync(key, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Again after the store's answer: a flight that began between the two saw the record not yet evicted.
+            _replays?.Evict(key);
+        }
+    }
+
+    /// <summary>
     /// Shuts down: the tokens of running actions are cancelled (an action that stops then fails as a
     /// retryable error and its claim is released), and the call waits for them to end.
     /// </summary>
@@ -284,7 +312,7 @@ public sealed partial class IdempotentExecutor : IAsyncDisposable
             }
 
             ranHere = ticket.IsCreator && outcome.ExecutedHere;
-            _replays?.Add(key, fingerprint, outcome);
+            _replays?.Add(key, fingerprint, outcome, execution.CacheGeneration);
         }
 
         activity?.SetTag("leasing.idempotency.replayed", !ranHere);
@@ -347,4 +375,6 @@ public sealed partial class IdempotentExecutor : IAsyncDisposable
 
         return await StoreOutcomeAsync(key, fingerprint, owner, monitor, claim.FencingToken, ExecutionOutcome.Succeeded(value, payload)).ConfigureAwait(false);
     }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 }

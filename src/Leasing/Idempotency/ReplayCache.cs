@@ -5,20 +5,33 @@ namespace Leasing;
 /// <summary>
 /// The stored outcomes this executor saw lately, per key with their fingerprint, for
 /// <see cref="IdempotencyOptions.ReplayCacheDuration"/> on the local clock: a later duplicate in this process
-/// replays from here without a round trip. Bounded: past <see cref="Capacity"/> entries, expired ones are
-/// swept, and while it is still full nothing new is added (the store answers as without the cache).
+/// replays from here without a round trip. Bounded by count and by payload bytes: past either bound, expired
+/// entries are swept, and while it is still full nothing new is added (the store answers as without the cache).
+/// An eviction through the executor removes the key and moves the generation on, so an outcome loaded by a
+/// flight that began before the eviction is never kept.
 /// </summary>
 internal sealed class ReplayCache(TimeSpan duration, TimeProvider time)
 {
     /// <summary>The most outcomes kept at once.</summary>
     public const int Capacity = 10_000;
 
+    /// <summary>The most payload bytes kept at once (all entries together).</summary>
+    public const long CapacityBytes = 16L * 1024 * 1024;
+
+    /// <summary>The largest payload kept; a larger outcome is replayed by the store.</summary>
+    public const int MaxEntryBytes = 64 * 1024;
+
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
 
     // Kept beside the dictionary (its Count takes every lock, too dear on each execution); approximate
-    // under races, which only moves the bound by a few entries.
+    // under races, which only moves the bounds by a few entries.
     private int _count;
+    private long _bytes;
+    private long _generation;
     private readonly long _span = (long)(duration.Ticks * (time.TimestampFrequency / (double)TimeSpan.TicksPerSecond));
+
+    /// <summary>Moves on at every eviction through the executor; a flight notes it when it begins.</summary>
+    public long Generation => Volatile.Read(ref _generation);
 
     /// <summary>The outcome stored for <paramref name="key"/> under <paramref name="fingerprint"/>, while fresh; else null (another fingerprint goes to the store, which refuses it).</summary>
     public ExecutionOutcome? TryGet(string key, string fingerprint)
@@ -39,16 +52,21 @@ internal sealed class ReplayCache(TimeSpan duration, TimeProvider time)
             : null;
     }
 
-    /// <summary>Keeps a stored outcome (succeeded or failed terminally) of <paramref name="key"/>.</summary>
-    public void Add(string key, string fingerprint, ExecutionOutcome outcome)
+    /// <summary>
+    /// Keeps a stored outcome (succeeded or failed terminally) of <paramref name="key"/> that a flight begun at
+    /// <paramref name="generation"/> loaded; nothing when an eviction came since.
+    /// </summary>
+    public void Add(string key, string fingerprint, ExecutionOutcome outcome, long generation)
     {
-        if (outcome.Status is not (IdempotencyStatus.Succeeded or IdempotencyStatus.Failed))
+        if (outcome.Status is not (IdempotencyStatus.Succeeded or IdempotencyStatus.Failed)
+            || outcome.Payload.Length > MaxEntryBytes
+            || generation != Generation)
         {
             return;
         }
 
         var now = time.GetTimestamp();
-        if (Volatile.Read(ref _count) >= Capacity)
+        if (Volatile.Read(ref _count) >= Capacity || Volatile.Read(ref _bytes) + outcome.Payload.Length > CapacityBytes)
         {
             foreach (var (k, e) in _entries)
             {
@@ -58,20 +76,46 @@ internal sealed class ReplayCache(TimeSpan duration, TimeProvider time)
                 }
             }
 
-            if (Volatile.Read(ref _count) >= Capacity)
+            if (Volatile.Read(ref _count) >= Capacity || Volatile.Read(ref _bytes) + outcome.Payload.Length > CapacityBytes)
             {
                 return;
             }
         }
 
         var added = new Entry(fingerprint, outcome.Status, outcome.Payload, now + _span);
-        if (_entries.TryAdd(key, added))
+        while (true)
         {
-            Interlocked.Increment(ref _count);
+            if (_entries.TryGetValue(key, out var old))
+            {
+                if (_entries.TryUpdate(key, added, old))
+                {
+                    Interlocked.Add(ref _bytes, added.Payload.Length - old.Payload.Length);
+                    break;
+                }
+            }
+            else if (_entries.TryAdd(key, added))
+            {
+                Interlocked.Increment(ref _count);
+                Interlocked.Add(ref _bytes, added.Payload.Length);
+                break;
+            }
         }
-        else
+
+        // An eviction between the check above and the add: it may have run before the add landed, so undo it.
+        if (generation != Generation)
         {
-            _entries[key] = added;
+            Remove(key, added);
+        }
+    }
+
+    /// <summary>Forgets <paramref name="key"/> and moves the generation on, before and after the store's eviction.</summary>
+    public void Evict(string key)
+    {
+        Interlocked.Increment(ref _generation);
+        if (_entries.TryRemove(key, out var entry))
+        {
+            Interlocked.Decrement(ref _count);
+            Interlocked.Add(ref _bytes, -entry.Payload.Length);
         }
     }
 
@@ -80,6 +124,7 @@ internal sealed class ReplayCache(TimeSpan duration, TimeProvider time)
         if (_entries.TryRemove(new KeyValuePair<string, Entry>(key, entry)))
         {
             Interlocked.Decrement(ref _count);
+            Interlocked.Add(ref _bytes, -entry.Payload.Length);
         }
     }
 

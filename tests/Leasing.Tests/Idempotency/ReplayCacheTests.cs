@@ -66,15 +66,101 @@ public sealed class ReplayCacheTests
     }
 
     [Fact]
-    public async Task ExecuteAsync_CacheOffByDefault_EveryCallAsksTheStore()
+    public async Task ExecuteAsync_CacheOff_EveryCallAsksTheStore()
     {
         var store = new CountingIdempotencyStore(new InMemoryIdempotencyStore(_time));
-        await using var executor = new IdempotentExecutor(store, timeProvider: _time);
+        await using var executor = new IdempotentExecutor(store, new IdempotencyOptions { ReplayCacheDuration = TimeSpan.Zero }, _time);
         await executor.ExecuteAsync("payment-4", ct => Task.FromResult("receipt"));
         var claims = store.Claims;
 
         (await executor.ExecuteAsync("payment-4", ct => Task.FromResult("again"))).Replayed.Should().BeTrue();
         store.Claims.Should().Be(claims + 1);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_DefaultOptions_AThousandRetriesOfACompletedCallCostOneRoundTripPer30Seconds()
+    {
+        var store = new CountingIdempotencyStore(new InMemoryIdempotencyStore(_time));
+        await using var executor = new IdempotentExecutor(store, timeProvider: _time);
+        new IdempotencyOptions().ReplayCacheDuration.Should().Be(TimeSpan.FromSeconds(30));
+        await executor.ExecuteAsync("payment-5", ct => Task.FromResult("receipt"));
+        var claims = store.Claims;
+
+        for (var i = 0; i < 1_000; i++)
+        {
+            (await executor.ExecuteAsync("payment-5", ct => Task.FromResult("again"))).Value.Should().Be("receipt");
+        }
+
+        store.Claims.Should().Be(claims, "a thousand retries within 30 s replay from memory");
+
+        _time.Advance(TimeSpan.FromSeconds(30));
+        for (var i = 0; i < 1_000; i++)
+        {
+            (await executor.ExecuteAsync("payment-5", ct => Task.FromResult("again"))).Value.Should().Be("receipt");
+        }
+
+        store.Claims.Should().Be(claims + 1, "past 30 s the store is asked once, and its answer is kept again");
+    }
+
+    [Fact]
+    public async Task EvictAsync_ThroughTheExecutor_ForgetsTheReplayAtOnce_TheNextCallRunsAgain()
+    {
+        var store = new CountingIdempotencyStore(new InMemoryIdempotencyStore(_time));
+        await using var executor = new IdempotentExecutor(store, timeProvider: _time);
+        var runs = 0;
+        Task<int> Charge(CancellationToken ct) => Task.FromResult(Interlocked.Increment(ref runs));
+        await executor.ExecuteAsync("payment-6", Charge);
+
+        (await executor.EvictAsync("payment-6")).Should().BeTrue("the store held the record");
+        var again = await executor.ExecuteAsync("payment-6", Charge);
+
+        again.Replayed.Should().BeFalse();
+        again.Value.Should().Be(2, "the action ran again: neither the store nor this executor's cache remembered the key");
+        (await executor.EvictAsync("payment-6")).Should().BeTrue();
+        (await executor.EvictAsync("payment-6")).Should().BeFalse("nothing is stored any more");
+    }
+
+    [Fact]
+    public async Task EvictAsync_WhileACallIsLoadingTheStoredOutcome_ThatOutcomeIsNotCached()
+    {
+        var inner = new InMemoryIdempotencyStore(_time);
+        await using (var other = new IdempotentExecutor(inner, timeProvider: _time))
+        {
+            await other.ExecuteAsync("payment-7", ct => Task.FromResult(1)); // stored by another instance
+        }
+
+        var gated = new GatedClaims(inner);
+        await using var executor = new IdempotentExecutor(gated, timeProvider: _time);
+        var loading = executor.ExecuteAsync("payment-7", ct => Task.FromResult(2));
+        await gated.Claimed.Task.WaitAsync(TimeSpan.FromSeconds(10)); // the store answered "completed: 1", the reply is held
+
+        (await executor.EvictAsync("payment-7")).Should().BeTrue();
+        gated.Open();
+        (await loading).Value.Should().Be(1, "that call had read the outcome before the eviction");
+
+        var next = await executor.ExecuteAsync("payment-7", ct => Task.FromResult(3));
+        next.Replayed.Should().BeFalse("the outcome loaded across the eviction was not cached");
+        next.Value.Should().Be(3);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_CacheOn_APayloadOver64KiB_IsReplayedByTheStore()
+    {
+        var store = new CountingIdempotencyStore(new InMemoryIdempotencyStore(_time));
+        await using var executor = new IdempotentExecutor(store, timeProvider: _time);
+        var big = new string('x', 70 * 1024);
+        await executor.ExecuteAsync("payment-8", ct => Task.FromResult(big));
+        var claims = store.Claims;
+
+        (await executor.ExecuteAsync("payment-8", ct => Task.FromResult("other"))).Value.Should().Be(big);
+        store.Claims.Should().Be(claims + 1, "outcomes over 64 KiB are not kept in memory");
+    }
+
+    [Fact]
+    public void Constructor_ShortRetention_KeepsTheDefaultCacheValid()
+    {
+        FluentActions.Invoking(() => new IdempotentExecutor(new InMemoryIdempotencyStore(), new IdempotencyOptions { Retention = TimeSpan.FromSeconds(5) }))
+            .Should().NotThrow("the cache keeps a replay for the shorter of ReplayCacheDuration and Retention");
     }
 
     [Theory]
@@ -86,5 +172,35 @@ public sealed class ReplayCacheTests
 
         FluentActions.Invoking(() => new IdempotentExecutor(new InMemoryIdempotencyStore(), options))
             .Should().Throw<ArgumentException>().WithParameterName("options").WithMessage("*IdempotencyOptions.ReplayCacheDuration*Retention*");
+    }
+
+    // Holds the replies of TryClaimAsync (after the store answered) until opened; forwards everything else.
+    private sealed class GatedClaims(IIdempotencyStore inner) : IIdempotencyStore
+    {
+        private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Claimed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Open() => _open.TrySetResult();
+
+        public async ValueTask<IdempotencyClaim> TryClaimAsync(string key, string fingerprint, TimeSpan lease, CancellationToken cancellationToken = default)
+        {
+            var claim = await inner.TryClaimAsync(key, fingerprint, lease, cancellationToken);
+            Claimed.TrySetResult();
+            await _open.Task;
+            return claim;
+        }
+
+        public ValueTask<bool> HeartbeatAsync(string key, string ownerToken, TimeSpan lease, CancellationToken cancellationToken = default) =>
+            inner.HeartbeatAsync(key, ownerToken, lease, cancellationToken);
+
+        public ValueTask<bool> CompleteAsync(string key, string ownerToken, IdempotencyOutcome outcome, ReadOnlyMemory<byte> payload, TimeSpan retention, CancellationToken cancellationToken = default) =>
+            inner.CompleteAsync(key, ownerToken, outcome, payload, retention, cancellationToken);
+
+        public ValueTask<bool> ReleaseAsync(string key, string ownerToken, CancellationToken cancellationToken = default) => inner.ReleaseAsync(key, ownerToken, cancellationToken);
+
+        public ValueTask<IdempotencyRecord?> GetAsync(string key, CancellationToken cancellationToken = default) => inner.GetAsync(key, cancellationToken);
+
+        public ValueTask<bool> EvictAsync(string key, CancellationToken cancellationToken = default) => inner.EvictAsync(key, cancellationToken);
     }
 }
