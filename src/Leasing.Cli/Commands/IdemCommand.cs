@@ -85,7 +85,7 @@ internal static class IdemCommand
         var command = new Command(
             "evict",
             "Remove the record of one idempotency key (IIdempotencyStore.EvictAsync): the next call with that key runs the action again " +
-            "(running executors that replayed it lately replay from memory until their IdempotencyOptions.ReplayCacheDuration, 30 s by default, passes). " +
+            "(running executors that ran or replayed it lately replay from memory until their IdempotencyOptions.ReplayCacheDuration, 30 s by default, passes). " +
             "Asks for confirmation unless --yes.")
         {
             key,

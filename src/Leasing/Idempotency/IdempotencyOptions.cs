@@ -46,7 +46,9 @@ public sealed class IdempotencyOptions
     /// backend call for that long. What it trades: an outcome evicted from the store by another process (or on the
     /// store directly), or expired there, is still replayed here until then; <see cref="IdempotentExecutor.EvictAsync"/>
     /// forgets it at once in this executor. At most 10,000 outcomes and 16 MiB of payloads are kept, none larger than
-    /// 64 KiB; never longer than <see cref="Retention"/>. <see cref="TimeSpan.Zero"/> turns it off (every call asks the store).
+    /// 64 KiB. An entry lives for this long (at most <see cref="Retention"/>) from when this executor saw the outcome, so
+    /// one read just before its record expired in the store is replayed here up to that long after.
+    /// <see cref="TimeSpan.Zero"/> turns it off (every call asks the store).
     /// </summary>
     /// <value>Default 30 s; between zero and one day.</value>
     public TimeSpan ReplayCacheDuration { get; set; } = TimeSpan.FromSeconds(30);

@@ -223,8 +223,9 @@ public sealed partial class IdempotentExecutor : IAsyncDisposable
 
     /// <summary>
     /// Removes the stored record of <paramref name="key"/> (<see cref="IIdempotencyStore.EvictAsync"/>) and this
-    /// executor's cached replay of it, so the next call with the key runs the action again. An outcome that a call
-    /// already under way loads is not cached afterwards. Other executors (other processes) over the same store keep
+    /// executor's cached replay of it, so the next call with the key runs the action again (unless a call of this
+    /// executor is running the action for the key right now: a later call joins it). A call already under way may
+    /// still return the outcome it read before the eviction, but that outcome is not cached. Other executors (other processes) over the same store keep
     /// replaying their cached outcome until their <see cref="IdempotencyOptions.ReplayCacheDuration"/> passes; an
     /// eviction made on the store directly (the <c>leasing idem evict</c> command) likewise.
     /// </summary>
@@ -233,11 +234,12 @@ public sealed partial class IdempotentExecutor : IAsyncDisposable
     /// <returns><see langword="true"/> when the store held a record of the key.</returns>
     /// <exception cref="ArgumentException">The key is not valid.</exception>
     /// <exception cref="LeaseStoreUnavailableException">The store could not be reached; the cached replay is gone either way.</exception>
+    /// <exception cref="OperationCanceledException">The caller cancelled; the store may have evicted the key anyway.</exception>
     public async ValueTask<bool> EvictAsync(string key, CancellationToken cancellationToken = default)
     {
         LeaseArguments.ThrowIfInvalidKey(key, nameof(key));
         cancellationToken.ThrowIfCancellationRequested();
-        _replays?.Evict(key);
+        Forget(key);
         try
         {
             return await _store.EvictAsync(key, cancellationToken).ConfigureAwait(false);
@@ -245,7 +247,7 @@ public sealed partial class IdempotentExecutor : IAsyncDisposable
         finally
         {
             // Again after the store's answer: a flight that began between the two saw the record not yet evicted.
-            _replays?.Evict(key);
+            Forget(key);
         }
     }
 
@@ -312,7 +314,10 @@ public sealed partial class IdempotentExecutor : IAsyncDisposable
             }
 
             ranHere = ticket.IsCreator && outcome.ExecutedHere;
-            _replays?.Add(key, fingerprint, outcome, execution.CacheGeneration);
+            if (ticket.Flight.IsCurrent)
+            {
+                _replays?.Add(key, fingerprint, outcome, execution.CacheGeneration);
+            }
         }
 
         activity?.SetTag("leasing.idempotency.replayed", !ranHere);
@@ -377,4 +382,13 @@ public sealed partial class IdempotentExecutor : IAsyncDisposable
     }
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    // The cached replay of the key goes, and so do the key's flights still claiming or waiting (any fingerprint):
+    // a later call starts a new flight instead of joining one that may bring back the outcome read before the
+    // eviction. A flight running the action (pinned) stays: a second flight would run the action beside it.
+    private void Forget(string key)
+    {
+        _replays?.Evict(key);
+        _flights.InvalidateUnpinned(id => string.Equals(id.Key, key, StringComparison.Ordinal));
+    }
 }

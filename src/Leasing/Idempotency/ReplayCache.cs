@@ -6,7 +6,9 @@ namespace Leasing;
 /// The stored outcomes this executor saw lately, per key with their fingerprint, for
 /// <see cref="IdempotencyOptions.ReplayCacheDuration"/> on the local clock: a later duplicate in this process
 /// replays from here without a round trip. Bounded by count and by payload bytes: past either bound, expired
-/// entries are swept, and while it is still full nothing new is added (the store answers as without the cache).
+/// entries are swept (at most once per eighth of the duration), and while it is still full nothing new is added
+/// (the store answers as without the cache). An entry lives for the duration from when it was added, whatever
+/// the store's own expiry of the record.
 /// An eviction through the executor removes the key and moves the generation on, so an outcome loaded by a
 /// flight that began before the eviction is never kept.
 /// </summary>
@@ -28,6 +30,7 @@ internal sealed class ReplayCache(TimeSpan duration, TimeProvider time)
     private int _count;
     private long _bytes;
     private long _generation;
+    private long _nextSweep;
     private readonly long _span = (long)(duration.Ticks * (time.TimestampFrequency / (double)TimeSpan.TicksPerSecond));
 
     /// <summary>Moves on at every eviction through the executor; a flight notes it when it begins.</summary>
@@ -68,6 +71,13 @@ internal sealed class ReplayCache(TimeSpan duration, TimeProvider time)
         var now = time.GetTimestamp();
         if (Volatile.Read(ref _count) >= Capacity || Volatile.Read(ref _bytes) + outcome.Payload.Length > CapacityBytes)
         {
+            // Full: sweep the expired entries, at most once per eighth of the duration (a sweep walks them all).
+            var next = Volatile.Read(ref _nextSweep);
+            if (now < next || Interlocked.CompareExchange(ref _nextSweep, now + Math.Max(1, _span / 8), next) != next)
+            {
+                return;
+            }
+
             foreach (var (k, e) in _entries)
             {
                 if (now >= e.Until)

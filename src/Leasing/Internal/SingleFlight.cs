@@ -87,6 +87,29 @@ internal sealed class SingleFlight<TKey, TState, TResult>
         }
     }
 
+    /// <summary>
+    /// Detaches every running flight whose key matches and that is not pinned: new callers of those keys start new
+    /// flights, and the detached ones' <see cref="Flight.IsCurrent"/> turns false. Pinned flights (work with side
+    /// effects under way) stay joinable.
+    /// </summary>
+    /// <param name="match">Which keys.</param>
+    /// <returns>How many flights were detached.</returns>
+    public int InvalidateUnpinned(Func<TKey, bool> match)
+    {
+        lock (_gate)
+        {
+            var detached = 0;
+            foreach (var flight in _flights.Values.Where(f => !f.Pinned && match(f.Key)).ToList())
+            {
+                _flights.Remove(flight.Key);
+                flight.Invalidated = true;
+                detached++;
+            }
+
+            return detached;
+        }
+    }
+
     /// <summary>The completions of the flights running now.</summary>
     /// <returns>A snapshot.</returns>
     public Task[] RunningFlights()

@@ -121,7 +121,7 @@ public sealed class ReplayCacheTests
     }
 
     [Fact]
-    public async Task EvictAsync_WhileACallIsLoadingTheStoredOutcome_ThatOutcomeIsNotCached()
+    public async Task EvictAsync_WhileACallIsLoadingTheStoredOutcome_ALaterCallRunsAgain_AndTheOldOutcomeIsNotCached()
     {
         var inner = new InMemoryIdempotencyStore(_time);
         await using (var other = new IdempotentExecutor(inner, timeProvider: _time))
@@ -129,18 +129,27 @@ public sealed class ReplayCacheTests
             await other.ExecuteAsync("payment-7", ct => Task.FromResult(1)); // stored by another instance
         }
 
-        var gated = new GatedClaims(inner);
+        var gated = new GatedFirstClaim(inner);
         await using var executor = new IdempotentExecutor(gated, timeProvider: _time);
         var loading = executor.ExecuteAsync("payment-7", ct => Task.FromResult(2));
         await gated.Claimed.Task.WaitAsync(TimeSpan.FromSeconds(10)); // the store answered "completed: 1", the reply is held
 
-        (await executor.EvictAsync("payment-7")).Should().BeTrue();
-        gated.Open();
-        (await loading).Value.Should().Be(1, "that call had read the outcome before the eviction");
+        IdempotentResult<int> after;
+        try
+        {
+            (await executor.EvictAsync("payment-7")).Should().BeTrue();
+            after = await executor.ExecuteAsync("payment-7", ct => Task.FromResult(3)).WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        finally
+        {
+            gated.Open(); // a failing run must not leave the held flight (and the executor's disposal) hanging
+        }
 
-        var next = await executor.ExecuteAsync("payment-7", ct => Task.FromResult(3));
-        next.Replayed.Should().BeFalse("the outcome loaded across the eviction was not cached");
-        next.Value.Should().Be(3);
+        after.Replayed.Should().BeFalse("a call made after the eviction starts its own flight instead of joining the one reading the old record");
+        after.Value.Should().Be(3);
+
+        (await loading).Value.Should().Be(1, "that call had read the outcome before the eviction");
+        (await executor.ExecuteAsync("payment-7", ct => Task.FromResult(4))).Value.Should().Be(3, "the outcome cached is the one stored after the eviction");
     }
 
     [Fact]
@@ -157,10 +166,20 @@ public sealed class ReplayCacheTests
     }
 
     [Fact]
-    public void Constructor_ShortRetention_KeepsTheDefaultCacheValid()
+    public async Task ExecuteAsync_RetentionShorterThanTheCache_TheReplayLastsNoLongerThanRetention()
     {
-        FluentActions.Invoking(() => new IdempotentExecutor(new InMemoryIdempotencyStore(), new IdempotencyOptions { Retention = TimeSpan.FromSeconds(5) }))
-            .Should().NotThrow("the cache keeps a replay for the shorter of ReplayCacheDuration and Retention");
+        var store = new CountingIdempotencyStore(new InMemoryIdempotencyStore(_time));
+        await using var executor = new IdempotentExecutor(store, new IdempotencyOptions { Retention = TimeSpan.FromSeconds(5) }, _time);
+        var runs = 0;
+        await executor.ExecuteAsync("payment-9", ct => Task.FromResult(Interlocked.Increment(ref runs)));
+        var claims = store.Claims;
+
+        (await executor.ExecuteAsync("payment-9", ct => Task.FromResult(Interlocked.Increment(ref runs)))).Value.Should().Be(1);
+        store.Claims.Should().Be(claims, "within Retention the replay comes from memory");
+
+        _time.Advance(TimeSpan.FromSeconds(5));
+        (await executor.ExecuteAsync("payment-9", ct => Task.FromResult(Interlocked.Increment(ref runs)))).Value.Should().Be(2, "the record expired, and so did the cached replay (5 s, not the default 30 s)");
+        store.Claims.Should().Be(claims + 1);
     }
 
     [Theory]
@@ -174,10 +193,11 @@ public sealed class ReplayCacheTests
             .Should().Throw<ArgumentException>().WithParameterName("options").WithMessage("*IdempotencyOptions.ReplayCacheDuration*Retention*");
     }
 
-    // Holds the replies of TryClaimAsync (after the store answered) until opened; forwards everything else.
-    private sealed class GatedClaims(IIdempotencyStore inner) : IIdempotencyStore
+    // Holds the reply of the first TryClaimAsync (after the store answered) until opened; forwards everything else.
+    private sealed class GatedFirstClaim(IIdempotencyStore inner) : IIdempotencyStore
     {
         private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _claims;
 
         public TaskCompletionSource Claimed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -186,8 +206,12 @@ public sealed class ReplayCacheTests
         public async ValueTask<IdempotencyClaim> TryClaimAsync(string key, string fingerprint, TimeSpan lease, CancellationToken cancellationToken = default)
         {
             var claim = await inner.TryClaimAsync(key, fingerprint, lease, cancellationToken);
-            Claimed.TrySetResult();
-            await _open.Task;
+            if (Interlocked.Increment(ref _claims) == 1)
+            {
+                Claimed.TrySetResult();
+                await _open.Task;
+            }
+
             return claim;
         }
 
