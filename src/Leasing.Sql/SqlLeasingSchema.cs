@@ -19,11 +19,7 @@ public static class SqlLeasingSchema
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="dialect"/> is not a defined dialect.</exception>
     public static string GetScript(SqlDialect dialect, string tablePrefix = "leasing_")
     {
-        if (dialect is not SqlDialect.Sqlite and not SqlDialect.PostgreSql)
-        {
-            throw new ArgumentOutOfRangeException(nameof(dialect), dialect, "The dialect must be SqlDialect.Sqlite or SqlDialect.PostgreSql.");
-        }
-
+        ThrowIfUndefined(dialect);
         return SqlSchema.Script(new SqlNames(tablePrefix, nameof(tablePrefix)), dialect, unlogged: false);
     }
 
@@ -41,12 +37,17 @@ public static class SqlLeasingSchema
     public static string GetScript(SqlDialect dialect, SqlLeasingOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ThrowIfUndefined(dialect);
+
+        SqlLeasingOptionsValidator.ThrowIfInvalid(options, nameof(options));
+        return SqlSchema.Script(new SqlNames(options.TablePrefix, nameof(options)), dialect, options.UnloggedLeaseTables && dialect == SqlDialect.PostgreSql);
+    }
+
+    private static void ThrowIfUndefined(SqlDialect dialect)
+    {
         if (dialect is not SqlDialect.Sqlite and not SqlDialect.PostgreSql)
         {
             throw new ArgumentOutOfRangeException(nameof(dialect), dialect, "The dialect must be SqlDialect.Sqlite or SqlDialect.PostgreSql.");
         }
-
-        SqlLeasingOptionsValidator.ThrowIfInvalid(options, nameof(options));
-        return SqlSchema.Script(new SqlNames(options.TablePrefix, nameof(options)), dialect, options.UnloggedLeaseTables && dialect == SqlDialect.PostgreSql);
     }
 }

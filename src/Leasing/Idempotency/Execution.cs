@@ -14,7 +14,7 @@ internal enum ExecutionPhase
 }
 
 /// <summary>The state one in-process flight of an idempotent call shares with its callers.</summary>
-internal sealed class Execution(string key, long cacheGeneration)
+internal sealed class Execution(string key)
 {
     private readonly Lock _gate = new();
     private ExecutionPhase _phase;
@@ -23,9 +23,6 @@ internal sealed class Execution(string key, long cacheGeneration)
     private DateTimeOffset _leaseEnd;
 
     public string Key { get; } = key;
-
-    /// <summary>The replay cache's generation when the flight began: its outcome is cached only if no eviction came since.</summary>
-    public long CacheGeneration { get; } = cacheGeneration;
 
     /// <summary>Whether the flight ever waited for an execution elsewhere.</summary>
     public bool Waited { get; private set; }

@@ -45,7 +45,8 @@ public sealed partial class IdempotentExecutor : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly KeyValuePair<string, object?>[] _tags;
-    private readonly SingleFlight<(string Key, string Fingerprint), Execution, ExecutionOutcome> _flights;
+    private readonly SingleFlight<(string Key, string Fingerprint), Execution, ExecutionOutcome> _flights =
+        new(static id => new Execution(id.Key));
     private readonly CancellationTokenSource _shutdown = new();
 
     /// <summary>Creates an executor over a store.</summary>
@@ -64,7 +65,6 @@ public sealed partial class IdempotentExecutor : IAsyncDisposable
         _json = options.SerializerOptions;
         _time = timeProvider ?? TimeProvider.System;
         _replays = options.ReplayCacheDuration > TimeSpan.Zero ? new ReplayCache(Min(options.ReplayCacheDuration, options.Retention), _time) : null;
-        _flights = new(id => new Execution(id.Key, _replays?.Generation ?? 0));
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _tags = [new(LeasingTelemetry.BackendTag, store.BackendName)];
     }
@@ -314,9 +314,15 @@ public sealed partial class IdempotentExecutor : IAsyncDisposable
             }
 
             ranHere = ticket.IsCreator && outcome.ExecutedHere;
-            if (ticket.Flight.IsCurrent)
+            if (_replays is not null && ticket.Flight.IsCurrent)
             {
-                _replays?.Add(key, fingerprint, outcome, execution.CacheGeneration);
+                _replays.Add(key, fingerprint, outcome);
+
+                // An eviction between the check and the add may have forgotten the key before the add landed.
+                if (!ticket.Flight.IsCurrent)
+                {
+                    _replays.Forget(key);
+                }
             }
         }
 
@@ -383,12 +389,12 @@ public sealed partial class IdempotentExecutor : IAsyncDisposable
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
-    // The cached replay of the key goes, and so do the key's flights still claiming or waiting (any fingerprint):
-    // a later call starts a new flight instead of joining one that may bring back the outcome read before the
-    // eviction. A flight running the action (pinned) stays: a second flight would run the action beside it.
+    // The key's flights (any fingerprint) stop being current first, so none caches what it read before the eviction,
+    // and those still claiming or waiting are detached: a later call starts a new flight instead of joining one that
+    // may bring back the old outcome (a flight running the action stays joinable). Then the cached replay goes.
     private void Forget(string key)
     {
-        _replays?.Evict(key);
-        _flights.InvalidateUnpinned(id => string.Equals(id.Key, key, StringComparison.Ordinal));
+        _flights.Invalidate(id => string.Equals(id.Key, key, StringComparison.Ordinal));
+        _replays?.Forget(key);
     }
 }

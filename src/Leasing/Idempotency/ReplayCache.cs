@@ -8,9 +8,8 @@ namespace Leasing;
 /// replays from here without a round trip. Bounded by count and by payload bytes: past either bound, expired
 /// entries are swept (at most once per eighth of the duration), and while it is still full nothing new is added
 /// (the store answers as without the cache). An entry lives for the duration from when it was added, whatever
-/// the store's own expiry of the record.
-/// An eviction through the executor removes the key and moves the generation on, so an outcome loaded by a
-/// flight that began before the eviction is never kept.
+/// the store's own expiry of the record. Which outcomes may be added is the executor's call: a flight that an
+/// eviction invalidated (SingleFlight's generation guard) adds nothing.
 /// </summary>
 internal sealed class ReplayCache(TimeSpan duration, TimeProvider time)
 {
@@ -29,12 +28,8 @@ internal sealed class ReplayCache(TimeSpan duration, TimeProvider time)
     // under races, which only moves the bounds by a few entries.
     private int _count;
     private long _bytes;
-    private long _generation;
     private long _nextSweep;
     private readonly long _span = (long)(duration.Ticks * (time.TimestampFrequency / (double)TimeSpan.TicksPerSecond));
-
-    /// <summary>Moves on at every eviction through the executor; a flight notes it when it begins.</summary>
-    public long Generation => Volatile.Read(ref _generation);
 
     /// <summary>The outcome stored for <paramref name="key"/> under <paramref name="fingerprint"/>, while fresh; else null (another fingerprint goes to the store, which refuses it).</summary>
     public ExecutionOutcome? TryGet(string key, string fingerprint)
@@ -55,15 +50,10 @@ internal sealed class ReplayCache(TimeSpan duration, TimeProvider time)
             : null;
     }
 
-    /// <summary>
-    /// Keeps a stored outcome (succeeded or failed terminally) of <paramref name="key"/> that a flight begun at
-    /// <paramref name="generation"/> loaded; nothing when an eviction came since.
-    /// </summary>
-    public void Add(string key, string fingerprint, ExecutionOutcome outcome, long generation)
+    /// <summary>Keeps a stored outcome (succeeded or failed terminally) of <paramref name="key"/>.</summary>
+    public void Add(string key, string fingerprint, ExecutionOutcome outcome)
     {
-        if (outcome.Status is not (IdempotencyStatus.Succeeded or IdempotencyStatus.Failed)
-            || outcome.Payload.Length > MaxEntryBytes
-            || generation != Generation)
+        if (outcome.Status is not (IdempotencyStatus.Succeeded or IdempotencyStatus.Failed) || outcome.Payload.Length > MaxEntryBytes)
         {
             return;
         }
@@ -110,18 +100,11 @@ internal sealed class ReplayCache(TimeSpan duration, TimeProvider time)
                 break;
             }
         }
-
-        // An eviction between the check above and the add: it may have run before the add landed, so undo it.
-        if (generation != Generation)
-        {
-            Remove(key, added);
-        }
     }
 
-    /// <summary>Forgets <paramref name="key"/> and moves the generation on, before and after the store's eviction.</summary>
-    public void Evict(string key)
+    /// <summary>Forgets <paramref name="key"/>.</summary>
+    public void Forget(string key)
     {
-        Interlocked.Increment(ref _generation);
         if (_entries.TryRemove(key, out var entry))
         {
             Interlocked.Decrement(ref _count);

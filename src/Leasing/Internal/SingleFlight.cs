@@ -10,9 +10,11 @@ namespace Leasing;
 /// leaves a flight that is not pinned, the flight's token is cancelled and new callers start a new
 /// flight. Work that must finish once started (an action with side effects) calls
 /// <see cref="Flight.Pin"/> first.</para>
-/// <para>Generation guard: <see cref="Invalidate"/> detaches the key's running flight, whose
+/// <para>Generation guard: <see cref="Invalidate(TKey)"/> detaches the key's running flight, whose
 /// <see cref="Flight.IsCurrent"/> turns false, so a load that started before an invalidation never
-/// writes its stale result back (a cache checks <see cref="Flight.IsCurrent"/> before storing).</para>
+/// writes its stale result back (a cache checks <see cref="Flight.IsCurrent"/> before storing, and again
+/// after). <see cref="Invalidate(Func{TKey, bool})"/> does the same for every matching key, leaving pinned
+/// flights joinable.</para>
 /// </remarks>
 /// <typeparam name="TKey">The key type.</typeparam>
 /// <typeparam name="TState">Per-flight state the work and the callers share.</typeparam>
@@ -88,25 +90,23 @@ internal sealed class SingleFlight<TKey, TState, TResult>
     }
 
     /// <summary>
-    /// Detaches every running flight whose key matches and that is not pinned: new callers of those keys start new
-    /// flights, and the detached ones' <see cref="Flight.IsCurrent"/> turns false. Pinned flights (work with side
-    /// effects under way) stay joinable.
+    /// Invalidates every running flight whose key matches: each one's <see cref="Flight.IsCurrent"/> turns false. An
+    /// unpinned one is also detached, so new callers of its key start a new flight; a pinned one (work with side
+    /// effects under way) stays joinable, since a second flight would do the work beside it.
     /// </summary>
     /// <param name="match">Which keys.</param>
-    /// <returns>How many flights were detached.</returns>
-    public int InvalidateUnpinned(Func<TKey, bool> match)
+    public void Invalidate(Func<TKey, bool> match)
     {
         lock (_gate)
         {
-            var detached = 0;
-            foreach (var flight in _flights.Values.Where(f => !f.Pinned && match(f.Key)).ToList())
+            foreach (var flight in _flights.Values.Where(f => match(f.Key)).ToList())
             {
-                _flights.Remove(flight.Key);
                 flight.Invalidated = true;
-                detached++;
+                if (!flight.Pinned)
+                {
+                    _flights.Remove(flight.Key);
+                }
             }
-
-            return detached;
         }
     }
 

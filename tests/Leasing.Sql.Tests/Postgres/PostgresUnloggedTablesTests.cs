@@ -61,8 +61,8 @@ public sealed class PostgresUnloggedTablesTests
         }
         finally
         {
-            await DropAsync(source, prefix);
-            await DropAsync(source, loggedPrefix);
+            await PostgresTables.DropAsync(source, prefix);
+            await PostgresTables.DropAsync(source, loggedPrefix);
         }
     }
 
@@ -90,7 +90,7 @@ public sealed class PostgresUnloggedTablesTests
         }
         finally
         {
-            await DropAsync(source, prefix);
+            await PostgresTables.DropAsync(source, prefix);
         }
     }
 
@@ -131,7 +131,7 @@ public sealed class PostgresUnloggedTablesTests
         }
         finally
         {
-            await DropAsync(source, prefix);
+            await PostgresTables.DropAsync(source, prefix);
         }
     }
 
@@ -150,6 +150,4 @@ public sealed class PostgresUnloggedTablesTests
         command.Parameters.AddWithValue(table);
         return (char)(await command.ExecuteScalarAsync())!;
     }
-
-    private static Task DropAsync(NpgsqlDataSource source, string prefix) => PostgresTables.DropAsync(source, prefix);
 }

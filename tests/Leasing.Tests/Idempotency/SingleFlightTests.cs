@@ -94,6 +94,37 @@ public sealed class SingleFlightTests
     }
 
     [Fact]
+    public async Task Invalidate_Matching_AllAreNoLongerCurrent_UnpinnedDetached_PinnedStillJoinable()
+    {
+        var release = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var loading = flights.Join("a", _ => release.Task);
+        using var running = flights.Join("b", flight =>
+        {
+            flight.Pin().Should().BeTrue();
+            return release.Task;
+        });
+        using var other = flights.Join("c", _ => release.Task);
+
+        flights.Invalidate(k => k is "a" or "b");
+
+        loading.Flight.IsCurrent.Should().BeFalse();
+        running.Flight.IsCurrent.Should().BeFalse("a pinned flight's result is stale too, though it goes on");
+        other.Flight.IsCurrent.Should().BeTrue("its key did not match");
+        using (var fresh = flights.Join("a", _ => Task.FromResult(2)))
+        {
+            fresh.IsCreator.Should().BeTrue("the unpinned flight was detached");
+        }
+
+        using (var late = flights.Join("b", _ => throw new InvalidOperationException("joins the pinned flight")))
+        {
+            late.IsCreator.Should().BeFalse("a pinned flight stays joinable: a second one would do its work beside it");
+        }
+
+        release.SetResult(1);
+        (await running.Flight.Completion).Should().Be(1);
+    }
+
+    [Fact]
     public async Task Join_FailingWork_FaultsEveryCaller()
     {
         var gate = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
