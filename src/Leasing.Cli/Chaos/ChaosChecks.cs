@@ -41,8 +41,10 @@ internal sealed record ChaosVerdict(
 /// its work when the release afterwards returned true: the release is a compare-and-set on the owner
 /// token, and any other grant of the key would have replaced the token. Otherwise (the holder was
 /// killed, paused, found its lease lost, or its release failed or returned false) only its first lease
-/// term is certain: the grant itself promises the key until acquire sent + LeaseDuration, so until
-/// sent + 90 % of it on the local clock (the library's own safety margin). A restart that lost the
+/// term is certain: the grant promises the key until the handle's local deadline as it stood at the
+/// grant (<c>TimeLeft</c>), which is the acquire's sending + 90 % of the lease (the library's own safety
+/// margin below the backend's expiry). The acquire may have been sent before this caller asked: a pool
+/// hands a grant claimed for a waiter that gave up to the next one. A restart that lost the
 /// backend's data (Redis without persistence) voids that promise for the uses it overlaps: the README
 /// says two holders can overlap then, and only fencing protects downstream writes.</para>
 /// <para><b>Overlapping holds among live holders</b>: two uses of one key whose provably valid
@@ -86,7 +88,7 @@ internal static class ChaosChecks
         var uses = journal.Uses;
         var dataLoss = journal.Faults.Where(f => f.LosesData).ToList();
 
-        var overlaps = Overlaps(uses, lease, dataLoss, details);
+        var overlaps = Overlaps(uses, dataLoss, details);
         var fencing = FencingNotGrowing(uses, details);
         var zombiesAccepted = journal.Writes.Count(w => w.Accepted && w.SuccessorBegan);
         foreach (var write in journal.Writes.Where(w => w.Accepted && w.SuccessorBegan).Take(MaxDetails))
@@ -149,29 +151,36 @@ internal static class ChaosChecks
     }
 
     /// <summary>
-    /// The end of the interval over which <paramref name="use"/>'s lease was provably valid: the end
-    /// of its work when the release confirmed it; else its first term, cut where it may have begun
-    /// to release (after its fenced write: a release whose answer was lost, or that a kill cut off
-    /// from the journal, may have freed the key).
+    /// When the acquire behind a grant was sent: the caller's own call (<paramref name="callerSent"/>), or
+    /// earlier when the handle's deadline at the grant says so (a pool handed the caller a grant it claimed
+    /// for a waiter ahead that gave up, or one a release in its process took for the first waiter).
     /// </summary>
-    public static long ValidUntil(ChaosUse use, long lease)
+    public static long ClaimSent(long callerSent, long deadline, TimeSpan leaseDuration) =>
+        Math.Min(callerSent, deadline - (Ticks(leaseDuration) * 9 / 10));
+
+    /// <summary>
+    /// The end of the interval over which <paramref name="use"/>'s lease was provably valid: the end
+    /// of its work when the release confirmed it; else its first term (up to the handle's deadline at the
+    /// grant), cut where it may have begun to release (after its fenced write: a release whose answer was
+    /// lost, or that a kill cut off from the journal, may have freed the key).
+    /// </summary>
+    public static long ValidUntil(ChaosUse use)
     {
         if (use is { Released: true, End: { } end, KilledAt: null })
         {
             return end;
         }
 
-        var firstTerm = use.Sent + (lease * 9 / 10);
-        return (use.End ?? use.WrittenAt) is { } releasing ? Math.Min(firstTerm, releasing) : firstTerm;
+        return (use.End ?? use.WrittenAt) is { } releasing ? Math.Min(use.Deadline, releasing) : use.Deadline;
     }
 
-    private static int Overlaps(IReadOnlyList<ChaosUse> uses, long lease, List<ChaosFault> dataLoss, List<string> details)
+    private static int Overlaps(IReadOnlyList<ChaosUse> uses, List<ChaosFault> dataLoss, List<string> details)
     {
         var count = 0;
         foreach (var key in uses.GroupBy(u => u.Key, StringComparer.Ordinal))
         {
             var intervals = key
-                .Select(u => (Use: u, Start: u.Granted, End: ValidUntil(u, lease)))
+                .Select(u => (Use: u, Start: u.Granted, End: ValidUntil(u)))
                 .Where(i => i.End > i.Start && !dataLoss.Any(f => f.Start <= i.End && f.End >= i.Use.Sent))
                 .OrderBy(i => i.Start)
                 .ToList();

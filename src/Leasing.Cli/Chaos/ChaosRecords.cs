@@ -2,7 +2,8 @@ namespace Leasing.Cli.Chaos;
 
 /// <summary>
 /// One use of a channel or lock key by a worker, as journalled: the acquire was sent at
-/// <see cref="Sent"/> and returned at <see cref="Granted"/>; the work (with its fenced write) ended at
+/// <see cref="Sent"/> and returned at <see cref="Granted"/>, its handle's local deadline then was
+/// <see cref="Deadline"/>; the work (with its fenced write) ended at
 /// <see cref="End"/>; the release returned <see cref="Released"/> (null: it failed or never ran) at
 /// <see cref="ReleasedAt"/>. Times are <see cref="System.Diagnostics.Stopwatch"/> timestamps, which on
 /// one host are one monotonic clock for every process.
@@ -15,7 +16,17 @@ internal sealed class ChaosUse
 
     public required int Process { get; init; }
 
+    /// <summary>
+    /// When the acquire that granted this use was sent: the caller's call, or earlier when a pool handed the
+    /// caller a grant it had claimed for a waiter ahead that gave up (read from <see cref="Deadline"/>).
+    /// </summary>
     public required long Sent { get; init; }
+
+    /// <summary>When the caller asked (for the journal; <see cref="Sent"/> is when the acquire behind the grant was sent).</summary>
+    public long? Asked { get; init; }
+
+    /// <summary>The handle's local deadline at the grant (<c>TimeLeft</c>): the library promises the key to the holder until then.</summary>
+    public required long Deadline { get; init; }
 
     public required long Granted { get; init; }
 

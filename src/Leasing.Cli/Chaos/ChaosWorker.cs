@@ -83,6 +83,7 @@ internal sealed class ChaosWorker(BackendKind kind, ChaosStores stores, Coordina
         var lease = await pool.AcquireAsync(cancellationToken).ConfigureAwait(false);
         return new Held(ChaosKeys.PoolPrefix + lease.ChannelId, lease.FencingToken, () => lease.LeaseLost.IsCancellationRequested, () => lease.ReleaseAsync(CancellationToken.None), lease)
         {
+            TimeLeft = () => lease.TimeLeft,
             ReadSequenceAsync = () => lease.GetStateAsync(ChaosJson.Default.Int64, CancellationToken.None),
             TrySetSequenceAsync = next => lease.TrySetStateAsync(next, ChaosJson.Default.Int64, CancellationToken.None),
         };
@@ -93,6 +94,7 @@ internal sealed class ChaosWorker(BackendKind kind, ChaosStores stores, Coordina
         var handle = await locks.AcquireAsync(key[ChaosKeys.LockPrefix.Length..], ChaosSettings.AcquireTimeout, cancellationToken).ConfigureAwait(false);
         return new Held(key, handle.FencingToken, () => handle.LeaseLost.IsCancellationRequested, () => handle.ReleaseAsync(CancellationToken.None), handle)
         {
+            TimeLeft = () => handle.TimeLeft,
             ReadSequenceAsync = () => handle.GetStateAsync(ChaosJson.Default.Int64, CancellationToken.None),
             TrySetSequenceAsync = next => handle.TrySetStateAsync(next, ChaosJson.Default.Int64, CancellationToken.None),
         };
@@ -140,8 +142,12 @@ internal sealed class ChaosWorker(BackendKind kind, ChaosStores stores, Coordina
 
     private async Task UseAsync(Held held, long sent)
     {
+        // The handle's local deadline as of the grant: what the library promises the holder. A pool may hand
+        // a caller a grant it claimed before that caller asked (for a waiter ahead that gave up), so the
+        // deadline, not the caller's own call, says when the claim was sent.
         var granted = Stopwatch.GetTimestamp();
-        await link.AskAsync("B", held.Key, held.Token, sent, granted).ConfigureAwait(false);
+        var deadline = granted + (long)(held.TimeLeft().TotalSeconds * Stopwatch.Frequency);
+        await link.AskAsync("B", held.Key, held.Token, sent, granted, deadline).ConfigureAwait(false);
 
         // The resource's own fenced state: its next sequence number, read now and stored after the work.
         long? sequence = null;
@@ -328,6 +334,8 @@ internal sealed class ChaosWorker(BackendKind kind, ChaosStores stores, Coordina
     /// <summary>A held channel or lock, whatever handle it came in.</summary>
     private sealed record Held(string Key, long Token, Func<bool> Lost, Func<ValueTask<bool>> ReleaseAsync, IAsyncDisposable Handle)
     {
+        public required Func<TimeSpan> TimeLeft { get; init; }
+
         public required Func<ValueTask<long>> ReadSequenceAsync { get; init; }
 
         public required Func<long, ValueTask<bool>> TrySetSequenceAsync { get; init; }

@@ -188,13 +188,16 @@ internal sealed class WorkerProcess : IAsyncDisposable
                 _ready.TrySetResult();
                 break;
             case "B":
+                var deadline = ChaosWire.Long(f[6]);
                 var accepted = _journal.Begin(new ChaosUse
                 {
                     Key = f[2],
                     Token = ChaosWire.Long(f[3]),
                     Process = Id,
-                    Sent = ChaosWire.Long(f[4]),
+                    Sent = ChaosChecks.ClaimSent(ChaosWire.Long(f[4]), deadline, ChaosSettings.LeaseDuration),
+                    Asked = ChaosWire.Long(f[4]),
                     Granted = ChaosWire.Long(f[5]),
+                    Deadline = deadline,
                 });
                 if (Interlocked.Exchange(ref _pauseAtBegin, null) is { } pause)
                 {

@@ -125,8 +125,15 @@ internal sealed class LeaseMonitor
         }
     }
 
-    /// <summary>The local time left before the deadline.</summary>
-    public TimeSpan TimeLeft => _time.GetElapsedTime(_time.GetTimestamp(), Volatile.Read(ref _deadline));
+    /// <summary>The local time left before the deadline; zero once it passed or the lease was found lost.</summary>
+    public TimeSpan TimeLeft
+    {
+        get
+        {
+            var left = _time.GetElapsedTime(_time.GetTimestamp(), Volatile.Read(ref _deadline));
+            return IsLost || left < TimeSpan.Zero ? TimeSpan.Zero : left;
+        }
+    }
 
 
     /// <summary>Creates a monitor for a lease and schedules its deadline (and renewals when <see cref="LeaseMonitorSettings.AutoRenew"/>).</summary>

@@ -36,6 +36,16 @@ public sealed class ChannelLease : IAsyncDisposable
     /// </summary>
     public CancellationToken LeaseLost => _monitor.LeaseLost;
 
+    /// <summary>
+    /// How long this lease is certainly still held, on the local clock: until its local deadline (the
+    /// last confirmed acquire or renew was sent + the lease duration - 10 %), the moment <see cref="LeaseLost"/>
+    /// fires unless a renewal moves it. <see cref="TimeSpan.Zero"/> once the deadline passed, the lease was
+    /// found lost, or it was released. Check it before starting work that must finish under this lease
+    /// (a grant the pool took for a caller ahead that gave up may reach a later caller with less than a
+    /// whole lease left).
+    /// </summary>
+    public TimeSpan TimeLeft => Volatile.Read(ref _released) != 0 ? TimeSpan.Zero : _monitor.TimeLeft;
+
     internal LeaseMonitor Monitor => _monitor;
 
     internal long AcquiredAt => _acquiredAt;

@@ -53,6 +53,37 @@ public sealed class ChaosChecksTests
     }
 
     [Fact]
+    public void Check_GrantClaimedBeforeTheCallerAsked_FirstTermEndsAtTheHandleDeadline()
+    {
+        // The pool claimed the channel at 0 for a waiter that gave up and handed it to a caller that asked at
+        // 330: the handle's deadline (1,800) is the promise, not the caller's call + 90 % of the lease (2,130).
+        var journal = new ChaosJournal();
+        var sent = ChaosChecks.ClaimSent(T(330), T(1_800), Lease);
+        journal.Add(new ChaosUse { Key = "pool/ch-01", Token = 100, Process = 3, Sent = sent, Granted = T(1_200), Deadline = T(1_800), End = T(2_130), Released = false });
+        journal.Add(Use("pool/ch-01", 200, process: 4, sent: 1_900, granted: 2_001, end: 2_010, released: true));
+
+        sent.Should().BeCloseTo(T(0), 10);
+        ChaosChecks.Check(journal, Lease, T(3_000)).Violations.Should().Be(0);
+    }
+
+    [Fact]
+    public void Check_OtherHolderGrantedBeforeTheHandleDeadline_CountsAnOverlap()
+    {
+        // Renewed before the grant was read: the handle promised the key until 2,500.
+        var journal = new ChaosJournal();
+        journal.Add(Use("pool/ch-01", 100, process: 1, sent: 0, granted: 10, end: 3_000, released: false, deadline: 2_500));
+        journal.Add(Use("pool/ch-01", 200, process: 2, sent: 2_100, granted: 2_200, end: 2_210, released: true));
+
+        ChaosChecks.Check(journal, Lease, T(4_000)).Overlaps.Should().Be(1, "the handle's deadline is what the library promised the holder");
+    }
+
+    [Fact]
+    public void ClaimSent_OwnAcquire_IsTheCallersCall()
+    {
+        ChaosChecks.ClaimSent(T(10), T(1_850), Lease).Should().Be(T(10));
+    }
+
+    [Fact]
     public void Check_KilledHolderHandedOutAfterItsLease_NoOverlap()
     {
         var journal = new ChaosJournal();
@@ -286,13 +317,14 @@ public sealed class ChaosChecksTests
 
     private static long T(double ms) => (long)(ms * Stopwatch.Frequency / 1000);
 
-    private static ChaosUse Use(string key, long token, int process, double sent, double granted, double? end = null, bool? released = null, double? releasedAt = null) => new()
+    private static ChaosUse Use(string key, long token, int process, double sent, double granted, double? end = null, bool? released = null, double? releasedAt = null, double? deadline = null) => new()
     {
         Key = key,
         Token = token,
         Process = process,
         Sent = T(sent),
         Granted = T(granted),
+        Deadline = T(deadline ?? (sent + 1_800)),
         End = end is { } e ? T(e) : null,
         ReleasedAt = releasedAt is { } r ? T(r) : end is { } e2 ? T(e2) : null,
         Released = released,

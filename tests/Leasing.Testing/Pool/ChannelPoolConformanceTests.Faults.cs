@@ -61,6 +61,58 @@ public abstract partial class ChannelPoolConformanceTests
         }
     }
 
+    [Fact]
+    public async Task AcquireAsync_GrantClaimedForAWaiterThatLeft_ReachesTheNextWithTheClaimsDeadline()
+    {
+        // The poller claims for waiter A; A gives up while the reply is on its way; B, who asked only later,
+        // gets the grant. B's deadline (TimeLeft, LeaseLost) counts from when the claim was sent, not from
+        // B's call: the backend's lease began then.
+        var name = Unique.Name();
+        var faulty = new FaultyLeaseStore(Backend.CreateStore());
+        var clock = new JumpingTimeProvider();
+        var lease = TimeSpan.FromMinutes(5);
+        var pool = new ChannelPool(
+            faulty,
+            new ChannelPoolOptions { Name = name, Channels = ["only"], LeaseDuration = lease, AcquireTimeout = TimeSpan.FromHours(1), RetryMinDelay = TimeSpan.FromMilliseconds(2), RetryMaxDelay = TimeSpan.FromMilliseconds(20) },
+            clock);
+        _pools.Add(pool);
+        var other = CreatePool(name, ["only"], o => o.LeaseDuration = lease);
+        var blocker = await other.AcquireAsync();
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var renewals = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        faulty.StallRenewals = renewals.Task;
+        try
+        {
+            using var leaving = new CancellationTokenSource();
+            var first = pool.AcquireAsync(leaving.Token).AsTask();
+            await Eventually.TrueAsync(() => faulty.Acquires >= 2, "A queued and the poller tried", TimeSpan.FromSeconds(10));
+            faulty.HoldGrants = gate.Task;
+            await blocker.DisposeAsync();
+            var granted = await faulty.FirstHeldGrant.WaitAsync(TimeSpan.FromSeconds(30));
+            granted.Should().NotBeNull("the poller's claim ran on the backend");
+            await leaving.CancelAsync();
+            await first.Awaiting(t => t).Should().ThrowAsync<OperationCanceledException>();
+
+            // B queues at once (the poller runs, so no first try), behind A's cancelled place.
+            clock.Jump(lease / 2);
+            var second = pool.AcquireAsync().AsTask();
+            gate.SetResult();
+
+            await using var delivered = await second.WaitAsync(TimeSpan.FromSeconds(30));
+            delivered.FencingToken.Should().Be(granted!.FencingToken, "the claim made for A went to B");
+            delivered.TimeLeft.Should().BeGreaterThan(TimeSpan.Zero).And.BeLessThanOrEqualTo((lease * 0.9) - (lease / 2), "the deadline counts from the claim's sending");
+            delivered.LeaseLost.IsCancellationRequested.Should().BeFalse();
+
+            clock.Jump((lease * 0.4) + TimeSpan.FromSeconds(1));
+            delivered.TimeLeft.Should().Be(TimeSpan.Zero, "the claim's deadline passed unconfirmed (renewals are stalled)");
+        }
+        finally
+        {
+            gate.TrySetResult();
+            renewals.TrySetResult();
+        }
+    }
+
     /// <summary>The acquire paths whose reply can arrive late, by name ("AcquireAsync.Poller": the reply to the poller's try for a queued waiter).</summary>
     public static TheoryData<string> LateReplyPaths => new() { "AcquireAsync", "AcquireAsync.Poller", "TryAcquireAsync", "TryAcquireChannelAsync", "DistributedLock.TryAcquireAsync" };
 

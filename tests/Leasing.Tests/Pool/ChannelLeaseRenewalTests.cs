@@ -78,6 +78,31 @@ public sealed class ChannelLeaseRenewalTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task TimeLeft_CountsDownToTheLocalDeadline_MovesOnARenewal_ZeroOnceReleased()
+    {
+        var lease = await _pool.AcquireAsync();
+        lease.TimeLeft.Should().Be(TimeSpan.FromSeconds(27), "acquire sent + ttl - ttl/10");
+
+        _time.Advance(TimeSpan.FromSeconds(5));
+        lease.TimeLeft.Should().Be(TimeSpan.FromSeconds(22));
+
+        (await lease.RenewAsync()).Should().BeTrue();
+        lease.TimeLeft.Should().Be(TimeSpan.FromSeconds(27), "counted from the renew's sending");
+
+        (await lease.ReleaseAsync()).Should().BeTrue();
+        lease.TimeLeft.Should().Be(TimeSpan.Zero);
+    }
+
+    [Fact]
+    public async Task TimeLeft_DeadlinePassedUnconfirmed_IsZero()
+    {
+        var lease = await _pool.AcquireAsync();
+        _store.Down = true;
+        _time.Advance(TimeSpan.FromSeconds(28));
+        lease.TimeLeft.Should().Be(TimeSpan.Zero);
+    }
+
+    [Fact]
     public async Task RenewAsync_BackendDown_ThrowsUnavailableAndKeepsLease()
     {
         var lease = await _pool.AcquireAsync();
