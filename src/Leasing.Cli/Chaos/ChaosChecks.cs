@@ -151,6 +151,14 @@ internal static class ChaosChecks
     }
 
     /// <summary>
+    /// The handle's local deadline at the grant, from its <c>TimeLeft</c> read at <paramref name="granted"/>.
+    /// Zero left (the grant was found lost, or its deadline passed, before the holder looked) says nothing
+    /// about when the claim was sent: the caller's own call + 90 % of the lease stands in for it then.
+    /// </summary>
+    public static long DeadlineAtGrant(long asked, long granted, TimeSpan timeLeft, TimeSpan leaseDuration) =>
+        timeLeft > TimeSpan.Zero ? granted + Ticks(timeLeft) : asked + (Ticks(leaseDuration) * 9 / 10);
+
+    /// <summary>
     /// When the acquire behind a grant was sent: the caller's own call (<paramref name="callerSent"/>), or
     /// earlier when the handle's deadline at the grant says so (a pool handed the caller a grant it claimed
     /// for a waiter ahead that gave up, or one a release in its process took for the first waiter).

@@ -146,7 +146,7 @@ internal sealed class ChaosWorker(BackendKind kind, ChaosStores stores, Coordina
         // a caller a grant it claimed before that caller asked (for a waiter ahead that gave up), so the
         // deadline, not the caller's own call, says when the claim was sent.
         var granted = Stopwatch.GetTimestamp();
-        var deadline = granted + (long)(held.TimeLeft().TotalSeconds * Stopwatch.Frequency);
+        var deadline = ChaosChecks.DeadlineAtGrant(sent, granted, held.TimeLeft(), ChaosSettings.LeaseDuration);
         await link.AskAsync("B", held.Key, held.Token, sent, granted, deadline).ConfigureAwait(false);
 
         // The resource's own fenced state: its next sequence number, read now and stored after the work.

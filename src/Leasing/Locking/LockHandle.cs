@@ -36,7 +36,7 @@ public sealed class LockHandle : IAsyncDisposable
     /// How long this lease is certainly still held, on the local clock: until its local deadline (the
     /// last confirmed acquire or renew was sent + the lease duration - 10 %), the moment <see cref="LeaseLost"/>
     /// fires unless a renewal moves it. <see cref="TimeSpan.Zero"/> once the deadline passed, the lease was
-    /// found lost, or it was released. Check it before starting work that must finish under this lock.
+    /// found lost, or a release of it began. Safe to read from any thread; no round trip. Check it before starting work that must finish under this lock.
     /// </summary>
     public TimeSpan TimeLeft => Volatile.Read(ref _released) != 0 ? TimeSpan.Zero : _monitor.TimeLeft;
 

@@ -40,7 +40,7 @@ public sealed class ChannelLease : IAsyncDisposable
     /// How long this lease is certainly still held, on the local clock: until its local deadline (the
     /// last confirmed acquire or renew was sent + the lease duration - 10 %), the moment <see cref="LeaseLost"/>
     /// fires unless a renewal moves it. <see cref="TimeSpan.Zero"/> once the deadline passed, the lease was
-    /// found lost, or it was released. Check it before starting work that must finish under this lease
+    /// found lost, or a release of it began (a release that failed leaves it held: it counts again). Safe to read from any thread; no round trip. Check it before starting work that must finish under this lease
     /// (a grant the pool took for a caller ahead that gave up may reach a later caller with less than a
     /// whole lease left).
     /// </summary>

@@ -78,6 +78,19 @@ public sealed class ChaosChecksTests
     }
 
     [Fact]
+    public void DeadlineAtGrant_TimeLeft_CountsFromTheGrant()
+    {
+        ChaosChecks.DeadlineAtGrant(T(330), T(1_200), TimeSpan.FromMilliseconds(600), Lease).Should().BeCloseTo(T(1_800), 10);
+    }
+
+    [Fact]
+    public void DeadlineAtGrant_NothingLeft_FallsBackToTheCallersCall()
+    {
+        // A grant found lost before the holder looked still promised the key for its first term.
+        ChaosChecks.DeadlineAtGrant(T(330), T(1_200), TimeSpan.Zero, Lease).Should().BeCloseTo(T(2_130), 10);
+    }
+
+    [Fact]
     public void ClaimSent_OwnAcquire_IsTheCallersCall()
     {
         ChaosChecks.ClaimSent(T(10), T(1_850), Lease).Should().Be(T(10));

@@ -41,6 +41,22 @@ public sealed class DistributedLockTests
     }
 
     [Fact]
+    public async Task TimeLeft_CountsDownToTheLocalDeadline_ZeroOnceReleased()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        var store = new FlakyLeaseStore(new InMemoryLeaseStore(time));
+        var locks = new DistributedLock(store, new DistributedLockOptions { LeaseDuration = TimeSpan.FromSeconds(30) }, time);
+        var handle = (await locks.TryAcquireAsync("k"))!;
+        handle.TimeLeft.Should().Be(TimeSpan.FromSeconds(27), "acquire sent + ttl - ttl/10");
+
+        time.Advance(TimeSpan.FromSeconds(4));
+        handle.TimeLeft.Should().Be(TimeSpan.FromSeconds(23));
+
+        (await handle.ReleaseAsync()).Should().BeTrue();
+        handle.TimeLeft.Should().Be(TimeSpan.Zero);
+    }
+
+    [Fact]
     public async Task TryRunExclusiveAsync_BackendUnreachable_CancelsTheWorkAtTheLocalDeadline()
     {
         var time = new FakeTimeProvider();
