@@ -96,7 +96,63 @@ public sealed class RedisLeaseStore : LeaseStore, ILeaseReleaseSource
         }
 
         var pool = Pool(lease.Pool);
-        return (long)await RunAsync(LeaseScripts.PoolRelease, pool.Keys, [lease.Token, lease.Key, pool.Channel], "a release", cancellationToken).ConfigureAwait(false) == 1;
+        if (!pool.Releases.TryEnter(lease, out var waiter))
+        {
+            return await waiter!.WaitAsync(null, _timeout, () => QueuedTooLong("a release"), cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            return (long)await RunAsync(LeaseScripts.PoolRelease, pool.Keys, [lease.Token, lease.Key, pool.Channel], "a release", cancellationToken).ConfigureAwait(false) == 1;
+        }
+        finally
+        {
+            SendQueuedReleases(pool);
+        }
+    }
+
+    // The release in flight for the pool answered: the next batch goes out (in the background; its waiters await it).
+    private void SendQueuedReleases(PoolNames pool)
+    {
+        var batch = pool.Releases.Next();
+        if (batch.Count > 0)
+        {
+            _ = SendReleasesAsync(pool, batch);
+        }
+    }
+
+    private async Task SendReleasesAsync(PoolNames pool, List<GroupCommit<Lease, bool>.Waiter> batch)
+    {
+        try
+        {
+            var values = new RedisValue[1 + (2 * batch.Count)];
+            values[0] = pool.Channel;
+            for (var i = 0; i < batch.Count; i++)
+            {
+                values[1 + (2 * i)] = batch[i].Item.Token;
+                values[2 + (2 * i)] = batch[i].Item.Key;
+            }
+
+            RedisResult result;
+            try
+            {
+                result = await RunAsync(LeaseScripts.PoolReleaseMany, pool.Keys, values, "a release", CancellationToken.None).ConfigureAwait(false);
+            }
+            finally
+            {
+                SendQueuedReleases(pool);
+            }
+
+            var released = (RedisResult[])result!;
+            for (var i = 0; i < batch.Count; i++)
+            {
+                batch[i].Complete((long)released[i] == 1);
+            }
+        }
+        catch (Exception e)
+        {
+            batch.ForEach(w => w.Fail(e));
+        }
     }
 
     /// <inheritdoc/>
@@ -190,14 +246,108 @@ public sealed class RedisLeaseStore : LeaseStore, ILeaseReleaseSource
         TryAcquireLeastRecentlyUsedCoreAsync(pool, ttl, AnyVersion, cancellationToken);
 
     /// <inheritdoc/>
-    /// <remarks>The check reads the version field of the pool's meta hash in the same script: still one EVALSHA.</remarks>
+    /// <remarks>
+    /// <para>The check reads the version field of the pool's meta hash in the same script: still one EVALSHA.</para>
+    /// <para>Concurrent calls for one pool in this process are grouped (<see cref="GroupCommit{TItem, TResult}"/>): while one
+    /// is in flight the others queue, and the next script claims for all of them, in arrival order.</para>
+    /// </remarks>
     protected override async ValueTask<Lease?> TryAcquireLeastRecentlyUsedCoreAsync(string pool, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken)
     {
-        var token = OwnerTokens.Create();
         var names = Pool(pool);
-        var result = await RunAsync(LeaseScripts.PoolAcquireLeastRecentlyUsed, names.Keys, [token, Micros(ttl), membersVersion], "an acquire", cancellationToken).ConfigureAwait(false);
-        return await ClaimedAsync(result, pool, names, token, membersVersion, cancellationToken).ConfigureAwait(false);
+        Lease? lease;
+        if (names.Acquires.TryEnter((ttl, membersVersion), out var waiter))
+        {
+            var token = OwnerTokens.Create();
+            RedisResult result;
+            try
+            {
+                result = await RunAsync(LeaseScripts.PoolAcquireLeastRecentlyUsed, names.Keys, [token, Micros(ttl), membersVersion], "an acquire", cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                SendQueuedAcquires(pool, names);
+            }
+
+            lease = Claimed(result, pool, token, membersVersion);
+        }
+        else
+        {
+            lease = await waiter!.WaitAsync(static late => late is null ? Task.CompletedTask : late.Store.TryReleaseAsync(late.Lease).AsTask(), _timeout, () => QueuedTooLong("an acquire"), cancellationToken).ConfigureAwait(false) is { } claimed
+                ? claimed.Lease
+                : null;
+        }
+
+        if (lease is not null)
+        {
+            await WaitForReplicasAsync(lease, names.Keys[0], cancellationToken).ConfigureAwait(false);
+        }
+
+        return lease;
     }
+
+    // The acquire in flight for the pool answered: the next batch goes out (in the background; its waiters await it).
+    private void SendQueuedAcquires(string pool, PoolNames names)
+    {
+        var batch = names.Acquires.Next();
+        if (batch.Count > 0)
+        {
+            _ = SendAcquiresAsync(pool, names, batch);
+        }
+    }
+
+    private async Task SendAcquiresAsync(string pool, PoolNames names, List<GroupCommit<(TimeSpan Ttl, long Version), Claim?>.Waiter> batch)
+    {
+        try
+        {
+            var (ttl, version) = batch[0].Item;
+            var values = new RedisValue[2 + batch.Count];
+            values[0] = Micros(ttl);
+            values[1] = version;
+            var tokens = new string[batch.Count];
+            for (var i = 0; i < tokens.Length; i++)
+            {
+                tokens[i] = OwnerTokens.Create();
+                values[2 + i] = tokens[i];
+            }
+
+            RedisResult result;
+            try
+            {
+                result = await RunAsync(LeaseScripts.PoolAcquireLeastRecentlyUsedMany, names.Keys, values, "an acquire", CancellationToken.None).ConfigureAwait(false);
+            }
+            finally
+            {
+                SendQueuedAcquires(pool, names);
+            }
+
+            if (result.Resp2Type == ResultType.BulkString)
+            {
+                var stale = Outdated(result, pool, version);
+                batch.ForEach(w => w.Fail(stale));
+                return;
+            }
+
+            var claims = (RedisResult[])result!;
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var at = i * 3;
+                batch[i].Complete(at + 2 < claims.Length
+                    ? new Claim(this, new Lease((string)claims[at]!, tokens[i], (long)claims[at + 1], FromMicros((long)claims[at + 2])) { Pool = pool })
+                    : null);
+            }
+        }
+        catch (Exception e)
+        {
+            // Every waiter gets the error (a defect too, rather than a wait that never ends).
+            batch.ForEach(w => w.Fail(e));
+        }
+    }
+
+    private LeaseStoreUnavailableException QueuedTooLong(string operation) =>
+        new($"Redis ({_endpoint}) did not answer {operation} within {_timeout.TotalMilliseconds:0} ms (queued behind this process's call for the same pool); the command may have run on the server.");
+
+    /// <summary>A grant of a grouped acquire, with the store to give it back on when its caller left.</summary>
+    private sealed record Claim(RedisLeaseStore Store, Lease Lease);
 
     /// <inheritdoc/>
     protected override ValueTask<Lease?> TryAcquirePoolMemberCoreAsync(string pool, string member, TimeSpan ttl, CancellationToken cancellationToken) =>
@@ -371,6 +521,17 @@ public sealed class RedisLeaseStore : LeaseStore, ILeaseReleaseSource
     // is outdated, the stored version as a string ('' when the pool is unknown).
     private async ValueTask<Lease?> ClaimedAsync(RedisResult result, string pool, PoolNames names, string token, long membersVersion, CancellationToken cancellationToken)
     {
+        var lease = Claimed(result, pool, token, membersVersion);
+        if (lease is not null)
+        {
+            await WaitForReplicasAsync(lease, names.Keys[0], cancellationToken).ConfigureAwait(false);
+        }
+
+        return lease;
+    }
+
+    private static Lease? Claimed(RedisResult result, string pool, string token, long membersVersion)
+    {
         if (result.IsNull)
         {
             return null;
@@ -378,14 +539,17 @@ public sealed class RedisLeaseStore : LeaseStore, ILeaseReleaseSource
 
         if (result.Resp2Type == ResultType.BulkString)
         {
-            var stored = (string)result!;
-            throw new PoolMembersOutdatedException(pool, stored.Length == 0 ? null : long.Parse(stored, NumberStyles.Integer, CultureInfo.InvariantCulture), membersVersion);
+            throw Outdated(result, pool, membersVersion);
         }
 
         var values = (RedisResult[])result!;
-        var lease = new Lease((string)values[0]!, token, (long)values[1], FromMicros((long)values[2])) { Pool = pool };
-        await WaitForReplicasAsync(lease, names.Keys[0], cancellationToken).ConfigureAwait(false);
-        return lease;
+        return new Lease((string)values[0]!, token, (long)values[1], FromMicros((long)values[2])) { Pool = pool };
+    }
+
+    private static PoolMembersOutdatedException Outdated(RedisResult result, string pool, long membersVersion)
+    {
+        var stored = (string)result!;
+        return new PoolMembersOutdatedException(pool, stored.Length == 0 ? null : long.Parse(stored, NumberStyles.Integer, CultureInfo.InvariantCulture), membersVersion);
     }
 
     private async ValueTask WaitForReplicasAsync(Lease lease, RedisKey routedBy, CancellationToken cancellationToken)
@@ -471,6 +635,12 @@ public sealed class RedisLeaseStore : LeaseStore, ILeaseReleaseSource
         public RedisKey[] Keys { get; } = [names.Meta, names.Queue, names.Members, names.State];
 
         public RedisValue Channel { get; } = names.Channel;
+
+        /// <summary>This process's least-recently-used acquires of the pool, grouped while one is in flight (a batch shares ttl and members version).</summary>
+        public GroupCommit<(TimeSpan Ttl, long Version), Claim?> Acquires { get; } = new(static (a, b) => a == b);
+
+        /// <summary>This process's releases of the pool's members, grouped while one is in flight.</summary>
+        public GroupCommit<Lease, bool> Releases { get; } = new(static (_, _) => true);
 
         public string ChannelName => Names.Channel;
     }

@@ -234,6 +234,58 @@ internal static class LeaseScripts
         """);
 
     /// <summary>
+    /// Checks the members version, takes back expired holds when one may have ended, then claims up to one
+    /// least recently acquired free member per token, in LRU order: the first token gets the least recently
+    /// acquired member. Fencing tokens grow along the batch as across single claims (each claim's is
+    /// max(f + 1, seq + 1, now) with seq the previous claim's). One HSET and one ZADD for the whole batch.
+    /// ARGV: ttl µs, members version (-1: no check), token... Returns {member, fencing, expiresAt, ...} for
+    /// the claims made (empty when none is free), or the stored version as a string ('' when the pool is
+    /// unknown) when it is older than ARGV[2]; nothing is written then.
+    /// </summary>
+    public static readonly RedisScript PoolAcquireLeastRecentlyUsedMany = new(PoolAcquire + """
+        local s = redis.call('HMGET', meta, 'version', 'seq', 'next')
+        local stale = outdated(s[1], ARGV[2])
+        if stale then return stale end
+        local n = #ARGV - 2
+        local stored = tonumber(s[3]) or 0
+        local bound = stored
+        if now >= bound then bound = reclaim() end
+        local head = redis.call('ZRANGE', queue, 0, n - 1, 'WITHSCORES')
+        local seq = tonumber(s[2]) or 0
+        local e = now + tonumber(ARGV[1])
+        local fields, scores, out = {'seq', 0}, {}, {}
+        for i = 1, #head, 2 do
+          local score = tonumber(head[i + 1])
+          if score >= 0 then break end
+          local m = head[i]
+          local nf = math.max(score + FREE + 1, seq + 1, now)
+          seq = nf
+          fields[#fields + 1] = 'f:' .. m
+          fields[#fields + 1] = nf
+          fields[#fields + 1] = 't:' .. m
+          fields[#fields + 1] = ARGV[2 + (#out / 3) + 1]
+          scores[#scores + 1] = e
+          scores[#scores + 1] = m
+          out[#out + 1] = m
+          out[#out + 1] = nf
+          out[#out + 1] = e
+        end
+        if #out == 0 then
+          if bound ~= stored then redis.call('HSET', meta, 'next', bound) end
+          return out
+        end
+        fields[2] = seq
+        if e < bound then bound = e end
+        if bound ~= stored then
+          fields[#fields + 1] = 'next'
+          fields[#fields + 1] = bound
+        end
+        redis.call('HSET', meta, unpack(fields))
+        redis.call('ZADD', queue, unpack(scores))
+        return out
+        """);
+
+    /// <summary>
     /// Releases a member's live lease on its token and claims the least recently acquired free member for
     /// the next holder, in one step (the released member goes back to its old position first, so it may be
     /// the one claimed). A release message only when another member was claimed (the released one is then
@@ -299,6 +351,44 @@ internal static class LeaseScripts
         local s = held_by(m, ARGV[1])
         if not s then return 0 end
         return give_back(m, s[2], s[3], ARGV[3])
+        """);
+
+    /// <summary>
+    /// Frees several members' live leases, each on its token, as <see cref="PoolRelease"/> does one by one (one
+    /// HMGET for all of them, one ZADD for the members that go back, one release message per member freed; a
+    /// member released earlier in the same call is no longer held for a later entry). ARGV: channel, then token
+    /// and member per release. Returns 1 or 0 per release, in order.
+    /// </summary>
+    public static readonly RedisScript PoolReleaseMany = new(PoolHead + """
+        local fields = {}
+        for i = 2, #ARGV, 2 do
+          local m = ARGV[i + 1]
+          fields[#fields + 1] = 't:' .. m
+          fields[#fields + 1] = 'g:' .. m
+          fields[#fields + 1] = 'f:' .. m
+        end
+        local r = redis.call('HMGET', meta, unpack(fields))
+        local out, back, gone, done = {}, {}, {}, {}
+        for i = 2, #ARGV, 2 do
+          local m, at = ARGV[i + 1], (i - 2) / 2 * 3
+          local b = not done[m] and redis.call('ZSCORE', queue, m)
+          if b and tonumber(b) > now and r[at + 1] == ARGV[i] then
+            done[m] = true
+            out[#out + 1] = 1
+            if r[at + 2] then
+              back[#back + 1] = (tonumber(r[at + 3]) or 0) - FREE
+              back[#back + 1] = m
+              redis.call('PUBLISH', ARGV[1], m)
+            else
+              gone[#gone + 1] = m
+            end
+          else
+            out[#out + 1] = 0
+          end
+        end
+        if #back > 0 then redis.call('ZADD', queue, unpack(back)) end
+        if #gone > 0 then redis.call('ZREM', queue, unpack(gone)) end
+        return out
         """);
 
     /// <summary>
