@@ -96,62 +96,27 @@ public sealed class RedisLeaseStore : LeaseStore, ILeaseReleaseSource
         }
 
         var pool = Pool(lease.Pool);
-        if (!pool.Releases.TryEnter(lease, out var waiter))
-        {
-            return await waiter!.WaitAsync(null, _timeout, () => QueuedTooLong("a release"), cancellationToken).ConfigureAwait(false);
-        }
-
-        try
-        {
-            return (long)await RunAsync(LeaseScripts.PoolRelease, pool.Keys, [lease.Token, lease.Key, pool.Channel], "a release", cancellationToken).ConfigureAwait(false) == 1;
-        }
-        finally
-        {
-            SendQueuedReleases(pool);
-        }
+        return await pool.Releases.CallAsync(lease, (one, token) => ReleaseMemberAsync(pool, one, token), null, cancellationToken).ConfigureAwait(false);
     }
 
-    // The release in flight for the pool answered: the next batch goes out (in the background; its waiters await it).
-    private void SendQueuedReleases(PoolNames pool)
-    {
-        var batch = pool.Releases.Next();
-        if (batch.Count > 0)
-        {
-            _ = SendReleasesAsync(pool, batch);
-        }
-    }
+    private async Task<bool> ReleaseMemberAsync(PoolNames pool, Lease lease, CancellationToken cancellationToken) =>
+        (long)await RunAsync(LeaseScripts.PoolRelease, pool.Keys, [lease.Token, lease.Key, pool.Channel], "a release", cancellationToken).ConfigureAwait(false) == 1;
 
+    // One script for the releases queued behind the one in flight: each answered for its own lease.
     private async Task SendReleasesAsync(PoolNames pool, List<GroupCommit<Lease, bool>.Waiter> batch)
     {
-        try
+        var values = new RedisValue[1 + (2 * batch.Count)];
+        values[0] = pool.Channel;
+        for (var i = 0; i < batch.Count; i++)
         {
-            var values = new RedisValue[1 + (2 * batch.Count)];
-            values[0] = pool.Channel;
-            for (var i = 0; i < batch.Count; i++)
-            {
-                values[1 + (2 * i)] = batch[i].Item.Token;
-                values[2 + (2 * i)] = batch[i].Item.Key;
-            }
-
-            RedisResult result;
-            try
-            {
-                result = await RunAsync(LeaseScripts.PoolReleaseMany, pool.Keys, values, "a release", CancellationToken.None).ConfigureAwait(false);
-            }
-            finally
-            {
-                SendQueuedReleases(pool);
-            }
-
-            var released = (RedisResult[])result!;
-            for (var i = 0; i < batch.Count; i++)
-            {
-                batch[i].Complete((long)released[i] == 1);
-            }
+            values[1 + (2 * i)] = batch[i].Item.Token;
+            values[2 + (2 * i)] = batch[i].Item.Key;
         }
-        catch (Exception e)
+
+        var released = (RedisResult[])(await RunAsync(LeaseScripts.PoolReleaseMany, pool.Keys, values, "a release", CancellationToken.None).ConfigureAwait(false))!;
+        for (var i = 0; i < batch.Count; i++)
         {
-            batch.ForEach(w => w.Fail(e));
+            batch[i].Complete((long)released[i] == 1);
         }
     }
 
@@ -254,100 +219,64 @@ public sealed class RedisLeaseStore : LeaseStore, ILeaseReleaseSource
     protected override async ValueTask<Lease?> TryAcquireLeastRecentlyUsedCoreAsync(string pool, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken)
     {
         var names = Pool(pool);
-        Lease? lease;
-        if (names.Acquires.TryEnter((ttl, membersVersion), out var waiter))
+        var claim = await names.Acquires.CallAsync((ttl, membersVersion), (item, token) => AcquireOneAsync(pool, names, item.Ttl, item.Version, token), GiveBackAsync, cancellationToken).ConfigureAwait(false);
+        if (claim is null)
         {
-            var token = OwnerTokens.Create();
-            RedisResult result;
-            try
-            {
-                result = await RunAsync(LeaseScripts.PoolAcquireLeastRecentlyUsed, names.Keys, [token, Micros(ttl), membersVersion], "an acquire", cancellationToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                SendQueuedAcquires(pool, names);
-            }
-
-            lease = Claimed(result, pool, token, membersVersion);
-        }
-        else
-        {
-            lease = await waiter!.WaitAsync(static late => late is null ? Task.CompletedTask : late.Store.TryReleaseAsync(late.Lease).AsTask(), _timeout, () => QueuedTooLong("an acquire"), cancellationToken).ConfigureAwait(false) is { } claimed
-                ? claimed.Lease
-                : null;
+            return null;
         }
 
-        if (lease is not null)
-        {
-            await WaitForReplicasAsync(lease, names.Keys[0], cancellationToken).ConfigureAwait(false);
-        }
-
-        return lease;
+        await WaitForReplicasAsync(claim.Lease, names.Keys[0], cancellationToken).ConfigureAwait(false);
+        return claim.Lease;
     }
 
-    // The acquire in flight for the pool answered: the next batch goes out (in the background; its waiters await it).
-    private void SendQueuedAcquires(string pool, PoolNames names)
+    private async Task<Claim?> AcquireOneAsync(string pool, PoolNames names, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken)
     {
-        var batch = names.Acquires.Next();
-        if (batch.Count > 0)
-        {
-            _ = SendAcquiresAsync(pool, names, batch);
-        }
+        var token = OwnerTokens.Create();
+        var result = await RunAsync(LeaseScripts.PoolAcquireLeastRecentlyUsed, names.Keys, [token, Micros(ttl), membersVersion], "an acquire", cancellationToken).ConfigureAwait(false);
+        return Claimed(result, pool, token, membersVersion) is { } lease ? new Claim(lease) : null;
     }
 
+    // One script for the acquires queued behind the one in flight: up to one member each, the least recently
+    // acquired to the first caller.
     private async Task SendAcquiresAsync(string pool, PoolNames names, List<GroupCommit<(TimeSpan Ttl, long Version), Claim?>.Waiter> batch)
     {
-        try
+        var (ttl, version) = batch[0].Item;
+        var values = new RedisValue[2 + batch.Count];
+        values[0] = Micros(ttl);
+        values[1] = version;
+        var tokens = new string[batch.Count];
+        for (var i = 0; i < tokens.Length; i++)
         {
-            var (ttl, version) = batch[0].Item;
-            var values = new RedisValue[2 + batch.Count];
-            values[0] = Micros(ttl);
-            values[1] = version;
-            var tokens = new string[batch.Count];
-            for (var i = 0; i < tokens.Length; i++)
-            {
-                tokens[i] = OwnerTokens.Create();
-                values[2 + i] = tokens[i];
-            }
-
-            RedisResult result;
-            try
-            {
-                result = await RunAsync(LeaseScripts.PoolAcquireLeastRecentlyUsedMany, names.Keys, values, "an acquire", CancellationToken.None).ConfigureAwait(false);
-            }
-            finally
-            {
-                SendQueuedAcquires(pool, names);
-            }
-
-            if (result.Resp2Type == ResultType.BulkString)
-            {
-                var stale = Outdated(result, pool, version);
-                batch.ForEach(w => w.Fail(stale));
-                return;
-            }
-
-            var claims = (RedisResult[])result!;
-            for (var i = 0; i < batch.Count; i++)
-            {
-                var at = i * 3;
-                batch[i].Complete(at + 2 < claims.Length
-                    ? new Claim(this, new Lease((string)claims[at]!, tokens[i], (long)claims[at + 1], FromMicros((long)claims[at + 2])) { Pool = pool })
-                    : null);
-            }
+            tokens[i] = OwnerTokens.Create();
+            values[2 + i] = tokens[i];
         }
-        catch (Exception e)
+
+        var result = await RunAsync(LeaseScripts.PoolAcquireLeastRecentlyUsedMany, names.Keys, values, "an acquire", CancellationToken.None).ConfigureAwait(false);
+        if (result.Resp2Type == ResultType.BulkString)
         {
-            // Every waiter gets the error (a defect too, rather than a wait that never ends).
-            batch.ForEach(w => w.Fail(e));
+            var stale = Outdated(result, pool, version);
+            batch.ForEach(w => w.Fail(stale));
+            return;
+        }
+
+        // Parsed whole before any waiter hears: a malformed reply fails them all rather than some.
+        var claims = (RedisResult[])result!;
+        var granted = new Claim?[batch.Count];
+        for (var i = 0; (i * 3) + 2 < claims.Length && i < batch.Count; i++)
+        {
+            granted[i] = new Claim(new Lease((string)claims[i * 3]!, tokens[i], (long)claims[(i * 3) + 1], FromMicros((long)claims[(i * 3) + 2])) { Pool = pool });
+        }
+
+        for (var i = 0; i < batch.Count; i++)
+        {
+            batch[i].Complete(granted[i]);
         }
     }
 
-    private LeaseStoreUnavailableException QueuedTooLong(string operation) =>
-        new($"Redis ({_endpoint}) did not answer {operation} within {_timeout.TotalMilliseconds:0} ms (queued behind this process's call for the same pool); the command may have run on the server.");
+    private Task GiveBackAsync(Claim? late) => late is null ? Task.CompletedTask : TryReleaseAsync(late.Lease).AsTask();
 
-    /// <summary>A grant of a grouped acquire, with the store to give it back on when its caller left.</summary>
-    private sealed record Claim(RedisLeaseStore Store, Lease Lease);
+    /// <summary>A grant of a grouped acquire (a reference, so a batch can hand out "none" as null).</summary>
+    private sealed record Claim(Lease Lease);
 
     /// <inheritdoc/>
     protected override ValueTask<Lease?> TryAcquirePoolMemberCoreAsync(string pool, string member, TimeSpan ttl, CancellationToken cancellationToken) =>
@@ -625,23 +554,32 @@ public sealed class RedisLeaseStore : LeaseStore, ILeaseReleaseSource
         RedisCalls.RunAsync(script.EvaluateAsync(_database, keys, values), operation, _timeout, cancellationToken, _endpoint);
 
     private PoolNames Pool(string pool) =>
-        _pools.TryGetValue(pool, out var known) ? known : _pools.GetOrAdd(pool, static (name, keyNames) => new PoolNames(keyNames.Pool(name)), _names);
+        _pools.TryGetValue(pool, out var known) ? known : _pools.GetOrAdd(pool, static (name, store) => new PoolNames(store, name), this);
 
-    /// <summary>A pool's key names, ready to pass to scripts.</summary>
-    private sealed class PoolNames(PoolKeyNames names)
+    /// <summary>A pool's key names, ready to pass to scripts, and this process's grouped calls of the pool.</summary>
+    private sealed class PoolNames
     {
-        public PoolKeyNames Names { get; } = names;
+        public PoolNames(RedisLeaseStore store, string pool)
+        {
+            Names = store._names.Pool(pool);
+            Keys = [Names.Meta, Names.Queue, Names.Members, Names.State];
+            Channel = Names.Channel;
+            Acquires = new(static (a, b) => a == b, batch => store.SendAcquiresAsync(pool, this, batch));
+            Releases = new(static (_, _) => true, batch => store.SendReleasesAsync(this, batch));
+        }
 
-        public RedisKey[] Keys { get; } = [names.Meta, names.Queue, names.Members, names.State];
+        public PoolKeyNames Names { get; }
 
-        public RedisValue Channel { get; } = names.Channel;
+        public RedisKey[] Keys { get; }
 
-        /// <summary>This process's least-recently-used acquires of the pool, grouped while one is in flight (a batch shares ttl and members version).</summary>
-        public GroupCommit<(TimeSpan Ttl, long Version), Claim?> Acquires { get; } = new(static (a, b) => a == b);
-
-        /// <summary>This process's releases of the pool's members, grouped while one is in flight.</summary>
-        public GroupCommit<Lease, bool> Releases { get; } = new(static (_, _) => true);
+        public RedisValue Channel { get; }
 
         public string ChannelName => Names.Channel;
+
+        /// <summary>This process's least-recently-used acquires of the pool, grouped while one is in flight (a batch shares ttl and members version).</summary>
+        public GroupCommit<(TimeSpan Ttl, long Version), Claim?> Acquires { get; }
+
+        /// <summary>This process's releases of the pool's members, grouped while one is in flight.</summary>
+        public GroupCommit<Lease, bool> Releases { get; }
     }
 }

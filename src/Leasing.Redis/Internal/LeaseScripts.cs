@@ -234,8 +234,8 @@ internal static class LeaseScripts
         """);
 
     /// <summary>
-    /// Checks the members version, takes back expired holds when one may have ended, then claims up to one
-    /// least recently acquired free member per token, in LRU order: the first token gets the least recently
+    /// Checks the members version, takes back expired holds when one may have ended (16 a round, as many
+    /// rounds as the batch may need), then claims up to one least recently acquired free member per token, in LRU order: the first token gets the least recently
     /// acquired member. Fencing tokens grow along the batch as across single claims (each claim's is
     /// max(f + 1, seq + 1, now) with seq the previous claim's). One HSET and one ZADD for the whole batch.
     /// ARGV: ttl µs, members version (-1: no check), token... Returns {member, fencing, expiresAt, ...} for
@@ -249,7 +249,15 @@ internal static class LeaseScripts
         local n = #ARGV - 2
         local stored = tonumber(s[3]) or 0
         local bound = stored
-        if now >= bound then bound = reclaim() end
+        if now >= bound then
+          -- 16 expired entries a round, as many rounds as this batch may need (0: more wait).
+          bound = reclaim()
+          local rounds = 1
+          while bound == 0 and rounds * 16 < n do
+            bound = reclaim()
+            rounds = rounds + 1
+          end
+        end
         local head = redis.call('ZRANGE', queue, 0, n - 1, 'WITHSCORES')
         local seq = tonumber(s[2]) or 0
         local e = now + tonumber(ARGV[1])
