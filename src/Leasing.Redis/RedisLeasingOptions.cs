@@ -27,7 +27,9 @@ public sealed class RedisLeasingOptions
 
     /// <summary>
     /// How long one call waits for Redis before it fails with <see cref="LeaseStoreUnavailableException"/>
-    /// (the caller's cancellation token can end it sooner). The multiplexer's own timeouts also apply.
+    /// (the caller's cancellation token can end it sooner). The multiplexer's own timeouts also apply. A
+    /// pool's least-recently-used acquire or release that queued behind one of this process in flight (group
+    /// commit) waits for that call and then its own, so up to twice this.
     /// </summary>
     /// <value>Default 5 seconds; at most 5 minutes.</value>
     public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(5);

@@ -282,12 +282,5 @@ public sealed class GroupCommitTests : IAsyncLifetime
         (await Task.WhenAll(releases)).Should().AllBeEquivalentTo(true);
     }
 
-    private async Task<long> ScriptRunsAsync()
-    {
-        var stats = (await Server.InfoAsync("commandstats")).SelectMany(g => g).ToDictionary(p => p.Key, p => p.Value);
-        return Calls(stats, "cmdstat_evalsha") + Calls(stats, "cmdstat_eval");
-    }
-
-    private static long Calls(Dictionary<string, string> stats, string command) =>
-        stats.TryGetValue(command, out var value) ? long.Parse(value.Split(',')[0]["calls=".Length..], System.Globalization.CultureInfo.InvariantCulture) : 0;
+    private Task<long> ScriptRunsAsync() => CommandStats.ScriptRunsAsync(Server);
 }

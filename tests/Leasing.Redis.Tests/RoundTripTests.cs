@@ -204,12 +204,8 @@ public sealed class RoundTripTests : IAsyncLifetime
         var before = redis.GetCounters().Interactive.OperationCount;
         var result = await call();
         var operations = redis.GetCounters().Interactive.OperationCount - before;
-        var stats = (await Server.InfoAsync("commandstats")).SelectMany(g => g).ToDictionary(p => p.Key, p => p.Value);
-        return (result, new Commands(operations, Calls(stats, "cmdstat_evalsha") + Calls(stats, "cmdstat_eval")));
+        return (result, new Commands(operations, await CommandStats.ScriptRunsAsync(Server)));
     }
-
-    private static long Calls(Dictionary<string, string> stats, string command) =>
-        stats.TryGetValue(command, out var value) ? long.Parse(value.Split(',')[0]["calls=".Length..], System.Globalization.CultureInfo.InvariantCulture) : 0;
 
     /// <summary>Top-level commands the client sent, and script runs the server counted.</summary>
     private sealed record Commands(long Sent, long ScriptRuns);

@@ -67,16 +67,7 @@ public abstract partial class ChannelPoolConformanceTests
         // The poller claims for waiter A; A gives up while the reply is on its way; B, who asked only later,
         // gets the grant. B's deadline (TimeLeft, LeaseLost) counts from when the claim was sent, not from
         // B's call: the backend's lease began then.
-        var name = Unique.Name();
-        var faulty = new FaultyLeaseStore(Backend.CreateStore());
-        var clock = new JumpingTimeProvider();
-        var lease = TimeSpan.FromMinutes(5);
-        var pool = new ChannelPool(
-            faulty,
-            new ChannelPoolOptions { Name = name, Channels = ["only"], LeaseDuration = lease, AcquireTimeout = TimeSpan.FromHours(1), RetryMinDelay = TimeSpan.FromMilliseconds(2), RetryMaxDelay = TimeSpan.FromMilliseconds(20) },
-            clock);
-        _pools.Add(pool);
-        var other = CreatePool(name, ["only"], o => o.LeaseDuration = lease);
+        var (name, faulty, clock, lease, pool, other) = OneChannelBehindAFaultyStore();
         var blocker = await other.AcquireAsync();
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var renewals = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -113,6 +104,22 @@ public abstract partial class ChannelPoolConformanceTests
         }
     }
 
+    // A pool of one channel over a faulty store and a clock that jumps (leases of 5 minutes, waits without a
+    // limit, a short busy delay), and a plain pool of the same name beside it.
+    private (string Name, FaultyLeaseStore Faulty, JumpingTimeProvider Clock, TimeSpan Lease, ChannelPool Pool, ChannelPool Other) OneChannelBehindAFaultyStore()
+    {
+        var name = Unique.Name();
+        var faulty = new FaultyLeaseStore(Backend.CreateStore());
+        var clock = new JumpingTimeProvider();
+        var lease = TimeSpan.FromMinutes(5);
+        var pool = new ChannelPool(
+            faulty,
+            new ChannelPoolOptions { Name = name, Channels = ["only"], LeaseDuration = lease, AcquireTimeout = TimeSpan.FromHours(1), RetryMinDelay = TimeSpan.FromMilliseconds(2), RetryMaxDelay = TimeSpan.FromMilliseconds(20) },
+            clock);
+        _pools.Add(pool);
+        return (name, faulty, clock, lease, pool, CreatePool(name, ["only"], o => o.LeaseDuration = lease));
+    }
+
     /// <summary>The acquire paths whose reply can arrive late, by name ("AcquireAsync.Poller": the reply to the poller's try for a queued waiter).</summary>
     public static TheoryData<string> LateReplyPaths => new() { "AcquireAsync", "AcquireAsync.Poller", "TryAcquireAsync", "TryAcquireChannelAsync", "DistributedLock.TryAcquireAsync" };
 
@@ -124,16 +131,7 @@ public abstract partial class ChannelPoolConformanceTests
         // local deadline (a paused process, a very late reply). By then the lease may have expired on
         // the server and gone to another holder: using it would make two holders. The backend's clock
         // does not jump here, so the grant is still held there and only a release frees it in time.
-        var name = Unique.Name();
-        var faulty = new FaultyLeaseStore(Backend.CreateStore());
-        var clock = new JumpingTimeProvider();
-        var lease = TimeSpan.FromMinutes(5);
-        var pool = new ChannelPool(
-            faulty,
-            new ChannelPoolOptions { Name = name, Channels = ["only"], LeaseDuration = lease, AcquireTimeout = TimeSpan.FromHours(1), RetryMinDelay = TimeSpan.FromMilliseconds(2), RetryMaxDelay = TimeSpan.FromMilliseconds(20) },
-            clock);
-        _pools.Add(pool);
-        var other = CreatePool(name, ["only"], o => o.LeaseDuration = lease);
+        var (name, faulty, clock, lease, pool, other) = OneChannelBehindAFaultyStore();
         var lockKey = Unique.Name();
         var locks = new DistributedLock(faulty, new DistributedLockOptions { LeaseDuration = lease }, clock);
         (await pool.GetStatusAsync()).Should().ContainSingle("the member list is written before the fault starts");
