@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using Leasing.Internal;
 using Leasing.Redis.Internal;
 using StackExchange.Redis;
 

@@ -179,6 +179,50 @@ internal sealed class LeaseStatements
                     ORDER BY lru, member LIMIT 1)
                 """);
 
+        // PostgreSQL group commit: claims up to one member per token of the JSON array @tokens, the least recently
+        // acquired to the first token, in one walk of the _pick index (the same pick as above, LIMIT the count).
+        // Rows: (member, fencing, expires_at, NULL, token) per claim; or the outdated row (with a NULL token).
+        AcquireLeastRecentlyUsedMany = pg
+            ? p + $"""
+              WITH {Clock},
+              pick AS (
+                  SELECT member, lru FROM {n.Members}
+                  WHERE pool = @pool AND is_member = 1 AND (state = 0 OR expires_at <= {now}) AND {current}
+                  ORDER BY lru, member LIMIT @count FOR UPDATE SKIP LOCKED),
+              numbered AS (SELECT member, row_number() OVER (ORDER BY lru, member) AS pos FROM pick),
+              tokens AS (SELECT value AS token, ordinality AS pos FROM json_array_elements_text(CAST(@tokens AS json)) WITH ORDINALITY),
+              claimed AS (
+                  UPDATE {n.Members} SET token = tokens.token, state = 1, fencing = GREATEST({n.Members}.fencing + 1, {now}),
+                      expires_at = {now} + @ttl, acquired_at = {now}, lru = {nextLru}, free_lru = NULL
+                  FROM numbered JOIN tokens ON tokens.pos = numbered.pos
+                  WHERE {n.Members}.pool = @pool AND {n.Members}.member = numbered.member
+                  RETURNING {n.Members}.member, {n.Members}.fencing, {n.Members}.expires_at, tokens.token)
+              SELECT member, fencing, expires_at, NULL, token FROM claimed
+              UNION ALL
+              SELECT NULL, NULL, NULL, (SELECT version FROM {n.Pools} WHERE pool = @pool), NULL WHERE NOT {current}
+              """
+            : string.Empty;
+
+        // PostgreSQL group commit: frees the members of the JSON array @releases ([member, token] pairs) held under
+        // their tokens, as ReleaseMember does one by one; NOTIFYs once (identical notifications of one transaction
+        // are folded) while a waiter's marker says someone waits. Rows: (member, token) per release that freed.
+        ReleaseMembers = pg
+            ? p + $"""
+              WITH {Clock},
+              input AS (SELECT value->>0 AS member, value->>1 AS token FROM json_array_elements(CAST(@releases AS json))),
+              changed AS (
+                  UPDATE {n.Members} SET state = 0, token = NULL, expires_at = NULL, free_lru = lru
+                  FROM input
+                  WHERE {n.Members}.pool = @pool AND {n.Members}.member = input.member AND {n.Members}.token = input.token
+                      AND {n.Members}.state = 1 AND {n.Members}.expires_at > {now}
+                  RETURNING {n.Members}.member, input.token),
+              notified AS (
+                  SELECT pg_notify('{n.Prefix}release', @pool) FROM {n.Waiters}
+                  WHERE kind = 'release' AND name = @pool AND until > {now} AND EXISTS (SELECT 1 FROM changed))
+              SELECT member, token FROM changed WHERE (SELECT count(*) FROM notified) >= 0
+              """
+            : string.Empty;
+
         // Claims one named current member when it is free.
         AcquireMember = VersionChecked(
             string.Empty,
@@ -410,6 +454,12 @@ internal sealed class LeaseStatements
     public string AcquireLeastRecentlyUsed { get; }
 
     public string AcquireMember { get; }
+
+    /// <summary>PostgreSQL only (empty on SQLite): the grouped LRU acquire.</summary>
+    public string AcquireLeastRecentlyUsedMany { get; }
+
+    /// <summary>PostgreSQL only (empty on SQLite): the grouped release of pool members.</summary>
+    public string ReleaseMembers { get; }
 
     public string RenewMember { get; }
 

@@ -1,5 +1,7 @@
+using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Text.Json;
+using Leasing.Internal;
 
 namespace Leasing.Sql;
 
@@ -27,6 +29,7 @@ public sealed class SqlLeaseStore : LeaseStore, ILeaseReleaseSource
     private readonly SqlRunner _runner;
     private readonly LeaseStatements _sql;
     private readonly SqlSignals _signals;
+    private readonly ConcurrentDictionary<string, PoolCalls> _pools = new(StringComparer.Ordinal);
 
     // VacuumAsync: 0 not checked yet, 1 this role may vacuum the tables, -1 it may not.
     private int _mayVacuum;
@@ -81,7 +84,16 @@ public sealed class SqlLeaseStore : LeaseStore, ILeaseReleaseSource
     }
 
     /// <inheritdoc/>
-    protected override async ValueTask<bool> ReleaseCoreAsync(Lease lease, CancellationToken cancellationToken)
+    /// <remarks>
+    /// On PostgreSQL, concurrent releases of one pool's members in this process are grouped: while one is in
+    /// flight the others queue and go out as one statement.
+    /// </remarks>
+    protected override ValueTask<bool> ReleaseCoreAsync(Lease lease, CancellationToken cancellationToken) =>
+        lease.Pool is { } pool && Dialect == SqlDialect.PostgreSql
+            ? new ValueTask<bool>(Calls(pool).Releases.CallAsync(lease, (one, token) => ReleaseOneAsync(one, token).AsTask(), null, cancellationToken))
+            : ReleaseOneAsync(lease, cancellationToken);
+
+    private async ValueTask<bool> ReleaseOneAsync(Lease lease, CancellationToken cancellationToken)
     {
         var released = await _runner.QuerySingleAsync(lease.Pool is null ? _sql.Release : _sql.ReleaseMember, Target(lease), Found, false, cancellationToken).ConfigureAwait(false);
         if (released && lease.Pool is not null)
@@ -137,9 +149,97 @@ public sealed class SqlLeaseStore : LeaseStore, ILeaseReleaseSource
         TryAcquireLeastRecentlyUsedCoreAsync(pool, ttl, AnyVersion, cancellationToken);
 
     /// <inheritdoc/>
-    /// <remarks>The check reads the pool's version row in the acquire statement itself.</remarks>
+    /// <remarks>
+    /// <para>The check reads the pool's version row in the acquire statement itself.</para>
+    /// <para>On PostgreSQL, concurrent calls for one pool in this process are grouped: while one is in flight the
+    /// others queue, and the next statement claims for all of them, in arrival order.</para>
+    /// </remarks>
     protected override ValueTask<Lease?> TryAcquireLeastRecentlyUsedCoreAsync(string pool, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken) =>
+        Dialect == SqlDialect.PostgreSql
+            ? new ValueTask<Lease?>(Calls(pool).Acquires.CallAsync((ttl, membersVersion), (item, token) => AcquireOneAsync(pool, item.Ttl, item.Version, token).AsTask(), GiveBackAsync, cancellationToken))
+            : AcquireOneAsync(pool, ttl, membersVersion, cancellationToken);
+
+    private ValueTask<Lease?> AcquireOneAsync(string pool, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken) =>
         ClaimPoolMemberAsync(_sql.AcquireLeastRecentlyUsed, new SqlArgs().Text("pool", pool), pool, ttl, membersVersion, cancellationToken);
+
+    // One statement for the acquires queued behind the one in flight: up to one member each, the least recently
+    // acquired to the first caller.
+    private async Task SendAcquiresAsync(string pool, List<GroupCommit<(TimeSpan Ttl, long Version), Lease?>.Waiter> batch)
+    {
+        var (ttl, version) = batch[0].Item;
+        var tokens = new string[batch.Count];
+        for (var i = 0; i < tokens.Length; i++)
+        {
+            tokens[i] = OwnerTokens.Create();
+        }
+
+        var args = new SqlArgs().Text("pool", pool).Text("tokens", JsonSerializer.Serialize<IReadOnlyList<string>>(tokens, SqlJson.Default.IReadOnlyListString))
+            .Int64("count", tokens.Length).Int64("ttl", Micro(ttl)).Int64("version", version);
+        var rows = await _runner.QueryListAsync(
+            _sql.AcquireLeastRecentlyUsedMany,
+            args,
+            static r => (Token: r.IsDBNull(4) ? null : r.GetString(4), Claim: r.IsDBNull(0) ? default : new PoolClaim(r.GetString(0), r.GetInt64(1), r.GetInt64(2), false, null), Stored: r.IsDBNull(3) ? (long?)null : r.GetInt64(3)),
+            CancellationToken.None,
+            write: true).ConfigureAwait(false);
+        if (rows.Count > 0 && rows[0].Token is null)
+        {
+            var stale = new PoolMembersOutdatedException(pool, rows[0].Stored, version);
+            batch.ForEach(w => w.Fail(stale));
+            return;
+        }
+
+        var claims = rows.ToDictionary(static r => r.Token!, static r => r.Claim, StringComparer.Ordinal);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            batch[i].Complete(claims.TryGetValue(tokens[i], out var claim) ? new Lease(claim.Member!, tokens[i], claim.Fencing, Time(claim.ExpiresAt)) { Pool = pool } : null);
+        }
+    }
+
+    // One statement for the releases queued behind the one in flight: each answered for its own lease.
+    private async Task SendReleasesAsync(string pool, List<GroupCommit<Lease, bool>.Waiter> batch)
+    {
+        var pairs = new string[batch.Count][];
+        for (var i = 0; i < pairs.Length; i++)
+        {
+            pairs[i] = [batch[i].Item.Key, batch[i].Item.Token];
+        }
+
+        var args = new SqlArgs().Text("pool", pool).Text("releases", JsonSerializer.Serialize(pairs, SqlJson.Default.StringArrayArray));
+        var rows = await _runner.QueryListAsync(_sql.ReleaseMembers, args, static r => (r.GetString(0), r.GetString(1)), CancellationToken.None, write: true).ConfigureAwait(false);
+        var freed = rows.ToHashSet();
+        foreach (var waiter in batch)
+        {
+            // One answer per freed lease: a second release of the same lease in the batch answers false.
+            var released = freed.Remove((waiter.Item.Key, waiter.Item.Token));
+            if (released)
+            {
+                _signals.Publish(SqlSignals.Release, pool);
+            }
+
+            waiter.Complete(released);
+        }
+    }
+
+    // A grant whose caller left after its statement was sent: released at once (it expires with its lease otherwise).
+    private async Task GiveBackAsync(Lease? late)
+    {
+        if (late is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await ReleaseCoreAsync(late, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (LeaseStoreUnavailableException)
+        {
+            // It expires on its own.
+        }
+    }
+
+    private PoolCalls Calls(string pool) =>
+        _pools.TryGetValue(pool, out var known) ? known : _pools.GetOrAdd(pool, static (name, store) => new PoolCalls(store, name), this);
 
     /// <inheritdoc/>
     protected override ValueTask<Lease?> TryAcquirePoolMemberCoreAsync(string pool, string member, TimeSpan ttl, CancellationToken cancellationToken) =>
@@ -365,5 +465,15 @@ public sealed class SqlLeaseStore : LeaseStore, ILeaseReleaseSource
     internal static DateTimeOffset Time(long microseconds) => DateTimeOffset.UnixEpoch.AddTicks(microseconds * (TimeSpan.TicksPerMillisecond / 1000));
 
     /// <summary>What a pool acquire statement answered: a claimed member, an outdated member list, or neither (busy).</summary>
+    /// <summary>This process's grouped calls of one pool (PostgreSQL).</summary>
+    private sealed class PoolCalls(SqlLeaseStore store, string pool)
+    {
+        /// <summary>Least-recently-used acquires, grouped while one is in flight (a batch shares ttl and members version).</summary>
+        public GroupCommit<(TimeSpan Ttl, long Version), Lease?> Acquires { get; } = new(static (a, b) => a == b, batch => store.SendAcquiresAsync(pool, batch));
+
+        /// <summary>Releases of the pool's members, grouped while one is in flight.</summary>
+        public GroupCommit<Lease, bool> Releases { get; } = new(static (_, _) => true, batch => store.SendReleasesAsync(pool, batch));
+    }
+
     private readonly record struct PoolClaim(string? Member, long Fencing, long ExpiresAt, bool Outdated, long? StoredVersion);
 }

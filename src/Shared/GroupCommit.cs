@@ -1,4 +1,5 @@
-namespace Leasing.Redis.Internal;
+// Compiled into each backend package that groups calls (linked source, internal in each).
+namespace Leasing.Internal;
 
 /// <summary>
 /// Group commit of one pool's calls of one kind (least-recently-used acquires, releases) in this process.
