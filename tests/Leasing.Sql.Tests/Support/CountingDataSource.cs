@@ -112,6 +112,8 @@ public sealed class CountingDataSource(DbDataSource inner) : DbDataSource
 
         public override void Prepare() => command.Prepare();
 
+        public override Task PrepareAsync(CancellationToken cancellationToken = default) => command.PrepareAsync(cancellationToken);
+
         protected override DbParameter CreateDbParameter() => command.CreateParameter();
 
         protected override DbDataReader ExecuteDbDataReader(CommandBehavior behavior)
