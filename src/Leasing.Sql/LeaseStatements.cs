@@ -206,16 +206,22 @@ internal sealed class LeaseStatements
         // PostgreSQL group commit: frees the members of the JSON array @releases ([member, token] pairs) held under
         // their tokens, as ReleaseMember does one by one; NOTIFYs once (identical notifications of one transaction
         // are folded) while a waiter's marker says someone waits. Rows: (member, token) per release that freed.
+        // The rows are locked in member order, as SetMembers locks them, so the two never wait on each other in a
+        // cycle (a grouped claim never waits: SKIP LOCKED).
         ReleaseMembers = pg
             ? p + $"""
               WITH {Clock},
               input AS (SELECT value->>0 AS member, value->>1 AS token FROM json_array_elements(CAST(@releases AS json))),
+              locked AS (
+                  SELECT m.member, m.token FROM {n.Members} m JOIN input ON m.member = input.member AND m.token = input.token
+                  WHERE m.pool = @pool AND m.state = 1 AND m.expires_at > {now}
+                  ORDER BY m.member FOR UPDATE OF m),
               changed AS (
                   UPDATE {n.Members} SET state = 0, token = NULL, expires_at = NULL, free_lru = lru
-                  FROM input
-                  WHERE {n.Members}.pool = @pool AND {n.Members}.member = input.member AND {n.Members}.token = input.token
+                  FROM locked
+                  WHERE {n.Members}.pool = @pool AND {n.Members}.member = locked.member AND {n.Members}.token = locked.token
                       AND {n.Members}.state = 1 AND {n.Members}.expires_at > {now}
-                  RETURNING {n.Members}.member, input.token),
+                  RETURNING {n.Members}.member, locked.token),
               notified AS (
                   SELECT pg_notify('{n.Prefix}release', @pool) FROM {n.Waiters}
                   WHERE kind = 'release' AND name = @pool AND until > {now} AND EXISTS (SELECT 1 FROM changed))
@@ -286,6 +292,7 @@ internal sealed class LeaseStatements
             ? $"""
               INSERT INTO {n.Pools} (pool, version) VALUES (@pool, @version) ON CONFLICT (pool) DO NOTHING;
               SELECT 1 FROM {n.Pools} WHERE pool = @pool FOR UPDATE;
+              SELECT 1 FROM {n.Members} WHERE pool = @pool ORDER BY member FOR UPDATE;
               WITH input AS (SELECT DISTINCT value AS member FROM json_array_elements_text(CAST(@members AS json))),
               applied AS (
                   INSERT INTO {n.Pools} (pool, version) VALUES (@pool, @version)

@@ -10,7 +10,8 @@ namespace Leasing.Sql;
 /// any ADO.NET <see cref="DbDataSource"/>. Every operation is one round trip of parameterised SQL (a
 /// member-list write is one batch), timed by the database clock on PostgreSQL and by the
 /// <see cref="SqlLeasingOptions.TimeProvider"/> on SQLite; pools pick and claim the least recently
-/// acquired free member in that round trip.
+/// acquired free member in that round trip. On PostgreSQL a pool's concurrent acquires (and releases) in
+/// one process queue behind the one in flight and go out as one statement.
 /// </summary>
 /// <remarks>
 /// <para>Call <see cref="EnsureSchemaAsync"/> once (at start) before use. The tables carry the prefix of
@@ -464,7 +465,6 @@ public sealed class SqlLeaseStore : LeaseStore, ILeaseReleaseSource
 
     internal static DateTimeOffset Time(long microseconds) => DateTimeOffset.UnixEpoch.AddTicks(microseconds * (TimeSpan.TicksPerMillisecond / 1000));
 
-    /// <summary>What a pool acquire statement answered: a claimed member, an outdated member list, or neither (busy).</summary>
     /// <summary>This process's grouped calls of one pool (PostgreSQL).</summary>
     private sealed class PoolCalls(SqlLeaseStore store, string pool)
     {
@@ -475,5 +475,6 @@ public sealed class SqlLeaseStore : LeaseStore, ILeaseReleaseSource
         public GroupCommit<Lease, bool> Releases { get; } = new(static (_, _) => true, batch => store.SendReleasesAsync(pool, batch));
     }
 
+    /// <summary>What a pool acquire statement answered: a claimed member, an outdated member list, or neither (busy).</summary>
     private readonly record struct PoolClaim(string? Member, long Fencing, long ExpiresAt, bool Outdated, long? StoredVersion);
 }
