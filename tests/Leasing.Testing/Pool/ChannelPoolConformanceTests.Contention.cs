@@ -107,7 +107,14 @@ public abstract partial class ChannelPoolConformanceTests
         (await second.ReleaseAsync()).Should().BeTrue();
         (await third.ReleaseAsync()).Should().BeTrue();
         faulty.HandOffs.Should().Be(3);
-        (await pool.GetStatusAsync()).Should().OnlyContain(s => s.Status == LeaseStatus.Free);
+
+        // A probe the poller had in flight for the release signals may still claim a channel after the last
+        // caller was served; it gives it back at once (nobody is left to take it), well before its lease could
+        // expire, so nothing stays held.
+        await Eventually.TrueAsync(
+            () => pool.GetStatusAsync().AsTask().GetAwaiter().GetResult().All(s => s.Status == LeaseStatus.Free),
+            "every channel is free once the callers released, within half a lease",
+            Backend.Ttl / 2);
     }
 
     [Fact]
