@@ -220,26 +220,25 @@ public sealed class RedisLeaseStore : LeaseStore, ILeaseReleaseSource
     protected override async ValueTask<Lease?> TryAcquireLeastRecentlyUsedCoreAsync(string pool, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken)
     {
         var names = Pool(pool);
-        var claim = await names.Acquires.CallAsync((ttl, membersVersion), (item, token) => AcquireOneAsync(pool, names, item.Ttl, item.Version, token), GiveBackAsync, cancellationToken).ConfigureAwait(false);
-        if (claim is null)
+        var lease = await names.Acquires.CallAsync((ttl, membersVersion), (item, token) => AcquireOneAsync(pool, names, item.Ttl, item.Version, token), GiveBackAsync, cancellationToken).ConfigureAwait(false);
+        if (lease is not null)
         {
-            return null;
+            await WaitForReplicasAsync(lease, names.Keys[0], cancellationToken).ConfigureAwait(false);
         }
 
-        await WaitForReplicasAsync(claim.Lease, names.Keys[0], cancellationToken).ConfigureAwait(false);
-        return claim.Lease;
+        return lease;
     }
 
-    private async Task<Claim?> AcquireOneAsync(string pool, PoolNames names, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken)
+    private async Task<Lease?> AcquireOneAsync(string pool, PoolNames names, TimeSpan ttl, long membersVersion, CancellationToken cancellationToken)
     {
         var token = OwnerTokens.Create();
         var result = await RunAsync(LeaseScripts.PoolAcquireLeastRecentlyUsed, names.Keys, [token, Micros(ttl), membersVersion], "an acquire", cancellationToken).ConfigureAwait(false);
-        return Claimed(result, pool, token, membersVersion) is { } lease ? new Claim(lease) : null;
+        return Claimed(result, pool, token, membersVersion);
     }
 
     // One script for the acquires queued behind the one in flight: up to one member each, the least recently
     // acquired to the first caller.
-    private async Task SendAcquiresAsync(string pool, PoolNames names, List<GroupCommit<(TimeSpan Ttl, long Version), Claim?>.Waiter> batch)
+    private async Task SendAcquiresAsync(string pool, PoolNames names, List<GroupCommit<(TimeSpan Ttl, long Version), Lease?>.Waiter> batch)
     {
         var (ttl, version) = batch[0].Item;
         var values = new RedisValue[2 + batch.Count];
@@ -262,10 +261,10 @@ public sealed class RedisLeaseStore : LeaseStore, ILeaseReleaseSource
 
         // Parsed whole before any waiter hears: a malformed reply fails them all rather than some.
         var claims = (RedisResult[])result!;
-        var granted = new Claim?[batch.Count];
+        var granted = new Lease?[batch.Count];
         for (var i = 0; (i * 3) + 2 < claims.Length && i < batch.Count; i++)
         {
-            granted[i] = new Claim(new Lease((string)claims[i * 3]!, tokens[i], (long)claims[(i * 3) + 1], FromMicros((long)claims[(i * 3) + 2])) { Pool = pool });
+            granted[i] = new Lease((string)claims[i * 3]!, tokens[i], (long)claims[(i * 3) + 1], FromMicros((long)claims[(i * 3) + 2])) { Pool = pool };
         }
 
         for (var i = 0; i < batch.Count; i++)
@@ -274,10 +273,8 @@ public sealed class RedisLeaseStore : LeaseStore, ILeaseReleaseSource
         }
     }
 
-    private Task GiveBackAsync(Claim? late) => late is null ? Task.CompletedTask : TryReleaseAsync(late.Lease).AsTask();
-
-    /// <summary>A grant of a grouped acquire (a reference, so a batch can hand out "none" as null).</summary>
-    private sealed record Claim(Lease Lease);
+    // A grant whose caller left after its script was sent: released at once (it expires with its lease otherwise).
+    private Task GiveBackAsync(Lease? late) => late is null ? Task.CompletedTask : TryReleaseAsync(late).AsTask();
 
     /// <inheritdoc/>
     protected override ValueTask<Lease?> TryAcquirePoolMemberCoreAsync(string pool, string member, TimeSpan ttl, CancellationToken cancellationToken) =>
@@ -578,7 +575,7 @@ public sealed class RedisLeaseStore : LeaseStore, ILeaseReleaseSource
         public string ChannelName => Names.Channel;
 
         /// <summary>This process's least-recently-used acquires of the pool, grouped while one is in flight (a batch shares ttl and members version).</summary>
-        public GroupCommit<(TimeSpan Ttl, long Version), Claim?> Acquires { get; }
+        public GroupCommit<(TimeSpan Ttl, long Version), Lease?> Acquires { get; }
 
         /// <summary>This process's releases of the pool's members, grouped while one is in flight.</summary>
         public GroupCommit<Lease, bool> Releases { get; }

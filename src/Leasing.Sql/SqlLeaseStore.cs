@@ -221,23 +221,9 @@ public sealed class SqlLeaseStore : LeaseStore, ILeaseReleaseSource
         }
     }
 
-    // A grant whose caller left after its statement was sent: released at once (it expires with its lease otherwise).
-    private async Task GiveBackAsync(Lease? late)
-    {
-        if (late is null)
-        {
-            return;
-        }
-
-        try
-        {
-            await ReleaseCoreAsync(late, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (LeaseStoreUnavailableException)
-        {
-            // It expires on its own.
-        }
-    }
+    // A grant whose caller left after its statement was sent: released at once (if that fails, GroupCommit
+    // observes it and the grant expires with its lease).
+    private Task GiveBackAsync(Lease? late) => late is null ? Task.CompletedTask : ReleaseCoreAsync(late, CancellationToken.None).AsTask();
 
     private PoolCalls Calls(string pool) =>
         _pools.TryGetValue(pool, out var known) ? known : _pools.GetOrAdd(pool, static (name, store) => new PoolCalls(store, name), this);
