@@ -26,6 +26,8 @@ internal sealed record ChaosVerdict(
     int PaymentCallersCancelled,
     int Stranded,
     double LongestStrandMs,
+    int OverlapsExplainedByClockSteps,
+    IReadOnlyList<ChaosClockStep> ClockSteps,
     IReadOnlyDictionary<string, RecoveryFigure> Recovery,
     IReadOnlyList<string> Details)
 {
@@ -48,7 +50,9 @@ internal sealed record ChaosVerdict(
 /// backend's data (Redis without persistence) voids that promise for the uses it overlaps: the README
 /// says two holders can overlap then, and only fencing protects downstream writes.</para>
 /// <para><b>Overlapping holds among live holders</b>: two uses of one key whose provably valid
-/// intervals (above) overlap.</para>
+/// intervals (above) overlap. Not counted (but reported) when this host's wall clock, which decides expiry on
+/// the servers, stepped forward between the earlier acquire and the later grant by at least the overlap: the
+/// earlier lease then ended early on the server, a limit the README states (see <see cref="ClockWatch"/>).</para>
 /// <para><b>Fencing tokens that did not grow</b>: use A was granted before use B when A's acquire
 /// returned before B's was sent; B's token must then exceed A's (also across kills, expiries and
 /// restarts that lost data), and no token is granted twice.</para>
@@ -65,12 +69,14 @@ internal sealed record ChaosVerdict(
 /// unless the earlier one's claim was provably lost before its outcome could be stored: its call ended
 /// with <see cref="IdempotencyClaimLostException"/> or replaying a successor's outcome after its own
 /// action ran, its process was killed or paused after the charge
-/// and before the call ended, or a restart lost the backend's data in between.</para>
+/// and before the call ended, or a restart lost the backend's data in between. (A claim that a forward step of
+/// the wall clock ended early on the server is lost like any other: its call ends with the claim lost.)</para>
 /// <para><b>Stranded</b>: a channel or lock key free of every known holder (a use covers it from its
 /// grant to its release, or to LeaseDuration past its last sign of life when it did not release
 /// cleanly) for longer than LeaseDuration + <see cref="ChaosSettings.StrandedMargin"/> while the
 /// backend answered (outages: a stall, delayed replies, a drop or a restart, on SQLite a pause, plus
-/// <see cref="ChaosSettings.Settle"/> to reconnect, do not count), or for longer than
+/// <see cref="ChaosSettings.Settle"/> to reconnect, and a backward step of the wall clock, which keeps keys
+/// held on the server longer by the step, do not count), or for longer than
 /// <see cref="ChaosSettings.StrandedAfter"/> away from any fault (a fault's shadow lasts until
 /// LeaseDuration + Settle after it ends: it may leave grants nobody saw, which expire within a
 /// lease). Every resource always has waiters (more tasks than channels; tasks bound to each lock
@@ -81,6 +87,9 @@ internal static class ChaosChecks
 {
     private const int MaxDetails = 10;
 
+    /// <summary>What a measured clock step may fall short of the overlap it explains by (the watch samples every few ms).</summary>
+    private static readonly TimeSpan ClockStepTolerance = TimeSpan.FromMilliseconds(5);
+
     public static ChaosVerdict Check(ChaosJournal journal, TimeSpan leaseDuration, long stoppedAt, long epoch = 0)
     {
         var lease = Ticks(leaseDuration);
@@ -88,7 +97,7 @@ internal static class ChaosChecks
         var uses = journal.Uses;
         var dataLoss = journal.Faults.Where(f => f.LosesData).ToList();
 
-        var overlaps = Overlaps(uses, dataLoss, details);
+        var (overlaps, explained) = Overlaps(uses, dataLoss, journal.ClockSteps, details);
         var fencing = FencingNotGrowing(uses, details);
         var zombiesAccepted = journal.Writes.Count(w => w.Accepted && w.SuccessorBegan);
         foreach (var write in journal.Writes.Where(w => w.Accepted && w.SuccessorBegan).Take(MaxDetails))
@@ -118,6 +127,8 @@ internal static class ChaosChecks
             journal.Cancels.Count(c => c.Resource == "payment"),
             stranded,
             longest,
+            explained,
+            journal.ClockSteps,
             Recovery(journal),
             details);
     }
@@ -182,9 +193,9 @@ internal static class ChaosChecks
         return (use.End ?? use.WrittenAt) is { } releasing ? Math.Min(use.Deadline, releasing) : use.Deadline;
     }
 
-    private static int Overlaps(IReadOnlyList<ChaosUse> uses, List<ChaosFault> dataLoss, List<string> details)
+    private static (int Count, int Explained) Overlaps(IReadOnlyList<ChaosUse> uses, List<ChaosFault> dataLoss, IReadOnlyList<ChaosClockStep> clockSteps, List<string> details)
     {
-        var count = 0;
+        int count = 0, explained = 0;
         foreach (var key in uses.GroupBy(u => u.Key, StringComparer.Ordinal))
         {
             var intervals = key
@@ -197,8 +208,15 @@ internal static class ChaosChecks
             {
                 if (latest is { } l && start < l.End)
                 {
-                    count++;
-                    Detail(details, $"overlap: {l.Use} valid until {Seconds(l.End - start)} s after {use} was granted");
+                    if (ExplainedByClockSteps(clockSteps, l.Use.Sent, start, l.End - start))
+                    {
+                        explained++;
+                    }
+                    else
+                    {
+                        count++;
+                        Detail(details, $"overlap: {l.Use} valid until {Seconds(l.End - start)} s after {use} was granted");
+                    }
                 }
 
                 if (latest is null || end > latest.Value.End)
@@ -208,7 +226,19 @@ internal static class ChaosChecks
             }
         }
 
-        return count;
+        return (count, explained);
+    }
+
+    /// <summary>
+    /// Whether the wall clock (which decides expiry on the server) stepped forward between the earlier hold's
+    /// acquire (<paramref name="from"/>) and the later grant (<paramref name="to"/>) by at least the
+    /// <paramref name="overlap"/>: the earlier lease then ended that much early on the server, before the local
+    /// deadline its holder keeps on the monotonic clock (see <see cref="ClockWatch"/>).
+    /// </summary>
+    public static bool ExplainedByClockSteps(IReadOnlyList<ChaosClockStep> clockSteps, long from, long to, long overlap)
+    {
+        var forward = clockSteps.Where(c => c.Size > 0 && c.At >= from && c.At <= to).Sum(c => c.Size);
+        return forward > 0 && overlap <= forward + Ticks(ClockStepTolerance);
     }
 
     private static int FencingNotGrowing(IReadOnlyList<ChaosUse> uses, List<string> details)
@@ -318,7 +348,13 @@ internal static class ChaosChecks
             .Select(f => (Start: f.Start, End: f.End + settle))
             .OrderBy(s => s.Start)
             .ToList();
-        var shadows = journal.Faults.Select(f => (Start: f.Start, End: f.End + lease + settle)).OrderBy(s => s.Start).ToList();
+        // A backward step of the wall clock keeps every key held on the server longer by the step.
+        var clockBack = journal.ClockSteps.Where(c => c.Size < 0).Select(c => (Start: c.At, End: c.At - c.Size)).ToList();
+        outages = outages.Concat(clockBack.Select(c => (c.Start, End: c.End + settle))).OrderBy(s => s.Start).ToList();
+        var shadows = journal.Faults.Select(f => (Start: f.Start, End: f.End + lease + settle))
+            .Concat(clockBack.Select(c => (c.Start, End: c.End + lease + settle)))
+            .OrderBy(s => s.Start)
+            .ToList();
         var count = 0;
         long longest = 0;
         foreach (var key in journal.Uses.GroupBy(u => u.Key, StringComparer.Ordinal))

@@ -17,6 +17,7 @@ internal sealed class ChaosJournal
     private readonly List<ChaosExecution> _executions = [];
     private readonly List<ChaosCancel> _cancels = [];
     private readonly List<ChaosFault> _faults = [];
+    private readonly List<ChaosClockStep> _clockSteps = [];
     private readonly Dictionary<string, int> _failures = new(StringComparer.Ordinal);
     private readonly List<(string Kind, int Process, long At, string Detail)> _failureLog = [];
 
@@ -34,6 +35,9 @@ internal sealed class ChaosJournal
     public IReadOnlyList<ChaosCancel> Cancels => _cancels;
 
     public IReadOnlyList<ChaosFault> Faults => _faults;
+
+    /// <summary>Steps of this host's wall clock against its monotonic clock (not faults the run injected; see <see cref="ClockWatch"/>).</summary>
+    public IReadOnlyList<ChaosClockStep> ClockSteps => _clockSteps;
 
     /// <summary>Errors the workers met and rode through (store unavailable, pool exhausted, lock timeout...), by kind.</summary>
     public IReadOnlyDictionary<string, int> Failures => _failures;
@@ -171,6 +175,14 @@ internal sealed class ChaosJournal
         }
     }
 
+    public void ClockStepped(ChaosClockStep step)
+    {
+        lock (_gate)
+        {
+            _clockSteps.Add(step);
+        }
+    }
+
     /// <summary>Adds a finished use at once (for tests of the checks).</summary>
     public void Add(ChaosUse use)
     {
@@ -197,6 +209,7 @@ internal sealed class ChaosJournal
         lock (_gate)
         {
             lines.AddRange(_faults.Select(f => ChaosWire.Line("fault", f.Kind, Ms(f.Start), Ms(f.End), f.Process, string.Join(',', f.Keys), f.LosesData)));
+            lines.AddRange(_clockSteps.Select(c => ChaosWire.Line("clock", Ms(c.At), (c.Size * 1000.0 / System.Diagnostics.Stopwatch.Frequency).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture))));
             lines.AddRange(_uses.Select(u => ChaosWire.Line("use", u.Key, u.Token, u.Process, Ms(u.Sent), Ms(u.Asked ?? u.Sent), Ms(u.Granted), Ms(u.Deadline), Ms(u.End), Ms(u.ReleasedAt), u.Released, u.Lost, Ms(u.KilledAt))));
             lines.AddRange(_writes.Select(w => ChaosWire.Line("write", w.Key, w.Token, w.Process, Ms(w.At), w.Accepted, w.SuccessorBegan)));
             lines.AddRange(_charges.Select(c => ChaosWire.Line("charge", c.Key, c.Token, c.Process, Ms(c.At))));

@@ -76,6 +76,12 @@ internal sealed record ChaosCancel(string Resource, int Process, long At);
 /// </remarks>
 internal sealed record ChaosFault(string Kind, long Start, long End, int? Process, IReadOnlyList<string> Keys, bool LosesData = false, bool Outage = false);
 
+/// <summary>
+/// A step of this host's wall clock against its monotonic clock (see <see cref="ClockWatch"/>), at <paramref name="At"/>
+/// (Stopwatch timestamp) by <paramref name="Size"/> (Stopwatch ticks; positive: the wall clock jumped forward).
+/// </summary>
+internal sealed record ChaosClockStep(long At, long Size);
+
 /// <summary>Fault kinds, as printed and written to JSON.</summary>
 internal static class FaultKinds
 {

@@ -35,6 +35,13 @@ internal sealed record ChaosReport(
             }),
         ["riddenThrough"] = RiddenThrough,
         ["overlaps"] = Verdict.Overlaps,
+        ["clockSteps"] = new Dictionary<string, object>
+        {
+            ["count"] = Verdict.ClockSteps.Count,
+            ["forwardMs"] = Math.Round(Verdict.ClockSteps.Where(c => c.Size > 0).Sum(c => c.Size) * 1000.0 / System.Diagnostics.Stopwatch.Frequency, 1),
+            ["backwardMs"] = Math.Round(-Verdict.ClockSteps.Where(c => c.Size < 0).Sum(c => c.Size) * 1000.0 / System.Diagnostics.Stopwatch.Frequency, 1),
+            ["overlapsExplained"] = Verdict.OverlapsExplainedByClockSteps,
+        },
         ["zombieWrites"] = new Dictionary<string, int> { ["rejected"] = Verdict.ZombieWritesRejected, ["accepted"] = Verdict.ZombieWritesAccepted },
         ["fencingNotGrowing"] = Verdict.FencingNotGrowing,
         ["fencedState"] = new Dictionary<string, int> { ["stored"] = Verdict.StateWritesStored, ["staleRefused"] = Verdict.StateWritesRefused, ["sequenceRepeats"] = Verdict.SequenceRepeats },

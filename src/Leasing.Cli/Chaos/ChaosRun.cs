@@ -68,6 +68,9 @@ internal sealed class ChaosRun(ChaosSettings settings, string? connection, TextW
         await using var fleet = new WorkerFleet(target.Kind, target.ForWorkers, _run, epoch, _journal, log);
         void KillAll(object? sender, EventArgs e) => fleet.KillAll();
         AppDomain.CurrentDomain.ProcessExit += KillAll; // last resort: no worker outlives the coordinator
+        // From before the first grant to after the last: steps of the wall clock the checks must know about.
+        using var unwatch = new CancellationTokenSource();
+        var watching = new ClockWatch(_journal.ClockStepped).RunAsync(TimeSpan.FromMilliseconds(5), unwatch.Token);
         try
         {
             await fleet.StartAsync(settings.Processes, cancellationToken).ConfigureAwait(false);
@@ -89,6 +92,8 @@ internal sealed class ChaosRun(ChaosSettings settings, string? connection, TextW
             var stoppedAt = Stopwatch.GetTimestamp();
             await fleet.StopAsync().ConfigureAwait(false);
             await fleet.DisposeAsync().ConfigureAwait(false);
+            await unwatch.CancelAsync().ConfigureAwait(false);
+            await watching.ConfigureAwait(false);
             var elapsed = Stopwatch.GetElapsedTime(started, stoppedAt);
             var verdict = ChaosChecks.Check(_journal, ChaosSettings.LeaseDuration, stoppedAt, epoch);
             if (Environment.GetEnvironmentVariable(DumpVariable) is { Length: > 0 } dump)
@@ -110,6 +115,8 @@ internal sealed class ChaosRun(ChaosSettings settings, string? connection, TextW
         }
         finally
         {
+            await unwatch.CancelAsync().ConfigureAwait(false);
+            await watching.ConfigureAwait(false);
             AppDomain.CurrentDomain.ProcessExit -= KillAll;
         }
     }

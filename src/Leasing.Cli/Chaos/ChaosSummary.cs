@@ -28,6 +28,13 @@ internal static class ChaosSummary
         }
 
         o.WriteLine(string.Create(c, $"overlapping holds among live holders: {v.Overlaps}"));
+        if (v.ClockSteps.Count > 0)
+        {
+            // Not faults the run injected: this host's wall clock (the servers' expiry clock) stepped.
+            var steps = string.Join(", ", v.ClockSteps.Take(8).Select(s => string.Create(c, $"{(s.Size > 0 ? "+" : string.Empty)}{s.Size / (double)System.Diagnostics.Stopwatch.Frequency:0.000} s")));
+            o.WriteLine(string.Create(c, $"clock steps:    {v.ClockSteps.Count} of this host's wall clock against its monotonic clock ({steps}{(v.ClockSteps.Count > 8 ? ", ..." : string.Empty)}); overlaps they explain (leases that ended early on the server, not counted): {v.OverlapsExplainedByClockSteps}"));
+        }
+
         o.WriteLine(string.Create(c, $"zombie writes:  {v.ZombieWritesRejected:N0} rejected by the fenced sink; accepted after a successor began: {v.ZombieWritesAccepted}"));
         o.WriteLine(string.Create(c, $"fencing tokens that did not grow: {v.FencingNotGrowing}"));
         o.WriteLine(string.Create(c, $"fenced state:   {v.StateWritesStored:N0} sequence numbers stored; stale state writes refused: {v.StateWritesRefused:N0}; sequence numbers used twice: {v.SequenceRepeats}"));

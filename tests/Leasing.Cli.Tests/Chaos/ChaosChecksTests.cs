@@ -78,6 +78,64 @@ public sealed class ChaosChecksTests
     }
 
     [Fact]
+    public void Check_OverlapAsLongAsAForwardStepOfTheWallClock_ExplainedNotCounted()
+    {
+        // The wall clock (the server's expiry clock) jumped 1.5 s forward while the first holder worked: its
+        // lease ended on the server at 500, before its local deadline (1,800), and process 2 was granted it.
+        var journal = new ChaosJournal();
+        journal.Add(Use("pool/ch-01", 100, process: 1, sent: 0, granted: 10, end: 2_000, released: false));
+        journal.Add(Use("pool/ch-01", 200, process: 2, sent: 400, granted: 520, end: 530, released: true));
+        journal.ClockStepped(new ChaosClockStep(T(300), T(1_500)));
+
+        var verdict = ChaosChecks.Check(journal, Lease, T(3_000));
+
+        verdict.Violations.Should().Be(0, string.Join("\n", verdict.Details));
+        verdict.OverlapsExplainedByClockSteps.Should().Be(1);
+        verdict.ClockSteps.Should().ContainSingle();
+    }
+
+    [Theory]
+    [InlineData(300, 1_000, "a step shorter than the overlap (1,280 ms) does not explain it")]
+    [InlineData(-100, 1_500, "a step before the first acquire was sent moved its lease's end on the server as well as its deadline")]
+    [InlineData(600, 1_500, "a step after the second grant cannot have let it in")]
+    [InlineData(300, -1_500, "a backward step makes leases last longer, never shorter")]
+    public void Check_OverlapAClockStepDoesNotExplain_Counted(double at, double size, string because)
+    {
+        var journal = new ChaosJournal();
+        journal.Add(Use("pool/ch-01", 100, process: 1, sent: 0, granted: 10, end: 2_000, released: false));
+        journal.Add(Use("pool/ch-01", 200, process: 2, sent: 400, granted: 520, end: 530, released: true));
+        journal.ClockStepped(new ChaosClockStep(T(at), T(size)));
+
+        var verdict = ChaosChecks.Check(journal, Lease, T(3_000));
+
+        verdict.Overlaps.Should().Be(1, because);
+        verdict.OverlapsExplainedByClockSteps.Should().Be(0);
+    }
+
+    [Fact]
+    public void Check_ChannelIdleWhileABackwardStepOfTheWallClockHeldItOnTheServer_NotStranded()
+    {
+        // A holder killed at 10 held its channel on the server 3 s past its lease: the wall clock went 3 s back
+        // at 500. Without the step, the gap from its lease's end (2,010) to the next grant (5,000) is stranded.
+        var journal = new ChaosJournal();
+        var killed = Use("pool/ch-01", 1, process: 1, sent: 0, granted: 1);
+        killed.KilledAt = T(10);
+        journal.Add(killed);
+        journal.Fault(new ChaosFault(FaultKinds.Kill, T(10), T(10), 1, ["pool/ch-01"]));
+        journal.ClockStepped(new ChaosClockStep(T(500), T(-3_000)));
+        journal.Add(Use("pool/ch-01", 2, process: 2, sent: 0, granted: 5_000, end: 5_010, released: true, releasedAt: 5_011));
+
+        var verdict = ChaosChecks.Check(journal, Lease, T(5_100));
+        verdict.Stranded.Should().Be(0, string.Join("\n", verdict.Details));
+
+        var unstepped = new ChaosJournal();
+        unstepped.Add(killed);
+        unstepped.Fault(new ChaosFault(FaultKinds.Kill, T(10), T(10), 1, ["pool/ch-01"]));
+        unstepped.Add(Use("pool/ch-01", 2, process: 2, sent: 0, granted: 5_000, end: 5_010, released: true, releasedAt: 5_011));
+        ChaosChecks.Check(unstepped, Lease, T(5_100)).Stranded.Should().Be(1, "the same gap without the step is stranded");
+    }
+
+    [Fact]
     public void DeadlineAtGrant_TimeLeft_CountsFromTheGrant()
     {
         ChaosChecks.DeadlineAtGrant(T(330), T(1_200), TimeSpan.FromMilliseconds(600), Lease).Should().BeCloseTo(T(1_800), 10);
@@ -250,6 +308,7 @@ public sealed class ChaosChecksTests
             case "data-lost":
                 journal.Fault(new ChaosFault(FaultKinds.Restart, T(1_000), T(1_100), null, [], LosesData: true));
                 break;
+
         }
 
         journal.Charge(new ChaosCharge("pay-1", 20, 2, T(2_200)));
