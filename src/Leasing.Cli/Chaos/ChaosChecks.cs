@@ -26,7 +26,8 @@ internal sealed record ChaosVerdict(
     int PaymentCallersCancelled,
     int Stranded,
     double LongestStrandMs,
-    int OverlapsExplainedByClockSteps,
+    int OverlapsExplainedByClock,
+    IReadOnlyList<string> ExplainedOverlaps,
     IReadOnlyList<ChaosClockStep> ClockSteps,
     IReadOnlyDictionary<string, RecoveryFigure> Recovery,
     IReadOnlyList<string> Details)
@@ -50,9 +51,9 @@ internal sealed record ChaosVerdict(
 /// backend's data (Redis without persistence) voids that promise for the uses it overlaps: the README
 /// says two holders can overlap then, and only fencing protects downstream writes.</para>
 /// <para><b>Overlapping holds among live holders</b>: two uses of one key whose provably valid
-/// intervals (above) overlap. Not counted (but reported) when this host's wall clock, which decides expiry on
-/// the servers, stepped forward between the earlier acquire and the later grant by at least the overlap: the
-/// earlier lease then ended early on the server, a limit the README states (see <see cref="ClockWatch"/>).</para>
+/// intervals (above) overlap. Not counted (but reported) when the backend's wall clock, which decides expiry,
+/// provably ran a whole lease between the two claims while this host's monotonic clock ran less: the earlier lease
+/// then ended early on the backend, a limit the README states (see <see cref="ExplainedByTheClock"/>).</para>
 /// <para><b>Fencing tokens that did not grow</b>: use A was granted before use B when A's acquire
 /// returned before B's was sent; B's token must then exceed A's (also across kills, expiries and
 /// restarts that lost data), and no token is granted twice.</para>
@@ -87,8 +88,8 @@ internal static class ChaosChecks
 {
     private const int MaxDetails = 10;
 
-    /// <summary>What a measured clock step may fall short of the overlap it explains by (the watch samples every few ms).</summary>
-    private static readonly TimeSpan ClockStepTolerance = TimeSpan.FromMilliseconds(5);
+    /// <summary>What the clock steps the watch measured may fall short of the step an overlap needs by: a drift below its threshold goes unrecorded.</summary>
+    private static readonly TimeSpan ClockStepTolerance = ClockWatch.Threshold + TimeSpan.FromMilliseconds(5);
 
     public static ChaosVerdict Check(ChaosJournal journal, TimeSpan leaseDuration, long stoppedAt, long epoch = 0)
     {
@@ -97,7 +98,8 @@ internal static class ChaosChecks
         var uses = journal.Uses;
         var dataLoss = journal.Faults.Where(f => f.LosesData).ToList();
 
-        var (overlaps, explained) = Overlaps(uses, dataLoss, journal.ClockSteps, details);
+        var explainedDetails = new List<string>();
+        var (overlaps, explained) = Overlaps(uses, lease, dataLoss, journal.ClockSteps, details, explainedDetails);
         var fencing = FencingNotGrowing(uses, details);
         var zombiesAccepted = journal.Writes.Count(w => w.Accepted && w.SuccessorBegan);
         foreach (var write in journal.Writes.Where(w => w.Accepted && w.SuccessorBegan).Take(MaxDetails))
@@ -128,6 +130,7 @@ internal static class ChaosChecks
             stranded,
             longest,
             explained,
+            explainedDetails,
             journal.ClockSteps,
             Recovery(journal),
             details);
@@ -193,7 +196,7 @@ internal static class ChaosChecks
         return (use.End ?? use.WrittenAt) is { } releasing ? Math.Min(use.Deadline, releasing) : use.Deadline;
     }
 
-    private static (int Count, int Explained) Overlaps(IReadOnlyList<ChaosUse> uses, List<ChaosFault> dataLoss, IReadOnlyList<ChaosClockStep> clockSteps, List<string> details)
+    private static (int Count, int Explained) Overlaps(IReadOnlyList<ChaosUse> uses, long lease, List<ChaosFault> dataLoss, IReadOnlyList<ChaosClockStep> clockSteps, List<string> details, List<string> explainedDetails)
     {
         int count = 0, explained = 0;
         foreach (var key in uses.GroupBy(u => u.Key, StringComparer.Ordinal))
@@ -208,14 +211,19 @@ internal static class ChaosChecks
             {
                 if (latest is { } l && start < l.End)
                 {
-                    if (ExplainedByClockSteps(clockSteps, l.Use.Sent, start, l.End - start))
+                    var overlap = $"overlap: {l.Use} valid until {Seconds(l.End - start)} s after {use} was granted";
+                    if (ExplainedByTheClock(l.Use, use, lease, clockSteps) is { } why)
                     {
                         explained++;
+                        if (explainedDetails.Count < MaxDetails)
+                        {
+                            explainedDetails.Add($"{overlap}: {why}");
+                        }
                     }
                     else
                     {
                         count++;
-                        Detail(details, $"overlap: {l.Use} valid until {Seconds(l.End - start)} s after {use} was granted");
+                        Detail(details, overlap);
                     }
                 }
 
@@ -230,15 +238,40 @@ internal static class ChaosChecks
     }
 
     /// <summary>
-    /// Whether the wall clock (which decides expiry on the server) stepped forward between the earlier hold's
-    /// acquire (<paramref name="from"/>) and the later grant (<paramref name="to"/>) by at least the
-    /// <paramref name="overlap"/>: the earlier lease then ended that much early on the server, before the local
-    /// deadline its holder keeps on the monotonic clock (see <see cref="ClockWatch"/>).
+    /// Why the backend's wall clock, which decides expiry, explains that <paramref name="later"/> was granted before
+    /// <paramref name="earlier"/>'s local deadline (on the monotonic clock), or <see langword="null"/> when it does not.
     /// </summary>
-    public static bool ExplainedByClockSteps(IReadOnlyList<ChaosClockStep> clockSteps, long from, long to, long overlap)
+    /// <remarks>
+    /// The earlier lease ended on the backend a lease after the backend's clock read its claim (or the renewal its
+    /// deadline counts from, sent at <c>Deadline - 0.9 lease</c>). For the later claim to find it ended, that clock
+    /// must have run a full lease meanwhile, while this host's monotonic clock ran less (the holder's deadline had not
+    /// passed): the wall clock stepped forward. Two pieces of evidence count: the fencing tokens, which are the
+    /// backend's clock in microseconds (<c>max(last + 1, now)</c>), so their difference is at most what that clock ran
+    /// between the two claims (plus one per claim between), for any backend on any host; and the steps this host's
+    /// watch measured (<see cref="ClockWatch"/>) between the earlier acquire and the later grant, for a backend on
+    /// this host. Never for a release that returned true: it compared the owner token after the later grant would
+    /// have replaced it, so no clock explains that overlap.
+    /// </remarks>
+    public static string? ExplainedByTheClock(ChaosUse earlier, ChaosUse later, long lease, IReadOnlyList<ChaosClockStep> clockSteps)
     {
-        var forward = clockSteps.Where(c => c.Size > 0 && c.At >= from && c.At <= to).Sum(c => c.Size);
-        return forward > 0 && overlap <= forward + Ticks(ClockStepTolerance);
+        if (earlier is { Released: true, KilledAt: null })
+        {
+            return null;
+        }
+
+        // Where the earlier lease's term on the backend began, on the monotonic clock: its acquire or a renewal.
+        var basis = Math.Max(earlier.Sent, earlier.Deadline - (lease * 9 / 10));
+        var neededTicks = basis + lease - later.Granted;
+        var tokensRan = later.Token - earlier.Token;
+        if (tokensRan >= Micros(lease + Math.Max(0, basis - earlier.Sent)))
+        {
+            return $"the backend's clock ran {tokensRan / 1e6:0.000} s between the two claims (their fencing tokens), this host's monotonic clock at most {Seconds(later.Granted - earlier.Sent)} s";
+        }
+
+        var stepped = clockSteps.Where(c => c.From < later.Granted && c.At > basis).Sum(c => c.Size);
+        return stepped > 0 && stepped >= neededTicks - Ticks(ClockStepTolerance)
+            ? $"this host's wall clock stepped {Seconds(stepped)} s forward in between (at least {Seconds(Math.Max(0, neededTicks))} s needed)"
+            : null;
     }
 
     private static int FencingNotGrowing(IReadOnlyList<ChaosUse> uses, List<string> details)
@@ -349,7 +382,7 @@ internal static class ChaosChecks
             .OrderBy(s => s.Start)
             .ToList();
         // A backward step of the wall clock keeps every key held on the server longer by the step.
-        var clockBack = journal.ClockSteps.Where(c => c.Size < 0).Select(c => (Start: c.At, End: c.At - c.Size)).ToList();
+        var clockBack = journal.ClockSteps.Where(c => c.Size < 0).Select(c => (Start: c.From, End: c.At - c.Size)).ToList();
         outages = outages.Concat(clockBack.Select(c => (c.Start, End: c.End + settle))).OrderBy(s => s.Start).ToList();
         var shadows = journal.Faults.Select(f => (Start: f.Start, End: f.End + lease + settle))
             .Concat(clockBack.Select(c => (c.Start, End: c.End + lease + settle)))
@@ -504,6 +537,8 @@ internal static class ChaosChecks
     }
 
     private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
+
+    private static long Micros(long ticks) => (long)(ticks * (1e6 / Stopwatch.Frequency));
 
     private static string Seconds(long ticks) => (ticks / (double)Stopwatch.Frequency).ToString("0.000", CultureInfo.InvariantCulture);
 

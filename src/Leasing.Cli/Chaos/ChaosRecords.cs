@@ -77,10 +77,11 @@ internal sealed record ChaosCancel(string Resource, int Process, long At);
 internal sealed record ChaosFault(string Kind, long Start, long End, int? Process, IReadOnlyList<string> Keys, bool LosesData = false, bool Outage = false);
 
 /// <summary>
-/// A step of this host's wall clock against its monotonic clock (see <see cref="ClockWatch"/>), at <paramref name="At"/>
-/// (Stopwatch timestamp) by <paramref name="Size"/> (Stopwatch ticks; positive: the wall clock jumped forward).
+/// A step of this host's wall clock against its monotonic clock (see <see cref="ClockWatch"/>) by <paramref name="Size"/>
+/// (Stopwatch ticks; positive: the wall clock jumped forward), made after the sample at <paramref name="From"/> and
+/// by the one at <paramref name="At"/> (Stopwatch timestamps).
 /// </summary>
-internal sealed record ChaosClockStep(long At, long Size);
+internal sealed record ChaosClockStep(long From, long At, long Size);
 
 /// <summary>Fault kinds, as printed and written to JSON.</summary>
 internal static class FaultKinds

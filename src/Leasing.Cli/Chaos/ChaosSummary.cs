@@ -28,11 +28,15 @@ internal static class ChaosSummary
         }
 
         o.WriteLine(string.Create(c, $"overlapping holds among live holders: {v.Overlaps}"));
-        if (v.ClockSteps.Count > 0)
+        if (v.ClockSteps.Count > 0 || v.OverlapsExplainedByClock > 0)
         {
-            // Not faults the run injected: this host's wall clock (the servers' expiry clock) stepped.
+            // Not faults the run injected: the wall clock that decides expiry stepped (see ClockWatch).
             var steps = string.Join(", ", v.ClockSteps.Take(8).Select(s => string.Create(c, $"{(s.Size > 0 ? "+" : string.Empty)}{s.Size / (double)System.Diagnostics.Stopwatch.Frequency:0.000} s")));
-            o.WriteLine(string.Create(c, $"clock steps:    {v.ClockSteps.Count} of this host's wall clock against its monotonic clock ({steps}{(v.ClockSteps.Count > 8 ? ", ..." : string.Empty)}); overlaps they explain (leases that ended early on the server, not counted): {v.OverlapsExplainedByClockSteps}"));
+            o.WriteLine(string.Create(c, $"clock steps:    {v.ClockSteps.Count} of this host's wall clock against its monotonic clock{(v.ClockSteps.Count > 0 ? $" ({steps}{(v.ClockSteps.Count > 8 ? ", ..." : string.Empty)})" : string.Empty)}; overlaps the backend's clock explains (leases it ended early; not counted): {v.OverlapsExplainedByClock}"));
+            foreach (var line in v.ExplainedOverlaps.Take(5))
+            {
+                o.WriteLine($"  explained:    {line}");
+            }
         }
 
         o.WriteLine(string.Create(c, $"zombie writes:  {v.ZombieWritesRejected:N0} rejected by the fenced sink; accepted after a successor began: {v.ZombieWritesAccepted}"));

@@ -15,12 +15,13 @@ namespace Leasing.Cli.Chaos;
 /// the library's own. The servers of a run with private servers (and CI's) run on this host, so this host's
 /// clock is theirs; a server the user named on another host has its own clock, which this watch cannot see.
 /// <para>A step is recorded when the offset between the clocks has moved by <see cref="Threshold"/> since the
-/// last one recorded (or the first sample): a sudden step shows as one, a fast drift as several. A sample whose
-/// two monotonic reads lie far apart (the thread was preempted between them) is skipped.</para>
+/// last one recorded (or the first sample): a sudden step shows as one, a fast drift as several, each dated
+/// between the sample before and the one that found it. A sample whose two monotonic reads lie far apart (the
+/// thread was preempted between them) is skipped.</para>
 /// </remarks>
 internal sealed class ClockWatch
 {
-    /// <summary>How far the clocks must move apart to count as a step (NTP slews by at most 0.5 ms per second).</summary>
+    /// <summary>How far the clocks must move apart to count as a step.</summary>
     public static readonly TimeSpan Threshold = TimeSpan.FromMilliseconds(20);
 
     private static readonly TimeSpan MaxReadSpan = TimeSpan.FromMilliseconds(1);
@@ -30,6 +31,7 @@ internal sealed class ClockWatch
     private readonly Func<DateTime> _wall;
     private readonly double _monotonicFrequency;
     private long? _reference;
+    private long _lastSample;
 
     /// <param name="stepped">Told about each step.</param>
     /// <param name="monotonic">The monotonic clock, as <see cref="Stopwatch.GetTimestamp"/> (default).</param>
@@ -72,6 +74,8 @@ internal sealed class ClockWatch
         }
 
         var at = before + ((after - before) / 2);
+        var from = _lastSample;
+        _lastSample = at;
         var offset = wall.Ticks - TimeSpanTicks(at);
         if (_reference is not { } reference)
         {
@@ -86,7 +90,7 @@ internal sealed class ClockWatch
         }
 
         _reference = offset;
-        var step = new ChaosClockStep(at, (long)(moved * (_monotonicFrequency / TimeSpan.TicksPerSecond)));
+        var step = new ChaosClockStep(from, at, (long)(moved * (_monotonicFrequency / TimeSpan.TicksPerSecond)));
         _stepped(step);
         return step;
     }

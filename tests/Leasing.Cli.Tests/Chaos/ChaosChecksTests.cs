@@ -78,61 +78,113 @@ public sealed class ChaosChecksTests
     }
 
     [Fact]
-    public void Check_OverlapAsLongAsAForwardStepOfTheWallClock_ExplainedNotCounted()
+    public void Check_OverlapAForwardStepOfTheWallClockExplains_ReportedNotCounted()
     {
-        // The wall clock (the server's expiry clock) jumped 1.5 s forward while the first holder worked: its
-        // lease ended on the server at 500, before its local deadline (1,800), and process 2 was granted it.
+        // The first holder's lease ends on the backend a lease (2 s) after its claim, on the backend's wall clock;
+        // process 2 was granted the channel at 520 on the monotonic clock, so the wall clock must have stepped at
+        // least 2,000 - 520 = 1,480 ms forward in between. This host's watch measured 1.5 s.
         var journal = new ChaosJournal();
         journal.Add(Use("pool/ch-01", 100, process: 1, sent: 0, granted: 10, end: 2_000, released: false));
         journal.Add(Use("pool/ch-01", 200, process: 2, sent: 400, granted: 520, end: 530, released: true));
-        journal.ClockStepped(new ChaosClockStep(T(300), T(1_500)));
+        journal.ClockStepped(new ChaosClockStep(T(295), T(300), T(1_500)));
 
         var verdict = ChaosChecks.Check(journal, Lease, T(3_000));
 
         verdict.Violations.Should().Be(0, string.Join("\n", verdict.Details));
-        verdict.OverlapsExplainedByClockSteps.Should().Be(1);
-        verdict.ClockSteps.Should().ContainSingle();
+        verdict.OverlapsExplainedByClock.Should().Be(1);
+        verdict.ExplainedOverlaps.Should().ContainSingle().Which.Should().Contain("stepped 1.500 s forward");
+    }
+
+    [Fact]
+    public void Check_OverlapTheFencingTokensShowTheBackendsClockRanALease_ReportedNotCounted()
+    {
+        // A backend on another host: no step seen here, but the fencing tokens (the backend's clock in µs) are
+        // 2.0001 s apart, though only 0.52 s passed here between the first acquire and the second grant.
+        var journal = new ChaosJournal();
+        journal.Add(Use("pool/ch-01", 1_796_320_070_479_721, process: 1, sent: 0, granted: 10, end: 2_000, released: false));
+        journal.Add(Use("pool/ch-01", 1_796_320_072_479_821, process: 2, sent: 400, granted: 520, end: 530, released: true));
+
+        var verdict = ChaosChecks.Check(journal, Lease, T(3_000));
+
+        verdict.Violations.Should().Be(0, string.Join("\n", verdict.Details));
+        verdict.ExplainedOverlaps.Should().ContainSingle().Which.Should().Contain("ran 2.000 s between the two claims");
+    }
+
+    [Fact]
+    public void Check_OverlapWithTokensLessThanALeaseApart_Counted()
+    {
+        var journal = new ChaosJournal();
+        journal.Add(Use("pool/ch-01", 1_796_320_070_479_721, process: 1, sent: 0, granted: 10, end: 2_000, released: false));
+        journal.Add(Use("pool/ch-01", 1_796_320_072_379_721, process: 2, sent: 400, granted: 520, end: 530, released: true));
+
+        ChaosChecks.Check(journal, Lease, T(3_000)).Overlaps.Should().Be(1, "1.9 s of the backend's clock do not end a 2 s lease");
     }
 
     [Theory]
-    [InlineData(300, 1_000, "a step shorter than the overlap (1,280 ms) does not explain it")]
-    [InlineData(-100, 1_500, "a step before the first acquire was sent moved its lease's end on the server as well as its deadline")]
-    [InlineData(600, 1_500, "a step after the second grant cannot have let it in")]
-    [InlineData(300, -1_500, "a backward step makes leases last longer, never shorter")]
-    public void Check_OverlapAClockStepDoesNotExplain_Counted(double at, double size, string because)
+    [InlineData(295, 300, 1_000, "a step shorter than what the monotonic clock fell short of the lease (1,480 ms) does not explain it")]
+    [InlineData(295, 300, 1_300, "a step as long as the overlap (1,280 ms) is not enough: the lease ran 2 s on the backend, the deadline 1.8 s here")]
+    [InlineData(-110, -100, 1_500, "a step before the first acquire was sent is in the backend's time of its claim already: it shortens nothing")]
+    [InlineData(600, 610, 1_500, "a step after the second grant cannot have let it in")]
+    [InlineData(295, 300, -1_500, "a backward step makes leases last longer, never shorter")]
+    public void Check_OverlapAClockStepDoesNotExplain_Counted(double from, double at, double size, string because)
     {
         var journal = new ChaosJournal();
         journal.Add(Use("pool/ch-01", 100, process: 1, sent: 0, granted: 10, end: 2_000, released: false));
         journal.Add(Use("pool/ch-01", 200, process: 2, sent: 400, granted: 520, end: 530, released: true));
-        journal.ClockStepped(new ChaosClockStep(T(at), T(size)));
+        journal.ClockStepped(new ChaosClockStep(T(from), T(at), T(size)));
 
         var verdict = ChaosChecks.Check(journal, Lease, T(3_000));
 
         verdict.Overlaps.Should().Be(1, because);
-        verdict.OverlapsExplainedByClockSteps.Should().Be(0);
+        verdict.OverlapsExplainedByClock.Should().Be(0);
+    }
+
+    [Fact]
+    public void Check_OverlapAcrossAForwardStepUndoneByABackwardOne_Counted()
+    {
+        var journal = new ChaosJournal();
+        journal.Add(Use("pool/ch-01", 100, process: 1, sent: 0, granted: 10, end: 2_000, released: false));
+        journal.Add(Use("pool/ch-01", 200, process: 2, sent: 400, granted: 520, end: 530, released: true));
+        journal.ClockStepped(new ChaosClockStep(T(195), T(200), T(3_000)));
+        journal.ClockStepped(new ChaosClockStep(T(295), T(300), T(-3_000)));
+
+        ChaosChecks.Check(journal, Lease, T(3_000)).Overlaps.Should().Be(1, "the backend's clock ends up where it would have been: the lease did not end early");
+    }
+
+    [Fact]
+    public void Check_ConfirmedHoldsOverlappingAcrossAClockStep_Counted()
+    {
+        // The first release returned true: it compared the owner token after the second grant would have replaced
+        // it, so the backend never granted the second while the first held; no clock explains that.
+        var journal = new ChaosJournal();
+        journal.Add(Use("pool/ch-01", 100, process: 1, sent: 0, granted: 1, end: 50, released: true));
+        journal.Add(Use("pool/ch-01", 2_000_000_100, process: 2, sent: 5, granted: 20, end: 60, released: true));
+        journal.ClockStepped(new ChaosClockStep(T(8), T(10), T(5_000)));
+
+        ChaosChecks.Check(journal, Lease, T(100)).Overlaps.Should().Be(1);
     }
 
     [Fact]
     public void Check_ChannelIdleWhileABackwardStepOfTheWallClockHeldItOnTheServer_NotStranded()
     {
         // A holder killed at 10 held its channel on the server 3 s past its lease: the wall clock went 3 s back
-        // at 500. Without the step, the gap from its lease's end (2,010) to the next grant (5,000) is stranded.
+        // at 500. Without the step, the 3.59 s from its lease's end (2,010) to the next grant (5,600) are stranded.
         var journal = new ChaosJournal();
         var killed = Use("pool/ch-01", 1, process: 1, sent: 0, granted: 1);
         killed.KilledAt = T(10);
         journal.Add(killed);
         journal.Fault(new ChaosFault(FaultKinds.Kill, T(10), T(10), 1, ["pool/ch-01"]));
-        journal.ClockStepped(new ChaosClockStep(T(500), T(-3_000)));
-        journal.Add(Use("pool/ch-01", 2, process: 2, sent: 0, granted: 5_000, end: 5_010, released: true, releasedAt: 5_011));
+        journal.ClockStepped(new ChaosClockStep(T(495), T(500), T(-3_000)));
+        journal.Add(Use("pool/ch-01", 2, process: 2, sent: 0, granted: 5_600, end: 5_610, released: true, releasedAt: 5_611));
 
-        var verdict = ChaosChecks.Check(journal, Lease, T(5_100));
+        var verdict = ChaosChecks.Check(journal, Lease, T(5_700));
         verdict.Stranded.Should().Be(0, string.Join("\n", verdict.Details));
 
         var unstepped = new ChaosJournal();
         unstepped.Add(killed);
         unstepped.Fault(new ChaosFault(FaultKinds.Kill, T(10), T(10), 1, ["pool/ch-01"]));
-        unstepped.Add(Use("pool/ch-01", 2, process: 2, sent: 0, granted: 5_000, end: 5_010, released: true, releasedAt: 5_011));
-        ChaosChecks.Check(unstepped, Lease, T(5_100)).Stranded.Should().Be(1, "the same gap without the step is stranded");
+        unstepped.Add(Use("pool/ch-01", 2, process: 2, sent: 0, granted: 5_600, end: 5_610, released: true, releasedAt: 5_611));
+        ChaosChecks.Check(unstepped, Lease, T(5_700)).Stranded.Should().Be(1, "the same gap without the step is stranded");
     }
 
     [Fact]

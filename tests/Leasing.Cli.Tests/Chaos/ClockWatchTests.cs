@@ -5,19 +5,18 @@ using Xunit;
 namespace Leasing.Cli.Tests.Chaos;
 
 /// <summary>
-/// The clock watch of <c>leasing chaos</c> on fake clocks (a monotonic one in microseconds and a wall clock):
-/// steps of the wall clock against the monotonic one are recorded with their size and sign; jitter, slewing
-/// below the threshold and a preempted sample are not.
+/// The clock watch of <c>leasing chaos</c> on fake clocks (a monotonic one in nanoseconds, as Stopwatch on Linux,
+/// and a wall clock): steps of the wall clock against the monotonic one are recorded with their size, sign and the
+/// samples they fell between; clocks moving together, a drift below the threshold and a preempted sample are not.
 /// </summary>
 public sealed class ClockWatchTests
 {
-    private const long Frequency = 1_000_000;
-    private static readonly DateTime Start = new(2026, 12, 3, 17, 0, 0, DateTimeKind.Utc);
+    private const long Frequency = 1_000_000_000;
 
-    private long _monotonic = 5_000_000;
-    private long _monotonicAdvancePerRead;
-    private DateTime _wall = Start;
     private readonly List<ChaosClockStep> _steps = [];
+    private long _monotonic = 5_000_000_000_000;
+    private DateTime _wall = new(2026, 12, 3, 17, 0, 0, DateTimeKind.Utc);
+    private TimeSpan _passesPerRead;
 
     [Fact]
     public void Sample_ClocksMovingTogether_RecordsNothing()
@@ -26,26 +25,26 @@ public sealed class ClockWatchTests
         for (var i = 0; i < 100; i++)
         {
             watch.Sample().Should().BeNull();
-            Advance(TimeSpan.FromMilliseconds(10));
+            Pass(TimeSpan.FromMilliseconds(10));
         }
 
         _steps.Should().BeEmpty();
     }
 
     [Fact]
-    public void Sample_WallClockJumpsForward_RecordsTheStepWithItsSize()
+    public void Sample_WallClockJumpsForward_RecordsTheStepBetweenTwoSamples()
     {
         var watch = Watch();
         watch.Sample();
-        Advance(TimeSpan.FromMilliseconds(10));
+        var before = _monotonic;
+        Pass(TimeSpan.FromMilliseconds(5));
         _wall += TimeSpan.FromSeconds(1.5);
 
         var step = watch.Sample();
 
-        step.Should().NotBeNull();
-        step!.Size.Should().Be(1_500_000, "1.5 s in the monotonic clock's ticks");
-        step.At.Should().Be(_monotonic);
+        step.Should().Be(new ChaosClockStep(before, before + 5_000_000, 1_500_000_000));
         _steps.Should().Equal(step);
+        Pass(TimeSpan.FromMilliseconds(5));
         watch.Sample().Should().BeNull("the step is recorded once; the clocks move together again");
     }
 
@@ -54,56 +53,60 @@ public sealed class ClockWatchTests
     {
         var watch = Watch();
         watch.Sample();
-        Advance(TimeSpan.FromMilliseconds(10));
+        Pass(TimeSpan.FromMilliseconds(5));
         _wall -= TimeSpan.FromSeconds(57);
 
-        watch.Sample()!.Size.Should().Be(-57_000_000);
+        watch.Sample()!.Size.Should().Be(-57_000_000_000);
     }
 
     [Fact]
-    public void Sample_SmallJitterThenADriftPastTheThreshold_RecordsOneStepForTheDrift()
+    public void Sample_DriftBelowTheThresholdThenPastIt_RecordsOneStepForTheWholeDrift()
     {
         var watch = Watch();
         watch.Sample();
         for (var i = 0; i < 19; i++)
         {
-            Advance(TimeSpan.FromMilliseconds(10));
+            Pass(TimeSpan.FromMilliseconds(5));
             _wall += TimeSpan.FromMilliseconds(1);
             watch.Sample().Should().BeNull("19 ms apart is below the 20 ms threshold");
         }
 
-        Advance(TimeSpan.FromMilliseconds(10));
+        Pass(TimeSpan.FromMilliseconds(5));
         _wall += TimeSpan.FromMilliseconds(1);
 
-        watch.Sample()!.Size.Should().Be(20_000, "the clocks moved 20 ms apart since the reference");
+        watch.Sample()!.Size.Should().Be(20_000_000, "the clocks moved 20 ms apart since the reference");
     }
 
     [Fact]
-    public void Sample_PreemptedBetweenTheMonotonicReads_SkippedAndLaterStepStillSeen()
+    public void Sample_PreemptedBetweenItsMonotonicReads_SkippedAndTheStepMeasuredByTheNextSample()
     {
         var watch = Watch();
         watch.Sample();
+        var lastGood = _monotonic;
         _wall += TimeSpan.FromSeconds(1);
-        _monotonicAdvancePerRead = 2_000; // 2 ms between the two monotonic reads
+        _passesPerRead = TimeSpan.FromMilliseconds(2);
 
-        watch.Sample().Should().BeNull("a sample whose reads lie 2 ms apart cannot measure a step precisely");
+        watch.Sample().Should().BeNull("its two monotonic reads lie 2 ms apart: the wall clock read could be anywhere in them");
 
-        _monotonicAdvancePerRead = 0;
-        watch.Sample()!.Size.Should().Be(1_000_000 - 4_000, "the step is measured against the last reference (the skipped sample moved the monotonic clock 4 ms)");
+        _passesPerRead = TimeSpan.Zero;
+        var step = watch.Sample();
+        step!.Size.Should().Be(1_000_000_000);
+        step.From.Should().Be(lastGood, "the skipped sample does not count as the one before");
     }
 
     private ClockWatch Watch() => new(_steps.Add, ReadMonotonic, () => _wall, Frequency);
 
+    // Each read of the monotonic clock lets _passesPerRead pass on both clocks (a thread preempted mid-sample).
     private long ReadMonotonic()
     {
         var now = _monotonic;
-        _monotonic += _monotonicAdvancePerRead;
+        Pass(_passesPerRead);
         return now;
     }
 
-    private void Advance(TimeSpan by)
+    private void Pass(TimeSpan span)
     {
-        _monotonic += by.Ticks / 10;
-        _wall += by;
+        _monotonic += span.Ticks * 100;
+        _wall += span;
     }
 }
