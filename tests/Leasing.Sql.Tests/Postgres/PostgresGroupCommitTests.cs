@@ -95,6 +95,47 @@ public sealed class PostgresGroupCommitTests(PostgresTables tables) : IClassFixt
         (await store.InspectPoolAsync(pool)).Should().OnlyContain(s => s.Status == LeaseStatus.Free, "nothing is claimed under an outdated list");
     }
 
+    [Fact]
+    public async Task GroupedReleasesBesideMemberListWrites_NeverDeadlock()
+    {
+        // A grouped release locks its rows, and a member-list write locks all of the pool's rows: both in member
+        // order, so neither waits on the other in a cycle. Here the releases arrive in shuffled order while another
+        // store (another process) rewrites the list; a deadlock would fail one of them (PostgreSQL error 40P01,
+        // found after its deadlock_timeout of 1 s) as LeaseStoreUnavailableException.
+        var (store, _, pool) = await PoolAsync(24);
+        var members = Enumerable.Range(0, 24).Select(i => $"m{i:00}").ToArray();
+        var writer = new SqlLeaseStore(tables.DataSource, SqlDialect.PostgreSql, tables.Options);
+        var rounds = 0;
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(4);
+        while (DateTime.UtcNow < until)
+        {
+            rounds++;
+            var leases = new List<Lease>();
+            for (var i = 0; i < 24; i++)
+            {
+                leases.Add((await store.TryAcquireLeastRecentlyUsedAsync(pool, Ttl))!);
+            }
+
+            using var start = new SemaphoreSlim(0);
+            var releases = leases.OrderBy(_ => Random.Shared.Next()).Select(async lease =>
+            {
+                await start.WaitAsync();
+                return await store.ReleaseAsync(lease);
+            }).ToArray();
+            var write = Task.Run(async () =>
+            {
+                await start.WaitAsync();
+                await writer.SetPoolMembersAsync(pool, members, rounds);
+            });
+            start.Release(releases.Length + 1);
+
+            (await Task.WhenAll(releases).WaitAsync(TimeSpan.FromSeconds(30))).Should().OnlyContain(r => r, $"every release is answered for its own lease (round {rounds})");
+            await write.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+
+        rounds.Should().BeGreaterThan(10, "the race ran often enough to mean something");
+    }
+
     private async Task<(SqlLeaseStore Store, CountingDataSource Counting, string Pool)> PoolAsync(int members, long version = 0)
     {
         var counting = new CountingDataSource(tables.DataSource);
