@@ -203,19 +203,56 @@ internal static class LeaseScripts
           redis.call('ZADD', queue, e, m)
           return {m, nf, e}
         end
-        -- Takes back expired holds when one may have ended, then claims the least recently acquired
-        -- free member; s = the pool's {version, seq, next}. Returns {member, fencing, expiresAt}, or
-        -- false when none is free (the new bound is stored then).
-        local function claim_head(s, ttl, tok)
+        -- Takes back expired holds when one may have ended (16 a round, as many rounds as n claims may
+        -- need), then claims up to n least recently acquired free members, in LRU order, for the owner
+        -- tokens ARGV[first], ARGV[first + 1], ...; s = the pool's {version, seq, next}. Fencing tokens grow
+        -- along the claims as across single ones (each max(f + 1, seq + 1, now), seq the previous claim's);
+        -- one HSET and one ZADD for all of them. Returns {member, fencing, expiresAt, ...} for the claims
+        -- made, empty when none is free (the new bound is stored then).
+        local function claim_lru(s, n, ttl, first)
           local stored = tonumber(s[3]) or 0
           local bound = stored
-          if now >= bound then bound = reclaim() end
-          local head = redis.call('ZRANGE', queue, 0, 0, 'WITHSCORES')
-          if #head == 0 or tonumber(head[2]) >= 0 then
-            if bound ~= stored then redis.call('HSET', meta, 'next', bound) end
-            return false
+          if now >= bound then
+            bound = reclaim()
+            local rounds = 1
+            while bound == 0 and rounds * 16 < n do
+              bound = reclaim()
+              rounds = rounds + 1
+            end
           end
-          return claim(head[1], tonumber(head[2]) + FREE, tonumber(s[2]) or 0, stored, bound, ttl, tok)
+          local head = redis.call('ZRANGE', queue, 0, n - 1, 'WITHSCORES')
+          local seq = tonumber(s[2]) or 0
+          local e = now + ttl
+          local fields, scores, out = {'seq', 0}, {}, {}
+          for i = 1, #head, 2 do
+            local score = tonumber(head[i + 1])
+            if score >= 0 then break end
+            local m = head[i]
+            local nf = math.max(score + FREE + 1, seq + 1, now)
+            seq = nf
+            fields[#fields + 1] = 'f:' .. m
+            fields[#fields + 1] = nf
+            fields[#fields + 1] = 't:' .. m
+            fields[#fields + 1] = ARGV[first + #out / 3]
+            scores[#scores + 1] = e
+            scores[#scores + 1] = m
+            out[#out + 1] = m
+            out[#out + 1] = nf
+            out[#out + 1] = e
+          end
+          if #out == 0 then
+            if bound ~= stored then redis.call('HSET', meta, 'next', bound) end
+            return out
+          end
+          fields[2] = seq
+          if e < bound then bound = e end
+          if bound ~= stored then
+            fields[#fields + 1] = 'next'
+            fields[#fields + 1] = bound
+          end
+          redis.call('HSET', meta, unpack(fields))
+          redis.call('ZADD', queue, unpack(scores))
+          return out
         end
 
         """;
@@ -230,7 +267,9 @@ internal static class LeaseScripts
         local s = redis.call('HMGET', meta, 'version', 'seq', 'next')
         local stale = outdated(s[1], ARGV[3])
         if stale then return stale end
-        return claim_head(s, tonumber(ARGV[2]), ARGV[1])
+        local c = claim_lru(s, 1, tonumber(ARGV[2]), 1)
+        if #c == 0 then return false end
+        return c
         """);
 
     /// <summary>
@@ -246,51 +285,7 @@ internal static class LeaseScripts
         local s = redis.call('HMGET', meta, 'version', 'seq', 'next')
         local stale = outdated(s[1], ARGV[2])
         if stale then return stale end
-        local n = #ARGV - 2
-        local stored = tonumber(s[3]) or 0
-        local bound = stored
-        if now >= bound then
-          -- 16 expired entries a round, as many rounds as this batch may need (0: more wait).
-          bound = reclaim()
-          local rounds = 1
-          while bound == 0 and rounds * 16 < n do
-            bound = reclaim()
-            rounds = rounds + 1
-          end
-        end
-        local head = redis.call('ZRANGE', queue, 0, n - 1, 'WITHSCORES')
-        local seq = tonumber(s[2]) or 0
-        local e = now + tonumber(ARGV[1])
-        local fields, scores, out = {'seq', 0}, {}, {}
-        for i = 1, #head, 2 do
-          local score = tonumber(head[i + 1])
-          if score >= 0 then break end
-          local m = head[i]
-          local nf = math.max(score + FREE + 1, seq + 1, now)
-          seq = nf
-          fields[#fields + 1] = 'f:' .. m
-          fields[#fields + 1] = nf
-          fields[#fields + 1] = 't:' .. m
-          fields[#fields + 1] = ARGV[2 + (#out / 3) + 1]
-          scores[#scores + 1] = e
-          scores[#scores + 1] = m
-          out[#out + 1] = m
-          out[#out + 1] = nf
-          out[#out + 1] = e
-        end
-        if #out == 0 then
-          if bound ~= stored then redis.call('HSET', meta, 'next', bound) end
-          return out
-        end
-        fields[2] = seq
-        if e < bound then bound = e end
-        if bound ~= stored then
-          fields[#fields + 1] = 'next'
-          fields[#fields + 1] = bound
-        end
-        redis.call('HSET', meta, unpack(fields))
-        redis.call('ZADD', queue, unpack(scores))
-        return out
+        return claim_lru(s, #ARGV - 2, tonumber(ARGV[1]), 3)
         """);
 
     /// <summary>
@@ -314,8 +309,8 @@ internal static class LeaseScripts
           return {1, '', stale}
         end
         give_back(m, r[2], r[3], nil)
-        local c = claim_head(s, tonumber(ARGV[3]), ARGV[2])
-        if not c then return {1} end
+        local c = claim_lru(s, 1, tonumber(ARGV[3]), 2)
+        if #c == 0 then return {1} end
         -- Another member was claimed: the released one is free now, so other processes' waiters may take it.
         if c[1] ~= m and r[2] then redis.call('PUBLISH', ARGV[6], m) end
         return {1, c[1], c[2], c[3]}
