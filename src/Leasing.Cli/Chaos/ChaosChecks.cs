@@ -51,9 +51,9 @@ internal sealed record ChaosVerdict(
 /// backend's data (Redis without persistence) voids that promise for the uses it overlaps: the README
 /// says two holders can overlap then, and only fencing protects downstream writes.</para>
 /// <para><b>Overlapping holds among live holders</b>: two uses of one key whose provably valid
-/// intervals (above) overlap. Not counted (but reported) when the backend's wall clock, which decides expiry,
-/// provably ran a whole lease between the two claims while this host's monotonic clock ran less: the earlier lease
-/// then ended early on the backend, a limit the README states (see <see cref="ExplainedByTheClock"/>).</para>
+/// intervals (above) overlap. Not counted (but reported) when a forward step of the backend's wall clock, which
+/// decides expiry, explains it: the backend ended the earlier lease early by its own clock, a limit the README
+/// states (see <see cref="ExplainedByTheClock"/>).</para>
 /// <para><b>Fencing tokens that did not grow</b>: use A was granted before use B when A's acquire
 /// returned before B's was sent; B's token must then exceed A's (also across kills, expiries and
 /// restarts that lost data), and no token is granted twice.</para>
@@ -91,7 +91,8 @@ internal static class ChaosChecks
     /// <summary>What the clock steps the watch measured may fall short of the step an overlap needs by: a drift below its threshold goes unrecorded.</summary>
     private static readonly TimeSpan ClockStepTolerance = ClockWatch.Threshold + TimeSpan.FromMilliseconds(5);
 
-    public static ChaosVerdict Check(ChaosJournal journal, TimeSpan leaseDuration, long stoppedAt, long epoch = 0)
+    /// <param name="clockWatched">Whether the backend's clock is this host's, which the journal's clock steps were measured on.</param>
+    public static ChaosVerdict Check(ChaosJournal journal, TimeSpan leaseDuration, long stoppedAt, long epoch = 0, bool clockWatched = true)
     {
         var lease = Ticks(leaseDuration);
         var details = new List<string>();
@@ -99,7 +100,7 @@ internal static class ChaosChecks
         var dataLoss = journal.Faults.Where(f => f.LosesData).ToList();
 
         var explainedDetails = new List<string>();
-        var (overlaps, explained) = Overlaps(uses, lease, dataLoss, journal.ClockSteps, details, explainedDetails);
+        var (overlaps, explained) = Overlaps(uses, lease, dataLoss, clockWatched ? journal.ClockSteps : [], details, explainedDetails);
         var fencing = FencingNotGrowing(uses, details);
         var zombiesAccepted = journal.Writes.Count(w => w.Accepted && w.SuccessorBegan);
         foreach (var write in journal.Writes.Where(w => w.Accepted && w.SuccessorBegan).Take(MaxDetails))
@@ -206,31 +207,43 @@ internal static class ChaosChecks
                 .Where(i => i.End > i.Start && !dataLoss.Any(f => f.Start <= i.End && f.End >= i.Use.Sent))
                 .OrderBy(i => i.Start)
                 .ToList();
-            (ChaosUse Use, long End)? latest = null;
+
+            // Every earlier interval still open at a grant is checked against it (not only the longest), so an
+            // overlap the clock explains never hides another with a different holder.
+            var open = new List<(ChaosUse Use, long End)>();
             foreach (var (use, start, end) in intervals)
             {
-                if (latest is { } l && start < l.End)
+                open.RemoveAll(o => o.End <= start);
+                string? unexplained = null;
+                string? why = null;
+                foreach (var (earlier, earlierEnd) in open)
                 {
-                    var overlap = $"overlap: {l.Use} valid until {Seconds(l.End - start)} s after {use} was granted";
-                    if (ExplainedByTheClock(l.Use, use, lease, clockSteps) is { } why)
+                    var overlap = $"overlap: {earlier} valid until {Seconds(earlierEnd - start)} s after {use} was granted";
+                    if (ExplainedByTheClock(earlier, use, lease, clockSteps) is { } reason)
                     {
-                        explained++;
-                        if (explainedDetails.Count < MaxDetails)
-                        {
-                            explainedDetails.Add($"{overlap}: {why}");
-                        }
+                        why ??= $"{overlap}: {reason}";
                     }
                     else
                     {
-                        count++;
-                        Detail(details, overlap);
+                        unexplained ??= overlap;
                     }
                 }
 
-                if (latest is null || end > latest.Value.End)
+                if (unexplained is not null)
                 {
-                    latest = (use, end);
+                    count++;
+                    Detail(details, unexplained);
                 }
+                else if (why is not null)
+                {
+                    explained++;
+                    if (explainedDetails.Count < MaxDetails)
+                    {
+                        explainedDetails.Add(why);
+                    }
+                }
+
+                open.Add((use, end));
             }
         }
 
@@ -238,41 +251,56 @@ internal static class ChaosChecks
     }
 
     /// <summary>
-    /// Why the backend's wall clock, which decides expiry, explains that <paramref name="later"/> was granted before
-    /// <paramref name="earlier"/>'s local deadline (on the monotonic clock), or <see langword="null"/> when it does not.
+    /// Why a forward step of the backend's wall clock, which decides expiry, explains that <paramref name="later"/> was
+    /// granted before <paramref name="earlier"/>'s local deadline (on the monotonic clock), or <see langword="null"/>.
     /// </summary>
     /// <remarks>
-    /// The earlier lease ended on the backend a lease after the backend's clock read its claim (or the renewal its
-    /// deadline counts from, sent at <c>Deadline - 0.9 lease</c>). For the later claim to find it ended, that clock
-    /// must have run a full lease meanwhile, while this host's monotonic clock ran less (the holder's deadline had not
-    /// passed): the wall clock stepped forward. Two pieces of evidence count: the fencing tokens, which are the
-    /// backend's clock in microseconds (<c>max(last + 1, now)</c>), so their difference is at most what that clock ran
-    /// between the two claims (plus one per claim between), for any backend on any host; and the steps this host's
-    /// watch measured (<see cref="ClockWatch"/>) between the earlier acquire and the later grant, for a backend on
-    /// this host. Never for a release that returned true: it compared the owner token after the later grant would
-    /// have replaced it, so no clock explains that overlap.
+    /// Two things must hold. The backend acted by its own clock: the later claim read that clock (its
+    /// <c>ExpiresAt</c> - the lease) at or past the earlier lease's end on it, renewals the holder heard of included;
+    /// so this is not a backend that granted a live lease. And this host's wall clock, which is the backend's (see
+    /// <see cref="ClockWatch"/>; only for a backend on this host), stepped forward, between the earlier acquire and
+    /// the later grant, by what the monotonic clock fell short of that end; so this is not a local deadline counted
+    /// wrongly, which no step explains. Never for a release that returned true (it compared the owner token after the
+    /// later grant would have replaced it), nor for a holder killed after it could have renewed (its renewals are unknown).
     /// </remarks>
     public static string? ExplainedByTheClock(ChaosUse earlier, ChaosUse later, long lease, IReadOnlyList<ChaosClockStep> clockSteps)
     {
-        if (earlier is { Released: true, KilledAt: null })
+        // The acquire (or renewal) the holder's deadline at the grant counts from, sent then on the monotonic clock;
+        // the backend read its clock for it at ExpiresAt - the lease.
+        var basis = earlier.Deadline - (lease * 9 / 10);
+        if (earlier.Released == true || earlier.ExpiresAt == 0 || later.ExpiresAt == 0 || EndAsKnown(earlier, basis, lease) is not { } earlierEnd)
         {
             return null;
         }
 
-        // Where the earlier lease's term on the backend began, on the monotonic clock: its acquire or a renewal.
-        var basis = Math.Max(earlier.Sent, earlier.Deadline - (lease * 9 / 10));
-        var neededTicks = basis + lease - later.Granted;
-        var tokensRan = later.Token - earlier.Token;
-        if (tokensRan >= Micros(lease + Math.Max(0, basis - earlier.Sent)))
+        var laterClaim = later.ExpiresAt - Micros(lease);
+        if (laterClaim < earlierEnd)
         {
-            return $"the backend's clock ran {tokensRan / 1e6:0.000} s between the two claims (their fencing tokens), this host's monotonic clock at most {Seconds(later.Granted - earlier.Sent)} s";
+            return null;
         }
 
+        // Had the clocks agreed, the lease would have ended on the backend at its basis + the time it was held there
+        // (a lease, and the renewals the holder heard of); the steps must make up what the later grant fell short of it.
+        var needed = basis + FromMicros(earlierEnd - earlier.ExpiresAt) + lease - later.Granted;
         var stepped = clockSteps.Where(c => c.From < later.Granted && c.At > basis).Sum(c => c.Size);
-        return stepped > 0 && stepped >= neededTicks - Ticks(ClockStepTolerance)
-            ? $"this host's wall clock stepped {Seconds(stepped)} s forward in between (at least {Seconds(Math.Max(0, neededTicks))} s needed)"
-            : null;
+        if (stepped <= 0 || stepped < needed - Ticks(ClockStepTolerance))
+        {
+            return null;
+        }
+
+        return $"this host's wall clock stepped {Seconds(stepped)} s forward in between (at least {Seconds(Math.Max(0, needed))} s needed), and the backend's clock read {Seconds(FromMicros(laterClaim - earlierEnd))} s past the earlier lease's end at the later claim";
     }
+
+    /// <summary>
+    /// The earlier lease's end on the backend's clock (µs) as its holder knew it at the end of its work, renewals included;
+    /// for a killed holder, the end at the grant when it died before a renewal could be sent (a third of a lease after the
+    /// basis), else unknown.
+    /// </summary>
+    private static long? EndAsKnown(ChaosUse use, long basis, long lease) => use switch
+    {
+        { KilledAt: { } killed } => killed < basis + (lease / 3) ? use.ExpiresAt : null,
+        _ => use.ExpiresAtEnd,
+    };
 
     private static int FencingNotGrowing(IReadOnlyList<ChaosUse> uses, List<string> details)
     {
@@ -539,6 +567,8 @@ internal static class ChaosChecks
     private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
 
     private static long Micros(long ticks) => (long)(ticks * (1e6 / Stopwatch.Frequency));
+
+    private static long FromMicros(long micros) => (long)(micros * (Stopwatch.Frequency / 1e6));
 
     private static string Seconds(long ticks) => (ticks / (double)Stopwatch.Frequency).ToString("0.000", CultureInfo.InvariantCulture);
 

@@ -95,12 +95,13 @@ internal sealed class ChaosJournal
     }
 
     /// <summary>The holder's work ended at <paramref name="end"/> and its release returned <paramref name="released"/> (null: failed).</summary>
-    public void End(int process, string key, long token, long end, long releasedAt, bool? released, bool lost)
+    public void End(int process, string key, long token, long end, long releasedAt, bool? released, bool lost, long expiresAtEnd)
     {
         lock (_gate)
         {
             if (_open.Remove((process, key, token), out var use))
             {
+                use.ExpiresAtEnd = expiresAtEnd;
                 use.End = end;
                 use.ReleasedAt = releasedAt;
                 use.Released = released;
@@ -210,7 +211,7 @@ internal sealed class ChaosJournal
         {
             lines.AddRange(_faults.Select(f => ChaosWire.Line("fault", f.Kind, Ms(f.Start), Ms(f.End), f.Process, string.Join(',', f.Keys), f.LosesData)));
             lines.AddRange(_clockSteps.Select(c => ChaosWire.Line("clock", Ms(c.From), Ms(c.At), (c.Size * 1000.0 / System.Diagnostics.Stopwatch.Frequency).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture))));
-            lines.AddRange(_uses.Select(u => ChaosWire.Line("use", u.Key, u.Token, u.Process, Ms(u.Sent), Ms(u.Asked ?? u.Sent), Ms(u.Granted), Ms(u.Deadline), Ms(u.End), Ms(u.ReleasedAt), u.Released, u.Lost, Ms(u.KilledAt))));
+            lines.AddRange(_uses.Select(u => ChaosWire.Line("use", u.Key, u.Token, u.Process, Ms(u.Sent), Ms(u.Asked ?? u.Sent), Ms(u.Granted), Ms(u.Deadline), Ms(u.End), Ms(u.ReleasedAt), u.Released, u.Lost, Ms(u.KilledAt), u.ExpiresAt, u.ExpiresAtEnd)));
             lines.AddRange(_writes.Select(w => ChaosWire.Line("write", w.Key, w.Token, w.Process, Ms(w.At), w.Accepted, w.SuccessorBegan)));
             lines.AddRange(_charges.Select(c => ChaosWire.Line("charge", c.Key, c.Token, c.Process, Ms(c.At))));
             lines.AddRange(_executions.Select(e => ChaosWire.Line("call", e.Key, e.Token, e.Process, e.Outcome, Ms(e.At))));

@@ -30,6 +30,12 @@ internal sealed class ChaosUse
 
     public required long Granted { get; init; }
 
+    /// <summary>The lease's end on the backend's clock at the grant (µs since the Unix epoch): the backend's clock read at the claim + the lease.</summary>
+    public long ExpiresAt { get; init; }
+
+    /// <summary>The lease's end on the backend's clock as the handle knew it when the work ended (moved by the renewals it heard of); null until then.</summary>
+    public long? ExpiresAtEnd { get; set; }
+
     public long? End { get; set; }
 
     public long? ReleasedAt { get; set; }

@@ -95,7 +95,7 @@ internal sealed class ChaosRun(ChaosSettings settings, string? connection, TextW
             await unwatch.CancelAsync().ConfigureAwait(false);
             await watching.ConfigureAwait(false);
             var elapsed = Stopwatch.GetElapsedTime(started, stoppedAt);
-            var verdict = ChaosChecks.Check(_journal, ChaosSettings.LeaseDuration, stoppedAt, epoch);
+            var verdict = ChaosChecks.Check(_journal, ChaosSettings.LeaseDuration, stoppedAt, epoch, clockWatched: target.OnThisHost);
             if (Environment.GetEnvironmentVariable(DumpVariable) is { Length: > 0 } dump)
             {
                 await _journal.DumpAsync(dump, epoch).ConfigureAwait(false);

@@ -15,8 +15,9 @@ internal sealed class ChaosTarget : IAsyncDisposable
 {
     private readonly string? _scratch;
 
-    private ChaosTarget(BackendKind kind, string direct, string workers, PrivateServer? server, FaultProxy? proxy, string? scratch, string description)
+    private ChaosTarget(BackendKind kind, string direct, string workers, PrivateServer? server, FaultProxy? proxy, string? scratch, string description, bool onThisHost)
     {
+        OnThisHost = onThisHost;
         Kind = kind;
         Direct = direct;
         ForWorkers = workers;
@@ -36,6 +37,9 @@ internal sealed class ChaosTarget : IAsyncDisposable
 
     public PrivateServer? Server { get; }
 
+    /// <summary>Whether the backend's clock is this host's (SQLite, a private server, a given server on a loopback address): then this host's clock watch sees it.</summary>
+    public bool OnThisHost { get; }
+
     public FaultProxy? Proxy { get; }
 
     /// <summary>For people, without a password.</summary>
@@ -47,7 +51,7 @@ internal sealed class ChaosTarget : IAsyncDisposable
         {
             var scratch = connection is null ? Directory.CreateTempSubdirectory("leasing-chaos-sqlite-").FullName : null;
             var path = Path.GetFullPath(connection ?? Path.Combine(scratch!, "chaos.db"));
-            return new ChaosTarget(kind, path, path, null, null, scratch, $"sqlite ({path}{(scratch is null ? string.Empty : ", a temp file")})");
+            return new ChaosTarget(kind, path, path, null, null, scratch, $"sqlite ({path}{(scratch is null ? string.Empty : ", a temp file")})", onThisHost: true);
         }
 
         PrivateServer? server = null;
@@ -62,9 +66,10 @@ internal sealed class ChaosTarget : IAsyncDisposable
         {
             var direct = connection ?? server!.ConnectionString(server.Port);
             var (target, throughProxy) = kind == BackendKind.Redis ? RedisEndpoints(direct) : PostgresEndpoints(direct);
-            var proxy = new FaultProxy(await ResolveAsync(target, cancellationToken).ConfigureAwait(false));
+            var resolved = await ResolveAsync(target, cancellationToken).ConfigureAwait(false);
+            var proxy = new FaultProxy(resolved);
             var where = server is null ? $"{kind.ToString().ToLowerInvariant()} (given server {target})" : $"{kind.ToString().ToLowerInvariant()} (private server on 127.0.0.1:{server.Port})";
-            return new ChaosTarget(kind, direct, throughProxy(proxy.Port), server, proxy, null, $"{where}, workers through a fault proxy on 127.0.0.1:{proxy.Port}");
+            return new ChaosTarget(kind, direct, throughProxy(proxy.Port), server, proxy, null, $"{where}, workers through a fault proxy on 127.0.0.1:{proxy.Port}", server is not null || IPAddress.IsLoopback(resolved.Address));
         }
         catch
         {

@@ -84,6 +84,7 @@ internal sealed class ChaosWorker(BackendKind kind, ChaosStores stores, Coordina
         return new Held(ChaosKeys.PoolPrefix + lease.ChannelId, lease.FencingToken, () => lease.LeaseLost.IsCancellationRequested, () => lease.ReleaseAsync(CancellationToken.None), lease)
         {
             TimeLeft = () => lease.TimeLeft,
+            ExpiresAt = () => lease.ExpiresAt,
             ReadSequenceAsync = () => lease.GetStateAsync(ChaosJson.Default.Int64, CancellationToken.None),
             TrySetSequenceAsync = next => lease.TrySetStateAsync(next, ChaosJson.Default.Int64, CancellationToken.None),
         };
@@ -95,6 +96,7 @@ internal sealed class ChaosWorker(BackendKind kind, ChaosStores stores, Coordina
         return new Held(key, handle.FencingToken, () => handle.LeaseLost.IsCancellationRequested, () => handle.ReleaseAsync(CancellationToken.None), handle)
         {
             TimeLeft = () => handle.TimeLeft,
+            ExpiresAt = () => handle.ExpiresAt,
             ReadSequenceAsync = () => handle.GetStateAsync(ChaosJson.Default.Int64, CancellationToken.None),
             TrySetSequenceAsync = next => handle.TrySetStateAsync(next, ChaosJson.Default.Int64, CancellationToken.None),
         };
@@ -147,7 +149,7 @@ internal sealed class ChaosWorker(BackendKind kind, ChaosStores stores, Coordina
         // deadline, not the caller's own call, says when the claim was sent.
         var granted = Stopwatch.GetTimestamp();
         var deadline = ChaosChecks.DeadlineAtGrant(sent, granted, held.TimeLeft(), ChaosSettings.LeaseDuration);
-        await link.AskAsync("B", held.Key, held.Token, sent, granted, deadline).ConfigureAwait(false);
+        await link.AskAsync("B", held.Key, held.Token, sent, granted, deadline, Micros(held.ExpiresAt())).ConfigureAwait(false);
 
         // The resource's own fenced state: its next sequence number, read now and stored after the work.
         long? sequence = null;
@@ -187,6 +189,7 @@ internal sealed class ChaosWorker(BackendKind kind, ChaosStores stores, Coordina
 
         var end = Stopwatch.GetTimestamp();
         var lost = held.Lost();
+        var expiresAt = Micros(held.ExpiresAt());
         bool? released;
         try
         {
@@ -198,7 +201,7 @@ internal sealed class ChaosWorker(BackendKind kind, ChaosStores stores, Coordina
             link.Send("F", "release-failed", Stopwatch.GetTimestamp(), e.Message.ReplaceLineEndings(" ").Replace(ChaosWire.Separator, ' '));
         }
 
-        link.Send("R", held.Key, held.Token, end, Stopwatch.GetTimestamp(), released, lost);
+        link.Send("R", held.Key, held.Token, end, Stopwatch.GetTimestamp(), released, lost, expiresAt);
     }
 
     /// <summary>Sends payments on keys every process shares (a fresh set every window), so duplicates meet across processes.</summary>
@@ -331,10 +334,16 @@ internal sealed class ChaosWorker(BackendKind kind, ChaosStores stores, Coordina
         return cancel;
     }
 
+    /// <summary>A backend time in microseconds since the Unix epoch, as fencing tokens and the stores count.</summary>
+    private static long Micros(DateTimeOffset at) => (at.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
+
     /// <summary>A held channel or lock, whatever handle it came in.</summary>
     private sealed record Held(string Key, long Token, Func<bool> Lost, Func<ValueTask<bool>> ReleaseAsync, IAsyncDisposable Handle)
     {
         public required Func<TimeSpan> TimeLeft { get; init; }
+
+        /// <summary>The lease's end on the backend's clock, as of the last renewal the handle heard of.</summary>
+        public required Func<DateTimeOffset> ExpiresAt { get; init; }
 
         public required Func<ValueTask<long>> ReadSequenceAsync { get; init; }
 

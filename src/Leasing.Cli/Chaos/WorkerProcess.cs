@@ -198,6 +198,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
                     Asked = ChaosWire.Long(f[4]),
                     Granted = ChaosWire.Long(f[5]),
                     Deadline = deadline,
+                    ExpiresAt = ChaosWire.Long(f[7]),
                 });
                 if (Interlocked.Exchange(ref _pauseAtBegin, null) is { } pause)
                 {
@@ -216,7 +217,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
                 _journal.Sequence(new ChaosSequence(f[1], ChaosWire.Long(f[2]), Id, ChaosWire.Long(f[3]), ChaosWire.Long(f[4]), ChaosWire.Long(f[5]), f[6] == "1"));
                 break;
             case "R":
-                _journal.End(Id, f[1], ChaosWire.Long(f[2]), ChaosWire.Long(f[3]), ChaosWire.Long(f[4]), ChaosWire.Flag(f[5]), f[6] == "1");
+                _journal.End(Id, f[1], ChaosWire.Long(f[2]), ChaosWire.Long(f[3]), ChaosWire.Long(f[4]), ChaosWire.Flag(f[5]), f[6] == "1", ChaosWire.Long(f[7]));
                 break;
             case "X":
                 _journal.Charge(new ChaosCharge(f[2], ChaosWire.Long(f[3]), Id, ChaosWire.Long(f[4])));

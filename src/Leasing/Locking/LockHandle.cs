@@ -24,6 +24,9 @@ public sealed class LockHandle : IAsyncDisposable
     /// <summary>The fencing token of this lock: greater than every token issued before for the key.</summary>
     public long FencingToken => _monitor.Lease.FencingToken;
 
+    /// <summary>When the lease expires on the backend's clock, as of the last renewal. Do not compare it with the local clock.</summary>
+    public DateTimeOffset ExpiresAt => _monitor.Lease.ExpiresAt;
+
     /// <summary>
     /// Cancelled when a renewal finds the lease lost (taken away), or when the local deadline (last
     /// confirmed renew + lease duration - a margin) passes unconfirmed: stop the work then.
