@@ -260,21 +260,33 @@ internal static class ChaosChecks
     /// so this is not a backend that granted a live lease. And this host's wall clock, which is the backend's (see
     /// <see cref="ClockWatch"/>; only for a backend on this host), stepped forward, between the earlier acquire and
     /// the later grant, by what the monotonic clock fell short of that end; so this is not a local deadline counted
-    /// wrongly, which no step explains. Never for a release that returned true (it compared the owner token after the
+    /// wrongly, which no step explains. And no renewal can have moved that end unseen (its answer lost): the later
+    /// grant came before the first renewal was due, or a step of two thirds of a lease came before it. Never for a release that returned true (it compared the owner token after the
     /// later grant would have replaced it), nor for a holder killed after it could have renewed (its renewals are unknown).
     /// </remarks>
     public static string? ExplainedByTheClock(ChaosUse earlier, ChaosUse later, long lease, IReadOnlyList<ChaosClockStep> clockSteps)
     {
-        // The acquire (or renewal) the holder's deadline at the grant counts from, sent then on the monotonic clock;
-        // the backend read its clock for it at ExpiresAt - the lease.
+        // The acquire the holder's deadline at the grant counts from, sent then on the monotonic clock; the backend read
+        // its clock for it at ExpiresAt - the lease. An ExpiresAt read after a renewal (its clock read past the fencing
+        // token, which is at least the claim's) or a confirmed release is not used.
         var basis = earlier.Deadline - (lease * 9 / 10);
-        if (earlier.Released == true || earlier.ExpiresAt == 0 || later.ExpiresAt == 0 || EndAsKnown(earlier, basis, lease) is not { } earlierEnd)
+        if (earlier.Released == true || !FromTheClaim(earlier, lease) || !FromTheClaim(later, lease) || EndAsKnown(earlier, basis, lease) is not { } earlierEnd)
         {
             return null;
         }
 
         var laterClaim = later.ExpiresAt - Micros(lease);
         if (laterClaim < earlierEnd)
+        {
+            return null;
+        }
+
+        // A renewal whose answer never came back may have moved the end on the backend unseen. None can have: the later
+        // grant came before the first renewal was due (a third of a lease after the basis), or the wall clock had stepped
+        // forward by two thirds of a lease before then, so the lease was over on the backend when any renewal arrived.
+        var firstRenewal = basis + (lease / 3);
+        var steppedEarly = clockSteps.Where(c => c.From > basis && c.At <= firstRenewal).Sum(c => c.Size);
+        if (later.Granted > firstRenewal && steppedEarly < (lease * 2 / 3) - Ticks(ClockStepTolerance))
         {
             return null;
         }
@@ -291,8 +303,11 @@ internal static class ChaosChecks
         return $"this host's wall clock stepped {Seconds(stepped)} s forward in between (at least {Seconds(Math.Max(0, needed))} s needed), and the backend's clock read {Seconds(FromMicros(laterClaim - earlierEnd))} s past the earlier lease's end at the later claim";
     }
 
+    /// <summary>Whether the use's ExpiresAt at the grant is its claim's: the backend's clock read for it is at most its fencing token.</summary>
+    private static bool FromTheClaim(ChaosUse use, long lease) => use.ExpiresAt != 0 && use.ExpiresAt - Micros(lease) <= use.Token;
+
     /// <summary>
-    /// The earlier lease's end on the backend's clock (µs) as its holder knew it at the end of its work, renewals included;
+    /// The earlier lease's end on the backend's clock (µs) as its holder knew it after its release, renewals included;
     /// for a killed holder, the end at the grant when it died before a renewal could be sent (a third of a lease after the
     /// basis), else unknown.
     /// </summary>

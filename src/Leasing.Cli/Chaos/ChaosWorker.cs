@@ -189,7 +189,6 @@ internal sealed class ChaosWorker(BackendKind kind, ChaosStores stores, Coordina
 
         var end = Stopwatch.GetTimestamp();
         var lost = held.Lost();
-        var expiresAt = Micros(held.ExpiresAt());
         bool? released;
         try
         {
@@ -201,6 +200,9 @@ internal sealed class ChaosWorker(BackendKind kind, ChaosStores stores, Coordina
             link.Send("F", "release-failed", Stopwatch.GetTimestamp(), e.Message.ReplaceLineEndings(" ").Replace(ChaosWire.Separator, ' '));
         }
 
+        // The lease's end on the backend as the handle last heard of it: read after the release, which waits for a
+        // renewal in flight, so that a renewal answered meanwhile is in it.
+        var expiresAt = Micros(held.ExpiresAt());
         link.Send("R", held.Key, held.Token, end, Stopwatch.GetTimestamp(), released, lost, expiresAt);
     }
 

@@ -107,16 +107,51 @@ public sealed class ChaosChecksTests
     }
 
     [Theory]
-    [InlineData(1_500, 1, "a renewal at 0.6 s moved the end to 2.6 s on the backend: 2,080 ms of step needed, 1,500 seen")]
-    [InlineData(2_100, 0, "a 2.1 s step covers the renewed end")]
-    public void Check_EarlierHolderRenewed_TheStepMustCoverTheRenewedEnd(double step, int overlaps, string because)
+    [InlineData(295, 300, 1_500, 0, "a 1.5 s step before the first renewal was due (667 ms) ended the lease on the backend before any renewal arrived")]
+    [InlineData(895, 900, 1_500, 1, "a renewal due at 667 ms, before the step, may have moved the end on the backend with its answer lost")]
+    [InlineData(295, 300, 1_000, 1, "after a 1 s step the lease still had 0.33 s on the backend when the first renewal arrived")]
+    public void Check_LaterGrantAfterTheFirstRenewalWasDue_OnlyAnEarlyLongStepExplainsIt(double from, double at, double size, int overlaps, string because)
     {
         var journal = new ChaosJournal();
-        journal.Add(Earlier(renewedAfterMs: 600));
-        journal.Add(Later(claimedAfterMs: 2_600.1));
-        journal.ClockStepped(new ChaosClockStep(T(295), T(300), T(step)));
+        journal.Add(Earlier());
+        journal.Add(Later(claimedAfterMs: 2_000.1, granted: 1_200));
+        journal.ClockStepped(new ChaosClockStep(T(from), T(at), T(size)));
 
         ChaosChecks.Check(journal, Lease, T(3_000)).Overlaps.Should().Be(overlaps, because);
+    }
+
+    [Fact]
+    public void Check_EarlierHolderHeardOfARenewal_TheStepMustCoverTheRenewedEnd()
+    {
+        // Renewed by 0.3 s on the backend's clock: the lease ended 2.3 s after its claim there, so 1,780 ms of step
+        // are needed for the grant at 520; 1.5 s is not enough.
+        var journal = new ChaosJournal();
+        journal.Add(Earlier(renewedAfterMs: 300));
+        journal.Add(Later(claimedAfterMs: 2_300.1));
+        journal.ClockStepped(new ChaosClockStep(T(295), T(300), T(1_500)));
+
+        ChaosChecks.Check(journal, Lease, T(3_000)).Overlaps.Should().Be(1);
+    }
+
+    [Theory]
+    [InlineData("no ExpiresAt journalled")]
+    [InlineData("no end journalled")]
+    [InlineData("later ExpiresAt read after a renewal")]
+    public void Check_LeaseEndsUnknown_Counted(string what)
+    {
+        var journal = new ChaosJournal();
+        var earlier = Earlier();
+        var later = Later(claimedAfterMs: 2_000.1);
+        journal.Add(what switch
+        {
+            "no ExpiresAt journalled" => Copy(earlier, expiresAt: 0),
+            "no end journalled" => Copy(earlier, expiresAtEnd: null),
+            _ => earlier,
+        });
+        journal.Add(what == "later ExpiresAt read after a renewal" ? Copy(later, expiresAt: later.ExpiresAt + 700_000) : later);
+        journal.ClockStepped(new ChaosClockStep(T(295), T(300), T(1_500)));
+
+        ChaosChecks.Check(journal, Lease, T(3_000)).Overlaps.Should().Be(1);
     }
 
     [Theory]
@@ -166,7 +201,7 @@ public sealed class ChaosChecksTests
     public void Check_HolderKilledBeforeItCouldRenew_ItsOverlapExplainedByAStep()
     {
         var journal = new ChaosJournal();
-        var earlier = Earlier();
+        var earlier = Copy(Earlier(), expiresAtEnd: null, end: null);
         earlier.KilledAt = T(100);
         journal.Add(earlier);
         journal.Add(Later(claimedAfterMs: 2_000.1));
@@ -191,6 +226,7 @@ public sealed class ChaosChecksTests
 
         if (why == "killed after it could renew")
         {
+            earlier = Copy(earlier, expiresAtEnd: null, end: null);
             earlier.KilledAt = T(1_000);
         }
 
@@ -213,13 +249,14 @@ public sealed class ChaosChecksTests
         second.ReleasedAt = T(701);
         journal.Add(second);
         var third = Later(claimedAfterMs: 2_000.2);
-        journal.Add(new ChaosUse { Key = third.Key, Token = 300, Process = 3, Sent = T(550), Granted = T(600), Deadline = T(2_350), ExpiresAt = third.ExpiresAt, End = T(610), ReleasedAt = T(611), Released = true, ExpiresAtEnd = third.ExpiresAt });
+        journal.Add(new ChaosUse { Key = third.Key, Token = third.Token, Process = 3, Sent = T(550), Granted = T(600), Deadline = T(2_350), ExpiresAt = third.ExpiresAt, End = T(610), ReleasedAt = T(611), Released = true, ExpiresAtEnd = third.ExpiresAt });
         journal.ClockStepped(new ChaosClockStep(T(295), T(300), T(1_500)));
 
         var verdict = ChaosChecks.Check(journal, Lease, T(3_000));
 
+        verdict.OverlapsExplainedByClock.Should().Be(1, "the second grant, against the first holder stuck across the step");
         verdict.Overlaps.Should().Be(1, "the third grant overlaps the second's confirmed hold");
-        verdict.Details.Should().ContainSingle().Which.Should().Contain("#200 by process 2");
+        verdict.Details.Should().ContainSingle().Which.Should().Contain($"#{second.Token} by process 2");
     }
 
     [Fact]
@@ -499,34 +536,39 @@ public sealed class ChaosChecksTests
 
     private static long T(double ms) => (long)(ms * Stopwatch.Frequency / 1000);
 
-    // The backend's clock (µs since the Unix epoch) when the first of two holders of pool/ch-01 claimed it.
+    // The backend's clock (µs since the Unix epoch) when the first of two holders of pool/ch-01 claimed it; fencing
+    // tokens are that clock at each claim, as on every backend (max(last + 1, now)).
     private const long BackendClaim = 1_796_320_070_000_000;
 
     // Acquire sent at 0, granted at 10, stuck until 2,000 (its release then returned false); claimed at BackendClaim
-    // for 2 s on the backend's clock, or renewed after renewedAfterMs of it.
-    private static ChaosUse Earlier(double? renewedAfterMs = null)
+    // for 2 s on the backend's clock, renewed by renewedAfterMs of it as far as the holder heard.
+    private static ChaosUse Earlier(double? renewedAfterMs = null) => Copy(
+        Use("pool/ch-01", BackendClaim, process: 1, sent: 0, granted: 10, end: 2_000, released: false),
+        expiresAt: BackendClaim + 2_000_000,
+        expiresAtEnd: BackendClaim + 2_000_000 + (long)((renewedAfterMs ?? 0) * 1_000));
+
+    // Acquire sent at 400, granted at 520 (or granted), released at once; claimed claimedAfterMs after the first on the
+    // backend's clock.
+    private static ChaosUse Later(double claimedAfterMs, double granted = 520)
     {
-        var use = Use("pool/ch-01", 100, process: 1, sent: 0, granted: 10, end: 2_000, released: false);
-        return new ChaosUse
-        {
-            Key = use.Key, Token = use.Token, Process = use.Process, Sent = use.Sent, Granted = use.Granted, Deadline = use.Deadline,
-            End = use.End, ReleasedAt = use.ReleasedAt, Released = use.Released,
-            ExpiresAt = BackendClaim + 2_000_000,
-            ExpiresAtEnd = BackendClaim + 2_000_000 + (long)((renewedAfterMs ?? 0) * 1_000),
-        };
+        var claimed = BackendClaim + (long)(claimedAfterMs * 1_000);
+        return Copy(Use("pool/ch-01", claimed, process: 2, sent: 400, granted: granted, end: granted + 10, released: true), expiresAt: claimed + 2_000_000, expiresAtEnd: claimed + 2_000_000);
     }
 
-    // Acquire sent at 400, granted at 520, released at once; claimed claimedAfterMs after the first on the backend's clock.
-    private static ChaosUse Later(double claimedAfterMs)
+    private static ChaosUse Copy(ChaosUse use, long? expiresAt = null, long? expiresAtEnd = -1, long? end = -1) => new()
     {
-        var use = Use("pool/ch-01", 200, process: 2, sent: 400, granted: 520, end: 530, released: true);
-        var expiresAt = BackendClaim + (long)(claimedAfterMs * 1_000) + 2_000_000;
-        return new ChaosUse
-        {
-            Key = use.Key, Token = use.Token, Process = use.Process, Sent = use.Sent, Granted = use.Granted, Deadline = use.Deadline,
-            End = use.End, ReleasedAt = use.ReleasedAt, Released = use.Released, ExpiresAt = expiresAt, ExpiresAtEnd = expiresAt,
-        };
-    }
+        Key = use.Key,
+        Token = use.Token,
+        Process = use.Process,
+        Sent = use.Sent,
+        Granted = use.Granted,
+        Deadline = use.Deadline,
+        End = end == -1 ? use.End : end,
+        ReleasedAt = end == -1 ? use.ReleasedAt : end,
+        Released = use.Released,
+        ExpiresAt = expiresAt ?? use.ExpiresAt,
+        ExpiresAtEnd = expiresAtEnd == -1 ? use.ExpiresAtEnd : expiresAtEnd,
+    };
 
     private static ChaosUse Use(string key, long token, int process, double sent, double granted, double? end = null, bool? released = null, double? releasedAt = null, double? deadline = null) => new()
     {

@@ -62,12 +62,11 @@ public sealed class DistributedLockTests
         var start = DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
         var time = new FakeTimeProvider(start);
         var locks = new DistributedLock(new InMemoryLeaseStore(time), new DistributedLockOptions { LeaseDuration = TimeSpan.FromSeconds(30) }, time);
-        var handle = (await locks.TryAcquireAsync("k"))!;
+        await using var handle = (await locks.TryAcquireAsync("k"))!;
         handle.ExpiresAt.Should().Be(start + TimeSpan.FromSeconds(30));
 
         time.Advance(TimeSpan.FromSeconds(10)); // a third of the lease: the heartbeat renews
         await Eventually.TrueAsync(() => handle.ExpiresAt == start + TimeSpan.FromSeconds(40), "the renewal moved the end", TimeSpan.FromSeconds(10));
-        await handle.ReleaseAsync();
     }
 
     [Fact]
