@@ -255,14 +255,15 @@ internal static class ChaosChecks
     /// granted before <paramref name="earlier"/>'s local deadline (on the monotonic clock), or <see langword="null"/>.
     /// </summary>
     /// <remarks>
-    /// Two things must hold. The backend acted by its own clock: the later claim read that clock (its
+    /// Three things must hold. The backend acted by its own clock: the later claim read that clock (its
     /// <c>ExpiresAt</c> - the lease) at or past the earlier lease's end on it, renewals the holder heard of included;
     /// so this is not a backend that granted a live lease. And this host's wall clock, which is the backend's (see
     /// <see cref="ClockWatch"/>; only for a backend on this host), stepped forward, between the earlier acquire and
     /// the later grant, by what the monotonic clock fell short of that end; so this is not a local deadline counted
     /// wrongly, which no step explains. And no renewal can have moved that end unseen (its answer lost): the later
-    /// grant came before the first renewal was due, or a step of two thirds of a lease came before it. Never for a release that returned true (it compared the owner token after the
-    /// later grant would have replaced it), nor for a holder killed after it could have renewed (its renewals are unknown).
+    /// grant came before the first renewal was due, or a step of two thirds of a lease came before it. Never for a
+    /// release that returned true (it compared the owner token after the later grant would have replaced it), nor for
+    /// a holder killed after it could have renewed (its renewals are unknown).
     /// </remarks>
     public static string? ExplainedByTheClock(ChaosUse earlier, ChaosUse later, long lease, IReadOnlyList<ChaosClockStep> clockSteps)
     {

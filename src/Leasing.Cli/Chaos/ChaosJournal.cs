@@ -176,6 +176,7 @@ internal sealed class ChaosJournal
         }
     }
 
+    /// <summary>The clock watch saw a step of this host's wall clock.</summary>
     public void ClockStepped(ChaosClockStep step)
     {
         lock (_gate)
@@ -210,7 +211,7 @@ internal sealed class ChaosJournal
         lock (_gate)
         {
             lines.AddRange(_faults.Select(f => ChaosWire.Line("fault", f.Kind, Ms(f.Start), Ms(f.End), f.Process, string.Join(',', f.Keys), f.LosesData)));
-            lines.AddRange(_clockSteps.Select(c => ChaosWire.Line("clock", Ms(c.From), Ms(c.At), (c.Size * 1000.0 / System.Diagnostics.Stopwatch.Frequency).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture))));
+            lines.AddRange(_clockSteps.Select(c => ChaosWire.Line("clock", Ms(c.From), Ms(c.At), c.Milliseconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture))));
             lines.AddRange(_uses.Select(u => ChaosWire.Line("use", u.Key, u.Token, u.Process, Ms(u.Sent), Ms(u.Asked ?? u.Sent), Ms(u.Granted), Ms(u.Deadline), Ms(u.End), Ms(u.ReleasedAt), u.Released, u.Lost, Ms(u.KilledAt), u.ExpiresAt, u.ExpiresAtEnd)));
             lines.AddRange(_writes.Select(w => ChaosWire.Line("write", w.Key, w.Token, w.Process, Ms(w.At), w.Accepted, w.SuccessorBegan)));
             lines.AddRange(_charges.Select(c => ChaosWire.Line("charge", c.Key, c.Token, c.Process, Ms(c.At))));

@@ -87,7 +87,11 @@ internal sealed record ChaosFault(string Kind, long Start, long End, int? Proces
 /// (Stopwatch ticks; positive: the wall clock jumped forward), made after the sample at <paramref name="From"/> and
 /// by the one at <paramref name="At"/> (Stopwatch timestamps).
 /// </summary>
-internal sealed record ChaosClockStep(long From, long At, long Size);
+internal sealed record ChaosClockStep(long From, long At, long Size)
+{
+    /// <summary>The step in milliseconds (positive: forward).</summary>
+    public double Milliseconds => Size * 1000.0 / System.Diagnostics.Stopwatch.Frequency;
+}
 
 /// <summary>Fault kinds, as printed and written to JSON.</summary>
 internal static class FaultKinds

@@ -38,8 +38,8 @@ internal sealed record ChaosReport(
         ["clockSteps"] = new Dictionary<string, object>
         {
             ["count"] = Verdict.ClockSteps.Count,
-            ["forwardMs"] = Math.Round(Verdict.ClockSteps.Where(c => c.Size > 0).Sum(c => c.Size) * 1000.0 / System.Diagnostics.Stopwatch.Frequency, 1),
-            ["backwardMs"] = Math.Round(-Verdict.ClockSteps.Where(c => c.Size < 0).Sum(c => c.Size) * 1000.0 / System.Diagnostics.Stopwatch.Frequency, 1),
+            ["forwardMs"] = Math.Round(Verdict.ClockSteps.Where(c => c.Size > 0).Sum(c => c.Milliseconds), 1),
+            ["backwardMs"] = Math.Round(-Verdict.ClockSteps.Where(c => c.Size < 0).Sum(c => c.Milliseconds), 1),
             ["overlapsExplained"] = Verdict.OverlapsExplainedByClock,
             ["explained"] = Verdict.ExplainedOverlaps,
         },

@@ -31,7 +31,7 @@ internal static class ChaosSummary
         if (v.ClockSteps.Count > 0 || v.OverlapsExplainedByClock > 0)
         {
             // Not faults the run injected: the wall clock that decides expiry stepped (see ClockWatch).
-            var steps = string.Join(", ", v.ClockSteps.Take(8).Select(s => string.Create(c, $"{(s.Size > 0 ? "+" : string.Empty)}{s.Size / (double)System.Diagnostics.Stopwatch.Frequency:0.000} s")));
+            var steps = string.Join(", ", v.ClockSteps.Take(8).Select(s => string.Create(c, $"{(s.Size > 0 ? "+" : string.Empty)}{s.Milliseconds / 1000:0.000} s")));
             o.WriteLine(string.Create(c, $"clock steps:    {v.ClockSteps.Count} of this host's wall clock against its monotonic clock{(v.ClockSteps.Count > 0 ? $" ({steps}{(v.ClockSteps.Count > 8 ? ", ..." : string.Empty)})" : string.Empty)}; overlaps the backend's clock explains (leases it ended early; not counted): {v.OverlapsExplainedByClock}"));
             foreach (var line in v.ExplainedOverlaps.Take(5))
             {

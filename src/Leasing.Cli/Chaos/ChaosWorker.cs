@@ -149,7 +149,7 @@ internal sealed class ChaosWorker(BackendKind kind, ChaosStores stores, Coordina
         // deadline, not the caller's own call, says when the claim was sent.
         var granted = Stopwatch.GetTimestamp();
         var deadline = ChaosChecks.DeadlineAtGrant(sent, granted, held.TimeLeft(), ChaosSettings.LeaseDuration);
-        await link.AskAsync("B", held.Key, held.Token, sent, granted, deadline, Micros(held.ExpiresAt())).ConfigureAwait(false);
+        await link.AskAsync("B", held.Key, held.Token, sent, granted, deadline, Fencing.ToUnixMicroseconds(held.ExpiresAt())).ConfigureAwait(false);
 
         // The resource's own fenced state: its next sequence number, read now and stored after the work.
         long? sequence = null;
@@ -202,7 +202,7 @@ internal sealed class ChaosWorker(BackendKind kind, ChaosStores stores, Coordina
 
         // The lease's end on the backend as the handle last heard of it: read after the release, which waits for a
         // renewal in flight, so that a renewal answered meanwhile is in it.
-        var expiresAt = Micros(held.ExpiresAt());
+        var expiresAt = Fencing.ToUnixMicroseconds(held.ExpiresAt());
         link.Send("R", held.Key, held.Token, end, Stopwatch.GetTimestamp(), released, lost, expiresAt);
     }
 
@@ -335,9 +335,6 @@ internal sealed class ChaosWorker(BackendKind kind, ChaosStores stores, Coordina
         cancel.CancelAfter(TimeSpan.FromMicroseconds(Random.Shared.Next(0, maxDelayMs * 1000)));
         return cancel;
     }
-
-    /// <summary>A backend time in microseconds since the Unix epoch, as fencing tokens and the stores count.</summary>
-    private static long Micros(DateTimeOffset at) => (at.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
 
     /// <summary>A held channel or lock, whatever handle it came in.</summary>
     private sealed record Held(string Key, long Token, Func<bool> Lost, Func<ValueTask<bool>> ReleaseAsync, IAsyncDisposable Handle)
